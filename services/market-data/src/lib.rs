@@ -1,1 +1,155 @@
+//! The `market-data` micro service.
+//!
+//! - [`run`]: starts everything with a [`Config`]; returns after `shutdown` resolves
+//!   and the service has drained.
+//! - `handlers/`: one file per endpoint (`md.symbols.list`, `md.bars.get`,
+//!   `md.quote.get`, `md.import`).
+//! - [`csv_import`]: CSV parsing and validation (pure).
+//! - [`simulator`]: the seeded GBM market (pure); `live_sim` runs it on the clock.
+//! - [`state`] and `projection`: the in-memory view of the MARKET stream, rebuilt
+//!   from the stream by every instance.
+//! - [`publisher`]: bar and quote events into MARKET with de-duplication ids.
 
+pub mod csv_import;
+mod handlers;
+mod live_sim;
+mod projection;
+pub mod publisher;
+pub mod simulator;
+pub mod state;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, stream::Stream};
+use async_nats::Client;
+use bus::jetstream::StreamSettings;
+use bus::{subjects, BusError, MicroService, ServiceError, ServiceSpec};
+
+pub use simulator::SimulatorConfig;
+use state::MarketState;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Limits and replicas of the MARKET stream.
+    pub stream: StreamSettings,
+    /// Runs the simulator when set.
+    pub simulator: Option<SimulatorConfig>,
+    /// Directory `md.import` may read `path` imports from; `None` disables path
+    /// imports (files are then sent inline in `csv`).
+    pub import_dir: Option<PathBuf>,
+    /// How long a read waits for this instance's view to catch up with MARKET.
+    pub catch_up_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            stream: StreamSettings::default(),
+            simulator: None,
+            import_dir: None,
+            catch_up_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error("JetStream: cannot {what}: {message}")]
+    JetStream { what: String, message: String },
+    #[error(transparent)]
+    Simulator(#[from] simulator::SimulatorConfigError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub(crate) fn jetstream(what: &str, e: impl std::fmt::Display) -> Self {
+        Error::JetStream {
+            what: what.to_string(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// What every handler shares.
+pub(crate) struct Ctx {
+    pub config: Config,
+    pub js: jetstream::Context,
+    pub stream: Stream,
+    pub state: Arc<MarketState>,
+}
+
+impl Ctx {
+    /// Read-your-writes: waits until this instance's view holds the newest
+    /// message on `subject` (one direct get on the stream), so a read right after
+    /// an import on another instance sees it.
+    pub async fn catch_up(&self, subject: &str) -> Result<(), ServiceError> {
+        match self.stream.direct_get_last_for_subject(subject).await {
+            Ok(message) => {
+                if self.state.wait_applied(message.sequence, self.config.catch_up_timeout).await {
+                    Ok(())
+                } else {
+                    Err(ServiceError::unavailable(
+                        "market data view is still catching up with the MARKET stream; retry shortly",
+                    ))
+                }
+            }
+            Err(e) if matches!(e.kind(), async_nats::jetstream::stream::DirectGetErrorKind::NotFound) => Ok(()),
+            Err(e) => Err(ServiceError::unavailable(format!("cannot read MARKET: {e}"))),
+        }
+    }
+}
+
+/// Runs the service until `shutdown` resolves, then drains.
+pub async fn run(config: Config, client: Client, shutdown: impl Future<Output = ()> + Send) -> Result<(), Error> {
+    let js = jetstream::new(client.clone());
+    let stream = bus::jetstream::ensure_stream(&js, bus::jetstream::market_stream(&config.stream)).await?;
+    let state = Arc::new(MarketState::default());
+    let projection = tokio::spawn(projection::run(stream.clone(), state.clone()));
+
+    let ctx = Arc::new(Ctx {
+        config: config.clone(),
+        js: js.clone(),
+        stream: stream.clone(),
+        state: state.clone(),
+    });
+    let mut service = MicroService::start(
+        &client,
+        ServiceSpec::new(
+            subjects::md::SERVICE,
+            VERSION,
+            "Market data: CSV import, simulator, bars and quotes",
+        ),
+    )
+    .await?;
+    handlers::register(&mut service, ctx.clone()).await?;
+    tracing::info!(service = subjects::md::SERVICE, id = %service.id().await, "service started");
+
+    let (sim_stop, sim_stop_rx) = tokio::sync::watch::channel(false);
+    let simulator = match config.simulator.clone() {
+        Some(sim) => Some(tokio::spawn(live_sim::run(sim, ctx.clone(), sim_stop_rx))),
+        None => None,
+    };
+
+    shutdown.await;
+    tracing::info!(service = subjects::md::SERVICE, "shutting down");
+    let _ = sim_stop.send(true);
+    if let Some(task) = simulator {
+        match task.await {
+            Ok(Err(e)) => tracing::warn!(error = %e, "simulator ended with an error"),
+            Err(e) => tracing::warn!(error = %e, "simulator task failed"),
+            Ok(Ok(())) => {}
+        }
+    }
+    service.shutdown().await;
+    projection.abort();
+    let _ = client.flush().await;
+    Ok(())
+}

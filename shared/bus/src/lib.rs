@@ -1,1 +1,46 @@
+//! NATS glue shared by every service. Arrows point one way: `model` ← `bus` ← services.
+//!
+//! - [`subjects`]: every subject, stream and bucket name, built in this one place.
+//! - [`api`]: request and response types of every endpoint (the contract in code).
+//! - [`headers`]: header names we set and read (correlation id, content type, micro errors).
+//! - [`error`]: [`ServiceError`], the error envelope every endpoint answers with.
+//! - [`codec`]: JSON by default, protobuf when `Content-Type` asks for it.
+//! - [`proto`]: prost messages for the hot endpoints; they convert at the edge.
+//! - [`service`]: [`MicroService`], a service on the async-nats micro API with typed
+//!   endpoints, schemas in `$SRV.INFO`, error counting and a draining shutdown.
+//! - [`client`]: typed request helper with timeouts that turns error replies back into
+//!   [`ServiceError`].
+//! - [`jetstream`]: idempotent stream and KV provisioning, the stream definitions.
+//! - [`connect`]: connecting with retries and reconnect logging.
+//! - [`telemetry`]: tracing set-up for binaries.
 
+pub mod api;
+pub mod client;
+pub mod codec;
+pub mod connect;
+pub mod error;
+pub mod headers;
+pub mod jetstream;
+pub mod proto;
+pub mod service;
+pub mod subjects;
+pub mod telemetry;
+
+pub use client::{request, RequestError, RequestOptions};
+pub use codec::Format;
+pub use error::{ErrorKind, ServiceError};
+pub use service::{EndpointSpec, MicroService, RequestContext, ServiceSpec};
+
+/// Errors of the infrastructure itself (not of a request): connecting,
+/// provisioning, subscribing.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("cannot connect to NATS at {url}: {message}")]
+    Connect { url: String, message: String },
+    #[error("JetStream provisioning of {what} failed: {message}")]
+    Provision { what: String, message: String },
+    #[error("service {service} failed: {message}")]
+    Service { service: String, message: String },
+    #[error("publish to {subject} failed: {message}")]
+    Publish { subject: String, message: String },
+}

@@ -1,1 +1,38 @@
+//! Real parts for tests: a private nats-server with JetStream on a free port and a
+//! temporary store per test, killed on drop, and helpers to run a service's
+//! `run` against it.
+//!
+//! - [`server`]: finding and starting nats-server ([`NatsServer`]); the all-in-one
+//!   binary uses the same code to start its embedded server.
+//! - [`spawn`]: [`spawn_service`] runs a service future with a shutdown signal.
+//! - [`paths`]: the repository root and test data.
+//! - [`wait_until`]: polls a condition with a deadline (tests never assert on time).
 
+pub mod paths;
+pub mod server;
+pub mod spawn;
+
+pub use server::{NatsServer, ServerOptions};
+pub use spawn::{spawn_service, ServiceHandle, Shutdown};
+
+use std::future::Future;
+use std::time::Duration;
+
+/// Polls `check` every 20 ms until it yields `Some`, or panics after `timeout`
+/// with `what` in the message.
+pub async fn wait_until<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,77 @@
+//! Runs the [`Simulator`] on the wall clock: bar intervals aligned to multiples of
+//! the interval, a quote tick as each tick time passes, the bar when its interval
+//! closes. Prices continue from the last bar in MARKET after a restart.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use model::{Bar, Event, UnixNanos};
+use tokio::sync::watch;
+
+use crate::simulator::{Simulator, SimulatorConfig};
+use crate::{publisher, Ctx, Error};
+
+pub async fn run(config: SimulatorConfig, ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) -> Result<(), Error> {
+    let timeframe = config.timeframe()?;
+    let mut starts = std::collections::HashMap::new();
+    for symbol in &config.symbols {
+        let subject = bus::subjects::bar(symbol, timeframe);
+        if let Ok(msg) = ctx.stream.direct_get_last_for_subject(subject).await {
+            if let Ok(event) = serde_json::from_slice::<Event<Bar>>(&msg.payload) {
+                starts.insert(symbol.clone(), event.data.close);
+            }
+        }
+    }
+    let mut sim = Simulator::new(config, |s| starts.get(s).copied())?;
+    let interval = timeframe.nanos();
+    let ticks = sim.config().ticks_per_bar as i64;
+    tracing::info!(
+        symbols = ?sim.config().symbols.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        timeframe = %timeframe,
+        "simulator started"
+    );
+
+    let mut bar_ts = (UnixNanos::now().0 / interval + 1) * interval;
+    loop {
+        let steps = sim.step(UnixNanos(bar_ts));
+        for k in 0..ticks as usize {
+            let tick_time = bar_ts + (k as i64 + 1) * interval / ticks;
+            if sleep_until(tick_time, &mut stop).await {
+                return Ok(());
+            }
+            let correlation_id = model::ids::new_correlation_id();
+            for step in &steps {
+                match publisher::publish_quote(&ctx.js, &step.quotes[k], &correlation_id).await {
+                    Ok(_ack) => {}
+                    Err(e) => tracing::warn!(error = %e, "simulator: quote not published"),
+                }
+            }
+        }
+        let correlation_id = model::ids::new_correlation_id();
+        for step in &steps {
+            let published = match publisher::publish_bar(&ctx.js, &step.bar, &correlation_id).await {
+                Ok(ack) => ack.await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            if let Err(e) = published {
+                tracing::warn!(symbol = %step.bar.symbol, error = %e, correlation_id, "simulator: bar not stored");
+            }
+        }
+        bar_ts += interval;
+        // Fell behind (machine asleep, server down): skip to the current interval.
+        let now = UnixNanos::now().0;
+        if now > bar_ts + interval {
+            bar_ts = (now / interval) * interval;
+        }
+    }
+}
+
+/// Sleeps until `at` (UTC ns); true when asked to stop first.
+async fn sleep_until(at: i64, stop: &mut watch::Receiver<bool>) -> bool {
+    let wait = Duration::from_nanos(at.saturating_sub(UnixNanos::now().0).max(0) as u64);
+    let stopped = tokio::select! {
+        _ = stop.wait_for(|s| *s) => true,
+        _ = tokio::time::sleep(wait) => false,
+    };
+    stopped || *stop.borrow()
+}

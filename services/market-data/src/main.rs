@@ -1,0 +1,55 @@
+//! `market-data`: runs the market-data service alone. The all-in-one `trader`
+//! binary runs it together with the others.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+#[derive(Parser, Debug)]
+#[command(version, about = "market-data micro service")]
+struct Args {
+    /// NATS server URL(s), comma-separated.
+    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    nats_url: String,
+    /// Run the seeded market simulator on these symbols (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    simulate: Vec<String>,
+    /// Simulator seed.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Directory `md.import` may read `path` imports from.
+    #[arg(long)]
+    import_dir: Option<PathBuf>,
+    /// Stream replicas (3 in a cluster).
+    #[arg(long, default_value_t = 1)]
+    replicas: usize,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    bus::telemetry::init_tracing();
+    let args = Args::parse();
+    let mut config = market_data::Config {
+        import_dir: args.import_dir,
+        ..Default::default()
+    };
+    config.stream.replicas = args.replicas;
+    if !args.simulate.is_empty() {
+        let symbols = args
+            .simulate
+            .iter()
+            .map(|s| model::Symbol::new(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        config.simulator = Some(market_data::SimulatorConfig {
+            symbols,
+            seed: args.seed,
+            ..Default::default()
+        });
+    }
+    let client = bus::connect::connect(&args.nats_url, "market-data", None).await?;
+    market_data::run(config, client, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,4 @@
+//! Request and response types of every endpoint: the contract of `subjects.md`
+//! in code. Services and clients both use these, so no service imports another.
+
+pub mod md;

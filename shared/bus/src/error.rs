@@ -1,0 +1,106 @@
+//! The error envelope. Every endpoint answers a failed request with the micro
+//! headers `Nats-Service-Error: <message>` and `Nats-Service-Error-Code: <code>`
+//! AND a JSON body:
+//!
+//! ```json
+//! {"code":400,"kind":"bad_request","message":"invalid request: missing field `symbol`","details":null}
+//! ```
+//!
+//! async-nats' own error path sends an empty body, so we publish the envelope
+//! ourselves and count errors in the service's stats handler (`data.errors`).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Malformed or invalid request: fix the request.
+    BadRequest,
+    /// The thing asked about does not exist (unknown symbol, order, …).
+    NotFound,
+    /// Conflicts with current state (already exists, wrong state).
+    Conflict,
+    /// Well-formed but rejected by validation (e.g. a CSV with bad rows in strict mode).
+    Unprocessable,
+    /// Rate limited.
+    TooManyRequests,
+    /// Bug or unexpected failure inside the service.
+    Internal,
+    /// A dependency (JetStream, another service) is unavailable: retry later.
+    Unavailable,
+    /// A dependency did not answer in time.
+    Timeout,
+}
+
+impl ErrorKind {
+    /// The numeric code of `Nats-Service-Error-Code` (HTTP-like).
+    pub fn code(self) -> u16 {
+        match self {
+            ErrorKind::BadRequest => 400,
+            ErrorKind::NotFound => 404,
+            ErrorKind::Conflict => 409,
+            ErrorKind::Unprocessable => 422,
+            ErrorKind::TooManyRequests => 429,
+            ErrorKind::Internal => 500,
+            ErrorKind::Unavailable => 503,
+            ErrorKind::Timeout => 504,
+        }
+    }
+
+    pub fn from_code(code: u16) -> ErrorKind {
+        match code {
+            404 => ErrorKind::NotFound,
+            409 => ErrorKind::Conflict,
+            422 => ErrorKind::Unprocessable,
+            429 => ErrorKind::TooManyRequests,
+            503 => ErrorKind::Unavailable,
+            504 => ErrorKind::Timeout,
+            400..=499 => ErrorKind::BadRequest,
+            _ => ErrorKind::Internal,
+        }
+    }
+}
+
+/// An error reply. `details` carries machine-readable context (e.g. the rejected
+/// rows of an import).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, thiserror::Error)]
+#[error("{kind:?} ({code}): {message}")]
+pub struct ServiceError {
+    pub code: u16,
+    pub kind: ErrorKind,
+    pub message: String,
+    #[serde(default)]
+    pub details: serde_json::Value,
+}
+
+impl ServiceError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ServiceError {
+            code: kind.code(),
+            kind,
+            message: message.into(),
+            details: serde_json::Value::Null,
+        }
+    }
+
+    pub fn with_details(mut self, details: impl Serialize) -> Self {
+        self.details = serde_json::to_value(details).unwrap_or(serde_json::Value::Null);
+        self
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::BadRequest, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, message)
+    }
+    pub fn unprocessable(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unprocessable, message)
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal, message)
+    }
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unavailable, message)
+    }
+}

@@ -1,0 +1,17 @@
+//! Header names. `Nats-*` names are the server's and the micro protocol's; ours
+//! carry no prefix.
+
+/// Follows one unit of work across services and into logs.
+pub const CORRELATION_ID: &str = "Correlation-Id";
+/// `application/json` (default) or `application/protobuf`.
+pub const CONTENT_TYPE: &str = "Content-Type";
+/// Response format asked for; defaults to the request's content type.
+pub const ACCEPT: &str = "Accept";
+/// Event type of a durable message (`MARKET_DATA_UPDATE`, …), so consumers can
+/// route without decoding the body.
+pub const EVENT_TYPE: &str = "Event-Type";
+/// JetStream de-duplication id.
+pub const MSG_ID: &str = "Nats-Msg-Id";
+/// Micro protocol error headers.
+pub const SERVICE_ERROR: &str = "Nats-Service-Error";
+pub const SERVICE_ERROR_CODE: &str = "Nats-Service-Error-Code";

@@ -1,0 +1,74 @@
+//! JetStream provisioning: stream definitions and idempotent create-or-update, so
+//! every instance of every service can call it at start-up, in any order.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, stream, Context};
+
+use crate::{subjects, BusError};
+
+/// Knobs that differ between a laptop and a cluster.
+#[derive(Debug, Clone)]
+pub struct StreamSettings {
+    /// 1 on a single node, 3 in a cluster.
+    pub replicas: usize,
+    /// Oldest message kept (by publish time); zero keeps forever.
+    pub max_age: Duration,
+    /// Size limit in bytes; -1 for none.
+    pub max_bytes: i64,
+    /// Window in which JetStream drops a repeated `Nats-Msg-Id`.
+    pub duplicate_window: Duration,
+}
+
+impl Default for StreamSettings {
+    fn default() -> Self {
+        StreamSettings {
+            replicas: 1,
+            max_age: Duration::from_secs(90 * 24 * 3600),
+            max_bytes: 8 * 1024 * 1024 * 1024,
+            duplicate_window: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// MARKET: bars (`md.bar.<symbol>.<timeframe>`) and quote ticks (`md.tick.<symbol>`).
+/// Limits by age and bytes, oldest discarded; direct get is on, so the last bar
+/// of a series can be read from any replica.
+pub fn market_stream(settings: &StreamSettings) -> stream::Config {
+    stream::Config {
+        name: subjects::streams::MARKET.to_string(),
+        description: Some("market data: bars and quotes".to_string()),
+        subjects: subjects::streams::MARKET_SUBJECTS.iter().map(|s| s.to_string()).collect(),
+        retention: stream::RetentionPolicy::Limits,
+        discard: stream::DiscardPolicy::Old,
+        storage: stream::StorageType::File,
+        num_replicas: settings.replicas,
+        max_age: settings.max_age,
+        max_bytes: settings.max_bytes,
+        duplicate_window: settings.duplicate_window,
+        allow_direct: true,
+        ..Default::default()
+    }
+}
+
+/// Creates the stream, or brings an existing one to `config`; returns a handle.
+pub async fn ensure_stream(js: &Context, config: stream::Config) -> Result<stream::Stream, BusError> {
+    let name = config.name.clone();
+    let err = |e: &dyn std::fmt::Display| BusError::Provision {
+        what: format!("stream {name}"),
+        message: e.to_string(),
+    };
+    js.create_or_update_stream(config).await.map_err(|e| err(&e))?;
+    js.get_stream(&name).await.map_err(|e| err(&e))
+}
+
+/// Creates or updates a KV bucket; returns a handle.
+pub async fn ensure_kv(js: &Context, config: jetstream::kv::Config) -> Result<jetstream::kv::Store, BusError> {
+    let bucket = config.bucket.clone();
+    js.create_or_update_key_value(config)
+        .await
+        .map_err(|e| BusError::Provision {
+            what: format!("KV bucket {bucket}"),
+            message: e.to_string(),
+        })
+}

@@ -1,0 +1,93 @@
+//! Every subject, stream and bucket name of the platform, in one place.
+//! `subjects.md` at the repository root documents the same list; keep them in step.
+//!
+//! Request subjects (served in queue group [`QUEUE_GROUP`]) never overlap stream
+//! subjects: a stream listening on a request subject would answer requests with
+//! publish acks.
+
+use model::{Symbol, Timeframe};
+
+/// Queue group of every endpoint (the micro protocol's default).
+pub const QUEUE_GROUP: &str = "q";
+
+/// market-data service.
+pub mod md {
+    pub const SERVICE: &str = "market-data";
+    pub const SYMBOLS_LIST: &str = "md.symbols.list";
+    pub const BARS_GET: &str = "md.bars.get";
+    pub const QUOTE_GET: &str = "md.quote.get";
+    pub const IMPORT: &str = "md.import";
+}
+
+/// Streams and what they hold.
+pub mod streams {
+    /// Market data: bars and quote ticks.
+    pub const MARKET: &str = "MARKET";
+    pub const MARKET_SUBJECTS: [&str; 2] = ["md.bar.>", "md.tick.>"];
+}
+
+/// `md.bar.<symbol>.<timeframe>`: one closed bar (event type MARKET_DATA_UPDATE).
+pub fn bar(symbol: &Symbol, timeframe: Timeframe) -> String {
+    format!("md.bar.{symbol}.{timeframe}")
+}
+
+/// `md.bar.*.*`-style filter for every bar of a symbol (any timeframe).
+pub fn bars_of_symbol(symbol: &Symbol) -> String {
+    format!("md.bar.{symbol}.*")
+}
+
+/// `md.tick.<symbol>`: one quote update (event type QUOTE_UPDATE).
+pub fn tick(symbol: &Symbol) -> String {
+    format!("md.tick.{symbol}")
+}
+
+/// Deterministic `Nats-Msg-Id` of a bar: a re-import or a replayed simulator
+/// step is dropped by JetStream de-duplication.
+pub fn bar_msg_id(symbol: &Symbol, timeframe: Timeframe, ts: model::UnixNanos) -> String {
+    format!("bar:{symbol}:{timeframe}:{}", ts.0)
+}
+
+/// What a subject on the MARKET stream carries, parsed back from the subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MarketSubject {
+    Bar(Symbol, Timeframe),
+    Tick(Symbol),
+}
+
+pub fn parse_market_subject(subject: &str) -> Option<MarketSubject> {
+    let mut parts = subject.split('.');
+    match (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("md"), Some("bar"), Some(sym), Some(tf), None) => Some(MarketSubject::Bar(
+            Symbol::new(sym).ok()?,
+            Timeframe::parse(tf).ok()?,
+        )),
+        (Some("md"), Some("tick"), Some(sym), None, None) => {
+            Some(MarketSubject::Tick(Symbol::new(sym).ok()?))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_subjects_do_not_overlap_streams() {
+        for req in [md::SYMBOLS_LIST, md::BARS_GET, md::QUOTE_GET, md::IMPORT] {
+            assert!(parse_market_subject(req).is_none(), "{req}");
+        }
+    }
+
+    #[test]
+    fn market_subjects_round_trip() {
+        let s = Symbol::new("GOOG").unwrap();
+        let tf = Timeframe::DAY;
+        assert_eq!(bar(&s, tf), "md.bar.GOOG.1d");
+        assert_eq!(
+            parse_market_subject(&bar(&s, tf)),
+            Some(MarketSubject::Bar(s.clone(), tf))
+        );
+        assert_eq!(parse_market_subject(&tick(&s)), Some(MarketSubject::Tick(s)));
+    }
+}
