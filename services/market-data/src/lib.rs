@@ -130,7 +130,8 @@ pub async fn run(config: Config, client: Client, shutdown: impl Future<Output = 
     )
     .await?;
     handlers::register(&mut service, ctx.clone()).await?;
-    tracing::info!(service = subjects::md::SERVICE, id = %service.id().await, "service started");
+    let id = service.id().await;
+    tracing::info!(service = subjects::md::SERVICE, id, "service started");
 
     let (sim_stop, sim_stop_rx) = tokio::sync::watch::channel(false);
     let simulator = match config.simulator.clone() {

@@ -38,7 +38,8 @@ impl MarketState {
     pub fn apply_bar(&self, bar: Bar) {
         let mut inner = self.inner.write().unwrap();
         let close_time = UnixNanos(bar.ts.0.saturating_add(bar.timeframe.nanos()));
-        let newer = inner.quotes.get(&bar.symbol).is_none_or(|q| close_time >= q.ts);
+        // A tick at the bar's close time is a better quote than the close itself.
+        let newer = inner.quotes.get(&bar.symbol).is_none_or(|q| close_time > q.ts);
         if newer {
             inner.quotes.insert(
                 bar.symbol.clone(),
