@@ -1,1 +1,72 @@
-fn main(){}
+//! `trader`: the platform in one binary.
+//!
+//! - `trader run`: starts nats-server (unless `--nats-url` points at one), every
+//!   service (or `--services a,b`), and the simulator; Ctrl-C drains and stops.
+//! - `trader import`, `trader quote`, `trader bars`, `trader services`: clients
+//!   that talk to a running platform over NATS, for people without the `nats` CLI.
+
+mod client_cmds;
+mod embedded;
+mod services;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "trader", version, about = "NATS-native trading platform")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct Connection {
+    /// NATS server URL(s), comma-separated.
+    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    nats_url: String,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run services (and, by default, an embedded nats-server and the simulator).
+    Run(services::RunArgs),
+    /// Import a CSV file of OHLCV bars into MARKET.
+    Import(client_cmds::ImportArgs),
+    /// Print the last quote of a symbol.
+    Quote(client_cmds::QuoteArgs),
+    /// Print bars of a symbol.
+    Bars(client_cmds::BarsArgs),
+    /// List running service instances ($SRV.PING / $SRV.INFO).
+    Services(client_cmds::ServicesArgs),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    bus::telemetry::init_tracing(match cli.command {
+        Command::Run(_) => bus::telemetry::SERVICE_LOGS,
+        _ => bus::telemetry::CLI_LOGS,
+    });
+    match cli.command {
+        Command::Run(args) => services::run(args).await,
+        Command::Import(args) => client_cmds::import(args).await,
+        Command::Quote(args) => client_cmds::quote(args).await,
+        Command::Bars(args) => client_cmds::bars(args).await,
+        Command::Services(args) => client_cmds::services(args).await,
+    }
+}
+
+/// `$TRADER_DATA_DIR`, else `$XDG_DATA_HOME/trader`, else `~/.local/share/trader`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("TRADER_DATA_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME") {
+        return PathBuf::from(xdg).join("trader");
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    home.join(".local/share/trader")
+}

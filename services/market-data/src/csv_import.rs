@@ -18,7 +18,10 @@ pub enum CsvError {
     #[error("the CSV is empty")]
     Empty,
     #[error("the CSV header lacks column(s) {missing:?}; expected Date,Open,High,Low,Close,Volume (found {found:?})")]
-    MissingColumns { missing: Vec<&'static str>, found: Vec<String> },
+    MissingColumns {
+        missing: Vec<&'static str>,
+        found: Vec<String>,
+    },
     #[error("the CSV cannot be read: {0}")]
     Unreadable(String),
 }
@@ -31,13 +34,21 @@ pub struct Parsed {
 
 const COLUMNS: [&str; 6] = ["date", "open", "high", "low", "close", "volume"];
 
-pub fn parse(text: &str, symbol: &Symbol, timeframe: Timeframe, mode: ImportMode) -> Result<Parsed, CsvError> {
+pub fn parse(
+    text: &str,
+    symbol: &Symbol,
+    timeframe: Timeframe,
+    mode: ImportMode,
+) -> Result<Parsed, CsvError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
-    let header = reader.headers().map_err(|e| CsvError::Unreadable(e.to_string()))?.clone();
+    let header = reader
+        .headers()
+        .map_err(|e| CsvError::Unreadable(e.to_string()))?
+        .clone();
     if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
         return Err(CsvError::Empty);
     }
@@ -80,18 +91,16 @@ pub fn parse(text: &str, symbol: &Symbol, timeframe: Timeframe, mode: ImportMode
         }
         report.rows += 1;
         let line = record.position().map(|p| p.line()).unwrap_or(0);
-        let outcome = parse_row(&record, &index, symbol, timeframe).and_then(|bar| {
-            match last_ts {
-                Some(prev) if bar.ts == prev || seen.contains(&bar.ts) => Err((
-                    "duplicate_timestamp",
-                    format!("time {} appears twice", bar.ts),
-                )),
-                Some(prev) if bar.ts < prev => Err((
-                    "out_of_order_timestamp",
-                    format!("time {} comes after {prev}", bar.ts),
-                )),
-                _ => Ok(bar),
-            }
+        let outcome = parse_row(&record, &index, symbol, timeframe).and_then(|bar| match last_ts {
+            Some(prev) if bar.ts == prev || seen.contains(&bar.ts) => Err((
+                "duplicate_timestamp",
+                format!("time {} appears twice", bar.ts),
+            )),
+            Some(prev) if bar.ts < prev => Err((
+                "out_of_order_timestamp",
+                format!("time {} comes after {prev}", bar.ts),
+            )),
+            _ => Ok(bar),
         });
         match outcome {
             Ok(bar) => {
@@ -103,7 +112,10 @@ pub fn parse(text: &str, symbol: &Symbol, timeframe: Timeframe, mode: ImportMode
             }
             Err((reason, message)) => {
                 report.rejected += 1;
-                *report.rejects_by_reason.entry(reason.to_string()).or_default() += 1;
+                *report
+                    .rejects_by_reason
+                    .entry(reason.to_string())
+                    .or_default() += 1;
                 if report.rejects.len() < MAX_REPORTED_REJECTS {
                     report.rejects.push(RowReject {
                         line,
@@ -120,7 +132,12 @@ pub fn parse(text: &str, symbol: &Symbol, timeframe: Timeframe, mode: ImportMode
 
 type RowError = (&'static str, String);
 
-fn parse_row(record: &csv::StringRecord, index: &[usize; 6], symbol: &Symbol, timeframe: Timeframe) -> Result<Bar, RowError> {
+fn parse_row(
+    record: &csv::StringRecord,
+    index: &[usize; 6],
+    symbol: &Symbol,
+    timeframe: Timeframe,
+) -> Result<Bar, RowError> {
     let needed = index.iter().max().copied().unwrap_or(0) + 1;
     if record.len() < needed {
         return Err((
@@ -139,8 +156,12 @@ fn parse_row(record: &csv::StringRecord, index: &[usize; 6], symbol: &Symbol, ti
         })
     };
     let (open, high, low, close) = (price(1)?, price(2)?, price(3)?, price(4)?);
-    let volume = parse_decimal(field(5))
-        .ok_or_else(|| ("non_numeric_volume", format!("volume {:?} is not a number", field(5))))?;
+    let volume = parse_decimal(field(5)).ok_or_else(|| {
+        (
+            "non_numeric_volume",
+            format!("volume {:?} is not a number", field(5)),
+        )
+    })?;
     let bar = Bar {
         symbol: symbol.clone(),
         timeframe,
@@ -159,7 +180,9 @@ fn parse_decimal(s: &str) -> Option<Decimal> {
     if s.is_empty() {
         return None;
     }
-    Decimal::from_str(s).ok().or_else(|| Decimal::from_scientific(s).ok())
+    Decimal::from_str(s)
+        .ok()
+        .or_else(|| Decimal::from_scientific(s).ok())
 }
 
 #[cfg(test)]
@@ -168,12 +191,19 @@ mod tests {
     use rust_decimal_macros::dec;
 
     fn run(text: &str) -> Parsed {
-        parse(text, &Symbol::new("T").unwrap(), Timeframe::DAY, ImportMode::Lenient).unwrap()
+        parse(
+            text,
+            &Symbol::new("T").unwrap(),
+            Timeframe::DAY,
+            ImportMode::Lenient,
+        )
+        .unwrap()
     }
 
     #[test]
     fn good_rows_become_bars() {
-        let p = run("Date,Open,High,Low,Close,Volume\n2004-08-19,100.0,104.06,95.96,100.34,22351900\n");
+        let p =
+            run("Date,Open,High,Low,Close,Volume\n2004-08-19,100.0,104.06,95.96,100.34,22351900\n");
         assert_eq!(p.bars.len(), 1);
         assert_eq!(p.bars[0].close, dec!(100.34));
         assert_eq!(p.report.rows, 1);
@@ -205,7 +235,12 @@ not-a-date,10,12,9,11,100\n\
         let p = run(text);
         assert_eq!(p.report.rows, 12);
         assert_eq!(p.bars.len(), 2);
-        let got: Vec<(u64, &str)> = p.report.rejects.iter().map(|r| (r.line, r.reason.as_str())).collect();
+        let got: Vec<(u64, &str)> = p
+            .report
+            .rejects
+            .iter()
+            .map(|r| (r.line, r.reason.as_str()))
+            .collect();
         assert_eq!(
             got,
             vec![
@@ -227,12 +262,22 @@ not-a-date,10,12,9,11,100\n\
 
     #[test]
     fn missing_columns_is_a_file_error() {
-        let err = parse("Date,Open,Close\n", &Symbol::new("T").unwrap(), Timeframe::DAY, ImportMode::Strict)
-            .err()
-            .unwrap();
+        let err = parse(
+            "Date,Open,Close\n",
+            &Symbol::new("T").unwrap(),
+            Timeframe::DAY,
+            ImportMode::Strict,
+        )
+        .err()
+        .unwrap();
         assert!(matches!(err, CsvError::MissingColumns { .. }), "{err}");
         assert!(matches!(
-            parse("", &Symbol::new("T").unwrap(), Timeframe::DAY, ImportMode::Strict),
+            parse(
+                "",
+                &Symbol::new("T").unwrap(),
+                Timeframe::DAY,
+                ImportMode::Strict
+            ),
             Err(CsvError::Empty)
         ));
     }

@@ -93,7 +93,11 @@ impl Ctx {
     pub async fn catch_up(&self, subject: &str) -> Result<(), ServiceError> {
         match self.stream.direct_get_last_for_subject(subject).await {
             Ok(message) => {
-                if self.state.wait_applied(message.sequence, self.config.catch_up_timeout).await {
+                if self
+                    .state
+                    .wait_applied(message.sequence, self.config.catch_up_timeout)
+                    .await
+                {
                     Ok(())
                 } else {
                     Err(ServiceError::unavailable(
@@ -101,16 +105,30 @@ impl Ctx {
                     ))
                 }
             }
-            Err(e) if matches!(e.kind(), async_nats::jetstream::stream::DirectGetErrorKind::NotFound) => Ok(()),
-            Err(e) => Err(ServiceError::unavailable(format!("cannot read MARKET: {e}"))),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    async_nats::jetstream::stream::DirectGetErrorKind::NotFound
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(ServiceError::unavailable(format!(
+                "cannot read MARKET: {e}"
+            ))),
         }
     }
 }
 
 /// Runs the service until `shutdown` resolves, then drains.
-pub async fn run(config: Config, client: Client, shutdown: impl Future<Output = ()> + Send) -> Result<(), Error> {
+pub async fn run(
+    config: Config,
+    client: Client,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Error> {
     let js = jetstream::new(client.clone());
-    let stream = bus::jetstream::ensure_stream(&js, bus::jetstream::market_stream(&config.stream)).await?;
+    let stream =
+        bus::jetstream::ensure_stream(&js, bus::jetstream::market_stream(&config.stream)).await?;
     let state = Arc::new(MarketState::default());
     let projection = tokio::spawn(projection::run(stream.clone(), state.clone()));
 
@@ -134,10 +152,10 @@ pub async fn run(config: Config, client: Client, shutdown: impl Future<Output = 
     tracing::info!(service = subjects::md::SERVICE, id, "service started");
 
     let (sim_stop, sim_stop_rx) = tokio::sync::watch::channel(false);
-    let simulator = match config.simulator.clone() {
-        Some(sim) => Some(tokio::spawn(live_sim::run(sim, ctx.clone(), sim_stop_rx))),
-        None => None,
-    };
+    let simulator = config
+        .simulator
+        .clone()
+        .map(|sim| tokio::spawn(live_sim::run(sim, ctx.clone(), sim_stop_rx)));
 
     shutdown.await;
     tracing::info!(service = subjects::md::SERVICE, "shutting down");

@@ -11,7 +11,11 @@ use tokio::sync::watch;
 use crate::simulator::{Simulator, SimulatorConfig};
 use crate::{publisher, Ctx, Error};
 
-pub async fn run(config: SimulatorConfig, ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) -> Result<(), Error> {
+pub async fn run(
+    config: SimulatorConfig,
+    ctx: Arc<Ctx>,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), Error> {
     let timeframe = config.timeframe()?;
     let mut starts = std::collections::HashMap::new();
     for symbol in &config.symbols {
@@ -49,7 +53,8 @@ pub async fn run(config: SimulatorConfig, ctx: Arc<Ctx>, mut stop: watch::Receiv
         }
         let correlation_id = model::ids::new_correlation_id();
         for step in &steps {
-            let published = match publisher::publish_bar(&ctx.js, &step.bar, &correlation_id).await {
+            let published = match publisher::publish_bar(&ctx.js, &step.bar, &correlation_id).await
+            {
                 Ok(ack) => ack.await.map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
             };

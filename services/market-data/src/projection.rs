@@ -17,7 +17,10 @@ pub async fn run(stream: Stream, state: Arc<MarketState>) -> Result<(), Error> {
     let consumer = stream
         .create_consumer(pull::OrderedConfig {
             deliver_policy: DeliverPolicy::All,
-            filter_subjects: subjects::streams::MARKET_SUBJECTS.iter().map(|s| s.to_string()).collect(),
+            filter_subjects: subjects::streams::MARKET_SUBJECTS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             ..Default::default()
         })
         .await
@@ -57,6 +60,10 @@ fn apply(state: &MarketState, subject: &str, payload: &[u8], sequence: u64) {
             Ok(event) => state.apply_quote(event.data),
             Err(e) => tracing::warn!(subject, sequence, error = %e, "skipping undecodable quote"),
         },
-        None => tracing::warn!(subject, sequence, "skipping message on an unknown MARKET subject"),
+        None => tracing::warn!(
+            subject,
+            sequence,
+            "skipping message on an unknown MARKET subject"
+        ),
     }
 }

@@ -14,14 +14,35 @@ pub const SOURCE: &str = "market-data";
 
 /// Sends a bar; the returned future resolves to the publish ack (whose
 /// `duplicate` flag tells a re-import from a new bar).
-pub async fn publish_bar(js: &Context, bar: &Bar, correlation_id: &str) -> Result<PublishAckFuture, Error> {
+pub async fn publish_bar(
+    js: &Context,
+    bar: &Bar,
+    correlation_id: &str,
+) -> Result<PublishAckFuture, Error> {
     let msg_id = subjects::bar_msg_id(&bar.symbol, bar.timeframe, bar.ts);
-    let event = Event::new(msg_id.clone(), types::MARKET_DATA_UPDATE, correlation_id, SOURCE, bar);
-    send(js, subjects::bar(&bar.symbol, bar.timeframe), Some(&msg_id), &event, correlation_id).await
+    let event = Event::new(
+        msg_id.clone(),
+        types::MARKET_DATA_UPDATE,
+        correlation_id,
+        SOURCE,
+        bar,
+    );
+    send(
+        js,
+        subjects::bar(&bar.symbol, bar.timeframe),
+        Some(&msg_id),
+        &event,
+        correlation_id,
+    )
+    .await
 }
 
 /// Sends a quote tick. Ticks are not de-duplicated: each is new.
-pub async fn publish_quote(js: &Context, quote: &Quote, correlation_id: &str) -> Result<PublishAckFuture, Error> {
+pub async fn publish_quote(
+    js: &Context,
+    quote: &Quote,
+    correlation_id: &str,
+) -> Result<PublishAckFuture, Error> {
     let event = Event::new(
         model::ids::new_id(),
         types::QUOTE_UPDATE,
@@ -29,7 +50,14 @@ pub async fn publish_quote(js: &Context, quote: &Quote, correlation_id: &str) ->
         SOURCE,
         quote,
     );
-    send(js, subjects::tick(&quote.symbol), None, &event, correlation_id).await
+    send(
+        js,
+        subjects::tick(&quote.symbol),
+        None,
+        &event,
+        correlation_id,
+    )
+    .await
 }
 
 async fn send<T: serde::Serialize>(

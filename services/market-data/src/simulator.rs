@@ -36,7 +36,10 @@ pub struct SimulatorConfig {
 impl Default for SimulatorConfig {
     fn default() -> Self {
         SimulatorConfig {
-            symbols: ["SIM-A", "SIM-B", "SIM-C"].iter().map(|s| Symbol::new(s).unwrap()).collect(),
+            symbols: ["SIM-A", "SIM-B", "SIM-C"]
+                .iter()
+                .map(|s| Symbol::new(s).unwrap())
+                .collect(),
             interval: Duration::from_secs(1),
             ticks_per_bar: 4,
             start_price: Decimal::ONE_HUNDRED,
@@ -66,7 +69,8 @@ impl SimulatorConfig {
         if self.interval.subsec_nanos() != 0 {
             return Err(SimulatorConfigError::Interval(self.interval));
         }
-        Timeframe::from_seconds(self.interval.as_secs()).ok_or(SimulatorConfigError::Interval(self.interval))
+        Timeframe::from_seconds(self.interval.as_secs())
+            .ok_or(SimulatorConfigError::Interval(self.interval))
     }
 
     pub fn validate(&self) -> Result<(), SimulatorConfigError> {
@@ -130,7 +134,11 @@ impl Simulator {
                     symbol: symbol.clone(),
                     price: price.to_f64().unwrap_or(100.0),
                     // One independent, reproducible stream per symbol.
-                    rng: StdRng::seed_from_u64(config.seed.wrapping_add((i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15))),
+                    rng: StdRng::seed_from_u64(
+                        config
+                            .seed
+                            .wrapping_add((i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+                    ),
                 }
             })
             .collect();
@@ -162,7 +170,8 @@ impl Simulator {
         for path in &mut self.paths {
             let mut quotes = Vec::with_capacity(ticks as usize);
             let mut volume = Decimal::ZERO;
-            let (mut open, mut high, mut low, mut close) = (None, Decimal::MIN, Decimal::MAX, Decimal::ZERO);
+            let (mut open, mut high, mut low, mut close) =
+                (None, Decimal::MIN, Decimal::MAX, Decimal::ZERO);
             for k in 0..ticks {
                 let z: f64 = path.rng.sample(StandardNormal);
                 path.price *= (drift + diffusion * z).exp();
@@ -200,7 +209,10 @@ impl Simulator {
 fn quantise(price: f64, tick_size: Decimal) -> Decimal {
     let raw = Decimal::from_f64(price).unwrap_or(tick_size);
     let ticks = (raw / tick_size).round();
-    (ticks * tick_size).max(tick_size).normalize().max(tick_size)
+    (ticks * tick_size)
+        .max(tick_size)
+        .normalize()
+        .max(tick_size)
 }
 
 #[cfg(test)]
@@ -236,8 +248,11 @@ mod tests {
                 step.bar.validate().unwrap();
                 assert_eq!(step.bar.open, step.quotes[0].last);
                 assert_eq!(step.bar.close, step.quotes.last().unwrap().last);
-                assert!(step.quotes.iter().all(|q| q.bid < q.ask && q.last >= step.bar.low && q.last <= step.bar.high));
-                assert_eq!(step.bar.close.scale() <= 2, true);
+                assert!(step
+                    .quotes
+                    .iter()
+                    .all(|q| q.bid < q.ask && q.last >= step.bar.low && q.last <= step.bar.high));
+                assert!(step.bar.close.scale() <= 2, "quantised to the tick size");
             }
         }
     }
@@ -259,7 +274,13 @@ mod tests {
         };
         let mut s = Simulator::new(config, |_| None).unwrap();
         let closes: Vec<f64> = (0..20_000)
-            .map(|i| s.step(UnixNanos(i * 86_400_000_000_000))[0].bar.close.to_f64().unwrap())
+            .map(|i| {
+                s.step(UnixNanos(i * 86_400_000_000_000))[0]
+                    .bar
+                    .close
+                    .to_f64()
+                    .unwrap()
+            })
             .collect();
         let rets: Vec<f64> = closes.windows(2).map(|w| (w[1] / w[0]).ln()).collect();
         let n = rets.len() as f64;
@@ -269,7 +290,10 @@ mod tests {
         assert!((sd / want_sd - 1.0).abs() < 0.03, "sd {sd} vs {want_sd}");
         let want_mean = (0.1 - 0.045) / 365.0;
         // the mean is noisy: within 4 standard errors
-        assert!((mean - want_mean).abs() < 4.0 * want_sd / n.sqrt(), "mean {mean} vs {want_mean}");
+        assert!(
+            (mean - want_mean).abs() < 4.0 * want_sd / n.sqrt(),
+            "mean {mean} vs {want_mean}"
+        );
     }
 
     #[test]

@@ -39,7 +39,10 @@ impl MarketState {
         let mut inner = self.inner.write().unwrap();
         let close_time = UnixNanos(bar.ts.0.saturating_add(bar.timeframe.nanos()));
         // A tick at the bar's close time is a better quote than the close itself.
-        let newer = inner.quotes.get(&bar.symbol).is_none_or(|q| close_time > q.ts);
+        let newer = inner
+            .quotes
+            .get(&bar.symbol)
+            .is_none_or(|q| close_time > q.ts);
         if newer {
             inner.quotes.insert(
                 bar.symbol.clone(),
@@ -62,7 +65,10 @@ impl MarketState {
 
     pub fn apply_quote(&self, quote: Quote) {
         let mut inner = self.inner.write().unwrap();
-        let newer = inner.quotes.get(&quote.symbol).is_none_or(|q| quote.ts >= q.ts);
+        let newer = inner
+            .quotes
+            .get(&quote.symbol)
+            .is_none_or(|q| quote.ts >= q.ts);
         if newer {
             inner.quotes.insert(quote.symbol.clone(), quote);
         }
@@ -139,15 +145,20 @@ impl MarketState {
         let inner = self.inner.read().unwrap();
         let mut by_symbol: BTreeMap<Symbol, Vec<SeriesInfo>> = BTreeMap::new();
         for ((symbol, timeframe), bars) in &inner.series {
-            let (Some((first, _)), Some((last, _))) = (bars.first_key_value(), bars.last_key_value()) else {
+            let (Some((first, _)), Some((last, _))) =
+                (bars.first_key_value(), bars.last_key_value())
+            else {
                 continue;
             };
-            by_symbol.entry(symbol.clone()).or_default().push(SeriesInfo {
-                timeframe: *timeframe,
-                bars: bars.len() as u64,
-                first_ts: *first,
-                last_ts: *last,
-            });
+            by_symbol
+                .entry(symbol.clone())
+                .or_default()
+                .push(SeriesInfo {
+                    timeframe: *timeframe,
+                    bars: bars.len() as u64,
+                    first_ts: *first,
+                    last_ts: *last,
+                });
         }
         for symbol in inner.quotes.keys() {
             by_symbol.entry(symbol.clone()).or_default();

@@ -20,13 +20,19 @@ impl Env {
     }
 
     /// Starts one market-data instance and waits until it answers.
-    pub async fn market_data(&self, config: market_data::Config) -> ServiceHandle<market_data::Error> {
+    pub async fn market_data(
+        &self,
+        config: market_data::Config,
+    ) -> ServiceHandle<market_data::Error> {
         let before = self.count_instances().await;
         let client = self.server.client().await;
-        let handle = spawn_service(move |shutdown| market_data::run(config, client, shutdown.wait()));
-        testkit::wait_until("the new market-data instance in $SRV.PING", Duration::from_secs(10), || async {
-            (self.count_instances().await > before).then_some(())
-        })
+        let handle =
+            spawn_service(move |shutdown| market_data::run(config, client, shutdown.wait()));
+        testkit::wait_until(
+            "the new market-data instance in $SRV.PING",
+            Duration::from_secs(10),
+            || async { (self.count_instances().await > before).then_some(()) },
+        )
         .await;
         handle
     }
@@ -40,7 +46,12 @@ impl Env {
             .unwrap();
         let mut n = 0;
         // A no-responders status message is not an instance: count pongs only.
-        while let Ok(Some(msg)) = tokio::time::timeout(Duration::from_millis(150), futures::StreamExt::next(&mut sub)).await {
+        while let Ok(Some(msg)) = tokio::time::timeout(
+            Duration::from_millis(150),
+            futures::StreamExt::next(&mut sub),
+        )
+        .await
+        {
             let pong: Option<serde_json::Value> = serde_json::from_slice(&msg.payload).ok();
             if pong.is_some_and(|p| p["type"] == "io.nats.micro.v1.ping_response") {
                 n += 1;
@@ -56,22 +67,29 @@ pub fn goog_csv() -> String {
 
 /// Sends `body` and returns the raw reply.
 pub async fn raw(client: &Client, subject: &str, body: &str) -> async_nats::Message {
-    tokio::time::timeout(Duration::from_secs(10), client.request(subject.to_string(), body.to_string().into()))
-        .await
-        .expect("reply within 10 s")
-        .expect("a reply")
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        client.request(subject.to_string(), body.to_string().into()),
+    )
+    .await
+    .expect("reply within 10 s")
+    .expect("a reply")
 }
 
 /// Asserts the reply is a micro error with `code`, and returns its JSON body.
 pub fn expect_error(reply: &async_nats::Message, code: u16) -> serde_json::Value {
     let headers = reply.headers.as_ref().expect("error replies carry headers");
     assert_eq!(
-        headers.get("Nats-Service-Error-Code").map(|v| v.as_str().to_string()),
+        headers
+            .get("Nats-Service-Error-Code")
+            .map(|v| v.as_str().to_string()),
         Some(code.to_string()),
         "code header; body {}",
         String::from_utf8_lossy(&reply.payload)
     );
-    let message = headers.get("Nats-Service-Error").expect("Nats-Service-Error header");
+    let message = headers
+        .get("Nats-Service-Error")
+        .expect("Nats-Service-Error header");
     assert!(!message.as_str().is_empty());
     let body: serde_json::Value = serde_json::from_slice(&reply.payload).expect("JSON error body");
     assert_eq!(body["code"], code);

@@ -33,9 +33,14 @@ async fn stored_bars(env: &Env, subject: &str) -> u64 {
 }
 
 async fn import(env: &Env, req: &ImportRequest) -> ImportReport {
-    request(&env.client, "md.import", req, RequestOptions::timeout(Duration::from_secs(30)))
-        .await
-        .unwrap()
+    request(
+        &env.client,
+        "md.import",
+        req,
+        RequestOptions::timeout(Duration::from_secs(30)),
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -45,7 +50,16 @@ async fn goog_imports_once_and_reads_back_exactly() {
     let csv = goog_csv();
 
     let first = import(&env, &import_req("GOOG", csv.clone(), ImportMode::Strict)).await;
-    assert_eq!((first.rows, first.valid, first.published, first.duplicates, first.rejected), (2148, 2148, 2148, 0, 0));
+    assert_eq!(
+        (
+            first.rows,
+            first.valid,
+            first.published,
+            first.duplicates,
+            first.rejected
+        ),
+        (2148, 2148, 2148, 0, 0)
+    );
     assert_eq!(stored_bars(&env, "md.bar.GOOG.1d").await, 2148);
 
     let again = import(&env, &import_req("GOOG", csv.clone(), ImportMode::Strict)).await;
@@ -90,18 +104,38 @@ async fn goog_imports_once_and_reads_back_exactly() {
     .await
     .unwrap();
     let days: Vec<String> = page.bars.iter().map(|b| b.ts.to_rfc3339()).collect();
-    assert_eq!(days, ["2004-08-20T00:00:00Z", "2004-08-23T00:00:00Z", "2004-08-24T00:00:00Z"]);
-    assert_eq!(page.next_from, Some(UnixNanos::parse("2004-08-25").unwrap()));
+    assert_eq!(
+        days,
+        [
+            "2004-08-20T00:00:00Z",
+            "2004-08-23T00:00:00Z",
+            "2004-08-24T00:00:00Z"
+        ]
+    );
+    assert_eq!(
+        page.next_from,
+        Some(UnixNanos::parse("2004-08-25").unwrap())
+    );
 
     // The last close is the quote.
-    let quote: model::Quote = request(&env.client, "md.quote.get", &serde_json::json!({"symbol": "goog"}), RequestOptions::default())
-        .await
-        .unwrap();
+    let quote: model::Quote = request(
+        &env.client,
+        "md.quote.get",
+        &serde_json::json!({"symbol": "goog"}),
+        RequestOptions::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(quote.last, Decimal::from_str("806.19").unwrap());
 
-    let symbols: bus::api::md::SymbolsResponse = request(&env.client, "md.symbols.list", &serde_json::json!({}), RequestOptions::default())
-        .await
-        .unwrap();
+    let symbols: bus::api::md::SymbolsResponse = request(
+        &env.client,
+        "md.symbols.list",
+        &serde_json::json!({}),
+        RequestOptions::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(symbols.symbols.len(), 1);
     assert_eq!(symbols.symbols[0].series[0].bars, 2148);
 }
@@ -114,9 +148,14 @@ async fn a_second_instance_reads_what_the_first_imported() {
     a.stop().await.unwrap();
     // A fresh instance rebuilds its view from MARKET.
     let _b = env.market_data(market_data::Config::default()).await;
-    let resp: BarsResponse = request(&env.client, "md.bars.get", &serde_json::json!({"symbol": "GOOG"}), RequestOptions::default())
-        .await
-        .unwrap();
+    let resp: BarsResponse = request(
+        &env.client,
+        "md.bars.get",
+        &serde_json::json!({"symbol": "GOOG"}),
+        RequestOptions::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(resp.bars.len(), 2148);
 }
 
@@ -133,7 +172,8 @@ const BAD_CSV: &str = "Date,Open,High,Low,Close,Volume
 async fn strict_import_of_a_bad_file_names_lines_and_publishes_nothing() {
     let env = Env::start().await;
     let _md = env.market_data(market_data::Config::default()).await;
-    let body = serde_json::to_string(&import_req("BAD", BAD_CSV.to_string(), ImportMode::Strict)).unwrap();
+    let body =
+        serde_json::to_string(&import_req("BAD", BAD_CSV.to_string(), ImportMode::Strict)).unwrap();
     let reply = raw(&env.client, "md.import", &body).await;
     let err = expect_error(&reply, 422);
     assert_eq!(err["kind"], "unprocessable");
@@ -143,7 +183,12 @@ async fn strict_import_of_a_bad_file_names_lines_and_publishes_nothing() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["line"].as_u64().unwrap(), r["reason"].as_str().unwrap().to_string()))
+        .map(|r| {
+            (
+                r["line"].as_u64().unwrap(),
+                r["reason"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     assert_eq!(
         rejects,
@@ -159,7 +204,11 @@ async fn strict_import_of_a_bad_file_names_lines_and_publishes_nothing() {
     assert_eq!(stored_bars(&env, "md.bar.BAD.>").await, 0);
 
     // Lenient: the two good rows go in, the bad ones are reported.
-    let report = import(&env, &import_req("BAD", BAD_CSV.to_string(), ImportMode::Lenient)).await;
+    let report = import(
+        &env,
+        &import_req("BAD", BAD_CSV.to_string(), ImportMode::Lenient),
+    )
+    .await;
     assert_eq!((report.rows, report.published, report.rejected), (6, 2, 4));
     assert_eq!(stored_bars(&env, "md.bar.BAD.1d").await, 2);
 }
@@ -176,7 +225,8 @@ async fn file_level_errors_and_path_imports() {
         })
         .await;
 
-    let no_header = serde_json::json!({"symbol": "X", "csv": "Date,Close\n2020-01-01,1\n"}).to_string();
+    let no_header =
+        serde_json::json!({"symbol": "X", "csv": "Date,Close\n2020-01-01,1\n"}).to_string();
     let err = expect_error(&raw(&env.client, "md.import", &no_header).await, 400);
     assert!(err["message"].as_str().unwrap().contains("open"), "{err}");
 
@@ -187,8 +237,13 @@ async fn file_level_errors_and_path_imports() {
     expect_error(&raw(&env.client, "md.import", &escape).await, 400);
 
     let by_path = serde_json::json!({"symbol": "GOOG", "path": "goog.csv"});
-    let report: ImportReport = request(&env.client, "md.import", &by_path, RequestOptions::timeout(Duration::from_secs(30)))
-        .await
-        .unwrap();
+    let report: ImportReport = request(
+        &env.client,
+        "md.import",
+        &by_path,
+        RequestOptions::timeout(Duration::from_secs(30)),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.published, 2148);
 }

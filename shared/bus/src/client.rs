@@ -113,7 +113,9 @@ pub async fn request_with_headers(
         .send_request(subject.to_string(), request)
         .await
         .map_err(|e| match e.kind() {
-            async_nats::RequestErrorKind::NoResponders => RequestError::NoResponders(subject.to_string()),
+            async_nats::RequestErrorKind::NoResponders => {
+                RequestError::NoResponders(subject.to_string())
+            }
             async_nats::RequestErrorKind::TimedOut => RequestError::Timeout(subject.to_string()),
             _ => RequestError::Transport {
                 subject: subject.to_string(),
@@ -129,7 +131,11 @@ pub async fn request_with_headers(
 /// Reads a micro error reply: the JSON envelope when present, else the headers.
 pub fn service_error(reply: &async_nats::Message) -> Option<ServiceError> {
     let hdrs = reply.headers.as_ref()?;
-    let code = hdrs.get(headers::SERVICE_ERROR_CODE)?.as_str().parse::<u16>().unwrap_or(500);
+    let code = hdrs
+        .get(headers::SERVICE_ERROR_CODE)?
+        .as_str()
+        .parse::<u16>()
+        .unwrap_or(500);
     if let Ok(envelope) = serde_json::from_slice::<ServiceError>(&reply.payload) {
         return Some(envelope);
     }

@@ -23,7 +23,12 @@ impl Format {
         let Some(value) = value else {
             return Ok(Format::Json);
         };
-        let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let essence = value
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         match essence.as_str() {
             "" | JSON | "text/json" | "*/*" => Ok(Format::Json),
             PROTOBUF | "application/x-protobuf" | "application/vnd.google.protobuf" => {

@@ -9,7 +9,11 @@ use crate::BusError;
 
 /// Connects to `url` (comma-separated for several servers), retrying with
 /// back-off until it succeeds or `give_up_after` passes (`None`: forever).
-pub async fn connect(url: &str, name: &str, give_up_after: Option<Duration>) -> Result<Client, BusError> {
+pub async fn connect(
+    url: &str,
+    name: &str,
+    give_up_after: Option<Duration>,
+) -> Result<Client, BusError> {
     let started = std::time::Instant::now();
     let mut backoff = Duration::from_millis(100);
     let mut attempt = 0u32;
@@ -23,7 +27,9 @@ pub async fn connect(url: &str, name: &str, give_up_after: Option<Duration>) -> 
                 match event {
                     Event::Disconnected => tracing::warn!("disconnected from NATS; reconnecting"),
                     Event::Connected => tracing::info!("connected to NATS"),
-                    Event::SlowConsumer(sid) => tracing::warn!(sid, "slow consumer: messages dropped"),
+                    Event::SlowConsumer(sid) => {
+                        tracing::warn!(sid, "slow consumer: messages dropped")
+                    }
                     Event::LameDuckMode => tracing::warn!("NATS server entering lame duck mode"),
                     other => tracing::debug!(event = %other, "NATS client event"),
                 }

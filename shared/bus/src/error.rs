@@ -63,7 +63,9 @@ impl ErrorKind {
 
 /// An error reply. `details` carries machine-readable context (e.g. the rejected
 /// rows of an import).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, thiserror::Error)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, thiserror::Error,
+)]
 #[error("{kind:?} ({code}): {message}")]
 pub struct ServiceError {
     pub code: u16,

@@ -38,7 +38,10 @@ pub fn market_stream(settings: &StreamSettings) -> stream::Config {
     stream::Config {
         name: subjects::streams::MARKET.to_string(),
         description: Some("market data: bars and quotes".to_string()),
-        subjects: subjects::streams::MARKET_SUBJECTS.iter().map(|s| s.to_string()).collect(),
+        subjects: subjects::streams::MARKET_SUBJECTS
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         retention: stream::RetentionPolicy::Limits,
         discard: stream::DiscardPolicy::Old,
         storage: stream::StorageType::File,
@@ -52,18 +55,26 @@ pub fn market_stream(settings: &StreamSettings) -> stream::Config {
 }
 
 /// Creates the stream, or brings an existing one to `config`; returns a handle.
-pub async fn ensure_stream(js: &Context, config: stream::Config) -> Result<stream::Stream, BusError> {
+pub async fn ensure_stream(
+    js: &Context,
+    config: stream::Config,
+) -> Result<stream::Stream, BusError> {
     let name = config.name.clone();
     let err = |e: &dyn std::fmt::Display| BusError::Provision {
         what: format!("stream {name}"),
         message: e.to_string(),
     };
-    js.create_or_update_stream(config).await.map_err(|e| err(&e))?;
+    js.create_or_update_stream(config)
+        .await
+        .map_err(|e| err(&e))?;
     js.get_stream(&name).await.map_err(|e| err(&e))
 }
 
 /// Creates or updates a KV bucket; returns a handle.
-pub async fn ensure_kv(js: &Context, config: jetstream::kv::Config) -> Result<jetstream::kv::Store, BusError> {
+pub async fn ensure_kv(
+    js: &Context,
+    config: jetstream::kv::Config,
+) -> Result<jetstream::kv::Store, BusError> {
     let bucket = config.bucket.clone();
     js.create_or_update_key_value(config)
         .await

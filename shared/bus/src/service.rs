@@ -98,7 +98,10 @@ impl<Req, Resp> Clone for Codec<Req, Resp> {
 }
 impl<Req, Resp> Copy for Codec<Req, Resp> {}
 
-fn json_only_decode<Req: DeserializeOwned>(format: Format, payload: &[u8]) -> Result<Req, ServiceError> {
+fn json_only_decode<Req: DeserializeOwned>(
+    format: Format,
+    payload: &[u8],
+) -> Result<Req, ServiceError> {
     match format {
         Format::Json => codec::decode_json(payload),
         Format::Protobuf => Err(ServiceError::bad_request(
@@ -121,7 +124,10 @@ fn dual_decode<Req: DeserializeOwned + ProtoConvert>(
     }
 }
 
-fn dual_encode<Resp: Serialize + ProtoConvert>(format: Format, resp: &Resp) -> Result<Bytes, ServiceError> {
+fn dual_encode<Resp: Serialize + ProtoConvert>(
+    format: Format,
+    resp: &Resp,
+) -> Result<Bytes, ServiceError> {
     match format {
         Format::Json => codec::encode_json(resp),
         Format::Protobuf => Ok(codec::encode_proto(resp)),
@@ -180,7 +186,11 @@ impl MicroService {
     }
 
     /// Adds a JSON endpoint.
-    pub async fn add_endpoint<Req, Resp, H, Fut>(&mut self, spec: EndpointSpec, handler: H) -> Result<(), BusError>
+    pub async fn add_endpoint<Req, Resp, H, Fut>(
+        &mut self,
+        spec: EndpointSpec,
+        handler: H,
+    ) -> Result<(), BusError>
     where
         Req: DeserializeOwned + JsonSchema + Send + 'static,
         Resp: Serialize + JsonSchema + Send + 'static,
@@ -191,7 +201,8 @@ impl MicroService {
             decode: json_only_decode::<Req>,
             encode: json_only_encode::<Resp>,
         };
-        self.add::<Req, Resp, H, Fut>(spec, "json", codec, handler).await
+        self.add::<Req, Resp, H, Fut>(spec, "json", codec, handler)
+            .await
     }
 
     /// Adds an endpoint that also speaks protobuf (`Content-Type: application/protobuf`).
@@ -210,7 +221,8 @@ impl MicroService {
             decode: dual_decode::<Req>,
             encode: dual_encode::<Resp>,
         };
-        self.add::<Req, Resp, H, Fut>(spec, "json,protobuf", codec, handler).await
+        self.add::<Req, Resp, H, Fut>(spec, "json,protobuf", codec, handler)
+            .await
     }
 
     async fn add<Req, Resp, H, Fut>(
@@ -317,7 +329,9 @@ async fn endpoint_loop<Req, Resp, H, Fut>(
     }
     // Drain: unsubscribe, then answer what the client had already buffered.
     let _ = endpoint.stop().await;
-    while let Ok(Some(request)) = tokio::time::timeout(Duration::from_millis(100), endpoint.next()).await {
+    while let Ok(Some(request)) =
+        tokio::time::timeout(Duration::from_millis(100), endpoint.next()).await
+    {
         spawn_request(request, &shared, &in_flight).await;
     }
 }
@@ -394,12 +408,17 @@ where
         let sent = if reply_headers.is_empty() {
             request.respond(Ok(payload)).await
         } else {
-            request.respond_with_headers(Ok(payload), reply_headers).await
+            request
+                .respond_with_headers(Ok(payload), reply_headers)
+                .await
         };
         if let Err(e) = sent {
             tracing::debug!(error = %e, "could not send the reply");
         }
-        tracing::debug!(elapsed_us = started.elapsed().as_micros() as u64, "request done");
+        tracing::debug!(
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "request done"
+        );
     }
     .instrument(span)
     .await

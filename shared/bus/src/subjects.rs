@@ -56,7 +56,13 @@ pub enum MarketSubject {
 
 pub fn parse_market_subject(subject: &str) -> Option<MarketSubject> {
     let mut parts = subject.split('.');
-    match (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) {
+    match (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
         (Some("md"), Some("bar"), Some(sym), Some(tf), None) => Some(MarketSubject::Bar(
             Symbol::new(sym).ok()?,
             Timeframe::parse(tf).ok()?,
@@ -88,6 +94,9 @@ mod tests {
             parse_market_subject(&bar(&s, tf)),
             Some(MarketSubject::Bar(s.clone(), tf))
         );
-        assert_eq!(parse_market_subject(&tick(&s)), Some(MarketSubject::Tick(s)));
+        assert_eq!(
+            parse_market_subject(&tick(&s)),
+            Some(MarketSubject::Tick(s))
+        );
     }
 }

@@ -84,7 +84,11 @@ mod tests {
 
     #[test]
     fn validation_reasons() {
-        assert!(bar(dec!(100), dec!(104.06), dec!(95.96), dec!(100.34), dec!(1)).validate().is_ok());
+        assert!(
+            bar(dec!(100), dec!(104.06), dec!(95.96), dec!(100.34), dec!(1))
+                .validate()
+                .is_ok()
+        );
         assert_eq!(
             bar(dec!(100), dec!(90), dec!(95), dec!(92), dec!(1)).validate(),
             Err(BarError::HighBelowLow)
@@ -105,7 +109,13 @@ mod tests {
 
     #[test]
     fn json_keeps_exact_decimals() {
-        let b = bar(dec!(100.10), dec!(104.06), dec!(95.96), dec!(100.34), dec!(22351900));
+        let b = bar(
+            dec!(100.10),
+            dec!(104.06),
+            dec!(95.96),
+            dec!(100.34),
+            dec!(22351900),
+        );
         let json = serde_json::to_string(&b).unwrap();
         assert!(json.contains("\"open\":\"100.10\""), "{json}");
         let back: Bar = serde_json::from_str(&json).unwrap();

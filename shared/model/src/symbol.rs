@@ -13,7 +13,9 @@ pub struct Symbol(String);
 pub const MAX_SYMBOL_LEN: usize = 32;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid symbol {input:?}: use 1 to 32 ASCII letters, digits, '-' or '_' (e.g. GOOG, BTC-USD)")]
+#[error(
+    "invalid symbol {input:?}: use 1 to 32 ASCII letters, digits, '-' or '_' (e.g. GOOG, BTC-USD)"
+)]
 pub struct SymbolError {
     pub input: String,
 }
@@ -23,7 +25,8 @@ impl Symbol {
         let s = input.trim();
         let valid = !s.is_empty()
             && s.len() <= MAX_SYMBOL_LEN
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if valid {
             Ok(Symbol(s.to_ascii_uppercase()))
         } else {

@@ -49,7 +49,9 @@ impl UnixNanos {
         if s.is_empty() {
             return Err(err());
         }
-        if s.bytes().all(|b| b.is_ascii_digit()) || (s.starts_with('-') && s.len() > 1 && s[1..].bytes().all(|b| b.is_ascii_digit())) {
+        if s.bytes().all(|b| b.is_ascii_digit())
+            || (s.starts_with('-') && s.len() > 1 && s[1..].bytes().all(|b| b.is_ascii_digit()))
+        {
             return s.parse::<i64>().map(UnixNanos).map_err(|_| err());
         }
         if let Ok(dt) = OffsetDateTime::parse(s, &Rfc3339) {

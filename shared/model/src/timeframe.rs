@@ -42,7 +42,9 @@ impl Unit {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid timeframe {input:?}: use a count and a unit s, m, h, d or w (e.g. 1s, 5m, 1h, 1d)")]
+#[error(
+    "invalid timeframe {input:?}: use a count and a unit s, m, h, d or w (e.g. 1s, 5m, 1h, 1d)"
+)]
 pub struct TimeframeError {
     pub input: String,
 }
@@ -82,13 +84,19 @@ impl Timeframe {
         if seconds == 0 {
             return None;
         }
-        [Unit::Week, Unit::Day, Unit::Hour, Unit::Minute, Unit::Second]
-            .into_iter()
-            .find(|u| seconds % u.seconds() == 0)
-            .and_then(|unit| {
-                let count = u32::try_from(seconds / unit.seconds()).ok()?;
-                Some(Timeframe { count, unit })
-            })
+        [
+            Unit::Week,
+            Unit::Day,
+            Unit::Hour,
+            Unit::Minute,
+            Unit::Second,
+        ]
+        .into_iter()
+        .find(|u| seconds.is_multiple_of(u.seconds()))
+        .and_then(|unit| {
+            let count = u32::try_from(seconds / unit.seconds()).ok()?;
+            Some(Timeframe { count, unit })
+        })
     }
 
     pub fn seconds(self) -> u64 {

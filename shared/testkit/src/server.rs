@@ -15,7 +15,9 @@ use crate::paths::repo_root;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    #[error("nats-server not found: set NATS_SERVER_BIN or run scripts/install-nats.sh (looked at {0})")]
+    #[error(
+        "nats-server not found: set NATS_SERVER_BIN or run scripts/install-nats.sh (looked at {0})"
+    )]
     NotFound(String),
     #[error("cannot start nats-server: {0}")]
     Spawn(String),
@@ -88,7 +90,10 @@ impl NatsServer {
             .prefix("nats-test-")
             .tempdir()
             .map_err(|e| ServerError::Spawn(e.to_string()))?;
-        let store_dir = options.store_dir.clone().unwrap_or_else(|| temp.path().join("jetstream"));
+        let store_dir = options
+            .store_dir
+            .clone()
+            .unwrap_or_else(|| temp.path().join("jetstream"));
         let ports_dir = temp.path().join("ports");
         std::fs::create_dir_all(&ports_dir).map_err(|e| ServerError::Spawn(e.to_string()))?;
 
@@ -96,13 +101,20 @@ impl NatsServer {
         if let Some(config) = &options.config {
             cmd.arg("-c").arg(config);
         }
-        let port = options.port.map(|p| p.to_string()).unwrap_or_else(|| "-1".to_string());
+        let port = options
+            .port
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "-1".to_string());
         cmd.args(["-a", "127.0.0.1", "-p", &port, "-js", "-sd"])
             .arg(&store_dir)
             .arg("--ports_file_dir")
             .arg(&ports_dir);
         if let Some(m) = options.monitor_port {
-            let m = if m == 0 { "-1".to_string() } else { m.to_string() };
+            let m = if m == 0 {
+                "-1".to_string()
+            } else {
+                m.to_string()
+            };
             cmd.args(["-m", &m]);
         }
         cmd.args(&options.extra_args);
@@ -132,7 +144,9 @@ impl NatsServer {
             }
             if tokio::time::Instant::now() >= deadline {
                 let _ = child.start_kill();
-                return Err(ServerError::NotReady("no ports file after 15 s".to_string()));
+                return Err(ServerError::NotReady(
+                    "no ports file after 15 s".to_string(),
+                ));
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         };
@@ -174,7 +188,10 @@ impl NatsServer {
                 .args(["-TERM", &pid.to_string()])
                 .status();
         }
-        if tokio::time::timeout(grace, self.child.wait()).await.is_err() {
+        if tokio::time::timeout(grace, self.child.wait())
+            .await
+            .is_err()
+        {
             let _ = self.child.kill().await;
         }
     }

@@ -8,7 +8,11 @@ use model::UnixNanos;
 
 use crate::Ctx;
 
-pub async fn handle(ctx: Arc<Ctx>, _rc: RequestContext, req: BarsRequest) -> Result<BarsResponse, ServiceError> {
+pub async fn handle(
+    ctx: Arc<Ctx>,
+    _rc: RequestContext,
+    req: BarsRequest,
+) -> Result<BarsResponse, ServiceError> {
     let limit = req.limit.unwrap_or(MAX_BARS);
     if limit == 0 || limit > MAX_BARS {
         return Err(ServiceError::bad_request(format!(
@@ -18,13 +22,22 @@ pub async fn handle(ctx: Arc<Ctx>, _rc: RequestContext, req: BarsRequest) -> Res
     let from = req.from.unwrap_or(UnixNanos(i64::MIN));
     let to = req.to.unwrap_or(UnixNanos(i64::MAX));
     if from > to {
-        return Err(ServiceError::bad_request(format!("from ({from}) is after to ({to})")));
+        return Err(ServiceError::bad_request(format!(
+            "from ({from}) is after to ({to})"
+        )));
     }
-    ctx.catch_up(&subjects::bar(&req.symbol, req.timeframe)).await?;
-    let Some((bars, next_from)) = ctx.state.bars(&req.symbol, req.timeframe, from, to, limit as usize) else {
+    ctx.catch_up(&subjects::bar(&req.symbol, req.timeframe))
+        .await?;
+    let Some((bars, next_from)) =
+        ctx.state
+            .bars(&req.symbol, req.timeframe, from, to, limit as usize)
+    else {
         let stored = ctx.state.timeframes_of(&req.symbol);
         let message = if stored.is_empty() {
-            format!("unknown symbol {}: no bars stored (see md.symbols.list)", req.symbol)
+            format!(
+                "unknown symbol {}: no bars stored (see md.symbols.list)",
+                req.symbol
+            )
         } else {
             let list: Vec<String> = stored.iter().map(|t| t.to_string()).collect();
             format!(

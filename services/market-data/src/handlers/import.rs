@@ -17,7 +17,11 @@ use crate::{publisher, Ctx};
 /// Publishes this many bars before waiting for their acks.
 const PUBLISH_WINDOW: usize = 512;
 
-pub async fn handle(ctx: Arc<Ctx>, rc: RequestContext, req: ImportRequest) -> Result<ImportReport, ServiceError> {
+pub async fn handle(
+    ctx: Arc<Ctx>,
+    rc: RequestContext,
+    req: ImportRequest,
+) -> Result<ImportReport, ServiceError> {
     let text = match (&req.csv, &req.path) {
         (Some(csv), None) => csv.clone(),
         (None, Some(path)) => read_path(&ctx, path).await?,
@@ -46,7 +50,8 @@ pub async fn handle(ctx: Arc<Ctx>, rc: RequestContext, req: ImportRequest) -> Re
         .with_details(&report));
     }
 
-    ctx.catch_up(&subjects::bar(&req.symbol, req.timeframe)).await?;
+    ctx.catch_up(&subjects::bar(&req.symbol, req.timeframe))
+        .await?;
     let (existing, fresh): (Vec<_>, Vec<_>) = parsed
         .bars
         .into_iter()
@@ -63,9 +68,9 @@ pub async fn handle(ctx: Arc<Ctx>, rc: RequestContext, req: ImportRequest) -> Re
             acks.push(ack);
         }
         for ack in acks {
-            let ack = ack
-                .await
-                .map_err(|e| ServiceError::unavailable(format!("MARKET did not acknowledge a bar: {e}")))?;
+            let ack = ack.await.map_err(|e| {
+                ServiceError::unavailable(format!("MARKET did not acknowledge a bar: {e}"))
+            })?;
             if ack.duplicate {
                 report.duplicates += 1;
             } else {
@@ -75,7 +80,9 @@ pub async fn handle(ctx: Arc<Ctx>, rc: RequestContext, req: ImportRequest) -> Re
         }
     }
     // Reads on this instance right after the reply see the new bars.
-    ctx.state.wait_applied(last_sequence, ctx.config.catch_up_timeout).await;
+    ctx.state
+        .wait_applied(last_sequence, ctx.config.catch_up_timeout)
+        .await;
     tracing::info!(
         symbol = %report.symbol,
         timeframe = %report.timeframe,

@@ -7,7 +7,11 @@ use bus::{RequestContext, ServiceError};
 
 use crate::Ctx;
 
-pub async fn handle(ctx: Arc<Ctx>, _rc: RequestContext, req: QuoteRequest) -> Result<QuoteResponse, ServiceError> {
+pub async fn handle(
+    ctx: Arc<Ctx>,
+    _rc: RequestContext,
+    req: QuoteRequest,
+) -> Result<QuoteResponse, ServiceError> {
     ctx.state.quote(&req.symbol).ok_or_else(|| {
         ServiceError::not_found(format!(
             "unknown symbol {}: no bars or quotes stored (see md.symbols.list)",

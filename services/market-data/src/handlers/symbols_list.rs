@@ -7,7 +7,11 @@ use bus::{RequestContext, ServiceError};
 
 use crate::Ctx;
 
-pub async fn handle(ctx: Arc<Ctx>, _rc: RequestContext, _req: SymbolsRequest) -> Result<SymbolsResponse, ServiceError> {
+pub async fn handle(
+    ctx: Arc<Ctx>,
+    _rc: RequestContext,
+    _req: SymbolsRequest,
+) -> Result<SymbolsResponse, ServiceError> {
     Ok(SymbolsResponse {
         symbols: ctx.state.symbols(),
     })

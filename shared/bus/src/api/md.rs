@@ -73,7 +73,9 @@ pub struct QuoteRequest {
 /// `md.quote.get` response: the last quote.
 pub type QuoteResponse = Quote;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ImportMode {
     /// Any bad row rejects the whole file: nothing is published.

@@ -1,0 +1,193 @@
+//! Client commands: small, typed requests against a running platform.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use bus::api::md::{
+    BarsRequest, BarsResponse, ImportMode, ImportReport, ImportRequest, QuoteRequest,
+};
+use bus::{request, RequestOptions};
+use futures::StreamExt;
+use model::{Symbol, Timeframe, UnixNanos};
+
+use crate::Connection;
+
+async fn connect(c: &Connection) -> anyhow::Result<async_nats::Client> {
+    Ok(bus::connect::connect(&c.nats_url, "trader-cli", Some(Duration::from_secs(5))).await?)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    connection: Connection,
+    #[arg(long)]
+    symbol: String,
+    #[arg(long, default_value = "1d")]
+    timeframe: String,
+    /// Import the good rows of a file with bad ones (default: strict, all or nothing).
+    #[arg(long)]
+    lenient: bool,
+    /// CSV file with header Date,Open,High,Low,Close,Volume.
+    file: PathBuf,
+}
+
+pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
+    let csv = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let req = ImportRequest {
+        symbol: Symbol::new(&args.symbol)?,
+        timeframe: Timeframe::parse(&args.timeframe)?,
+        mode: if args.lenient {
+            ImportMode::Lenient
+        } else {
+            ImportMode::Strict
+        },
+        csv: Some(csv),
+        path: None,
+    };
+    let client = connect(&args.connection).await?;
+    match request::<_, ImportReport>(
+        &client,
+        bus::subjects::md::IMPORT,
+        &req,
+        RequestOptions::timeout(Duration::from_secs(120)),
+    )
+    .await
+    {
+        Ok(report) => {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Err(e) => {
+            if let Some(err) = e.service_error() {
+                eprintln!("{}", serde_json::to_string_pretty(&err.details)?);
+            }
+            Err(e.into())
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct QuoteArgs {
+    #[command(flatten)]
+    connection: Connection,
+    symbol: String,
+}
+
+pub async fn quote(args: QuoteArgs) -> anyhow::Result<()> {
+    let client = connect(&args.connection).await?;
+    let req = QuoteRequest {
+        symbol: Symbol::new(&args.symbol)?,
+    };
+    let quote: model::Quote = request(
+        &client,
+        bus::subjects::md::QUOTE_GET,
+        &req,
+        RequestOptions::default(),
+    )
+    .await?;
+    println!("{}", serde_json::to_string_pretty(&quote)?);
+    Ok(())
+}
+
+#[derive(clap::Args, Debug)]
+pub struct BarsArgs {
+    #[command(flatten)]
+    connection: Connection,
+    symbol: String,
+    #[arg(long, default_value = "1d")]
+    timeframe: String,
+    /// From (ns, RFC 3339 or YYYY-MM-DD).
+    #[arg(long)]
+    from: Option<String>,
+    #[arg(long)]
+    to: Option<String>,
+    #[arg(long)]
+    limit: Option<u32>,
+}
+
+pub async fn bars(args: BarsArgs) -> anyhow::Result<()> {
+    let client = connect(&args.connection).await?;
+    let req = BarsRequest {
+        symbol: Symbol::new(&args.symbol)?,
+        timeframe: Timeframe::parse(&args.timeframe)?,
+        from: args.from.as_deref().map(UnixNanos::parse).transpose()?,
+        to: args.to.as_deref().map(UnixNanos::parse).transpose()?,
+        limit: args.limit,
+    };
+    let resp: BarsResponse = request(
+        &client,
+        bus::subjects::md::BARS_GET,
+        &req,
+        RequestOptions::default(),
+    )
+    .await?;
+    println!(
+        "{:<26} {:>12} {:>12} {:>12} {:>12} {:>14}",
+        "time", "open", "high", "low", "close", "volume"
+    );
+    for b in &resp.bars {
+        println!(
+            "{:<26} {:>12} {:>12} {:>12} {:>12} {:>14}",
+            b.ts.to_rfc3339(),
+            b.open,
+            b.high,
+            b.low,
+            b.close,
+            b.volume
+        );
+    }
+    if let Some(next) = resp.next_from {
+        println!("… more from {next}");
+    }
+    Ok(())
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ServicesArgs {
+    #[command(flatten)]
+    connection: Connection,
+}
+
+pub async fn services(args: ServicesArgs) -> anyhow::Result<()> {
+    let client = connect(&args.connection).await?;
+    let inbox = client.new_inbox();
+    let mut sub = client.subscribe(inbox.clone()).await?;
+    client
+        .publish_with_reply("$SRV.INFO", inbox, "".into())
+        .await?;
+    let mut rows = Vec::new();
+    while let Ok(Some(msg)) = tokio::time::timeout(Duration::from_millis(500), sub.next()).await {
+        if let Ok(info) = serde_json::from_slice::<serde_json::Value>(&msg.payload) {
+            if info["type"] == "io.nats.micro.v1.info_response" {
+                rows.push(info);
+            }
+        }
+    }
+    rows.sort_by_key(|i| {
+        (
+            i["name"].as_str().unwrap_or("").to_string(),
+            i["id"].as_str().unwrap_or("").to_string(),
+        )
+    });
+    if rows.is_empty() {
+        println!("no services answered $SRV.INFO");
+    }
+    for info in rows {
+        println!(
+            "{} {} (id {})",
+            info["name"].as_str().unwrap_or("?"),
+            info["version"].as_str().unwrap_or("?"),
+            info["id"].as_str().unwrap_or("?")
+        );
+        for e in info["endpoints"].as_array().into_iter().flatten() {
+            println!(
+                "  {:<18} {}",
+                e["subject"].as_str().unwrap_or("?"),
+                e["metadata"]["description"].as_str().unwrap_or("")
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,224 @@
+//! `trader run`: which services exist, and running a set of them in one process.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use futures::future::join_all;
+use tokio::sync::watch;
+
+use crate::{default_data_dir, embedded};
+
+/// Every service this binary can run, in start order.
+pub const ALL_SERVICES: &[&str] = &["market-data"];
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// Services to run (comma-separated); default: all.
+    #[arg(long, value_delimiter = ',')]
+    services: Vec<String>,
+    /// Connect to this NATS (URLs comma-separated) instead of starting an
+    /// embedded nats-server.
+    #[arg(long)]
+    nats_url: Option<String>,
+    /// Data directory (embedded nats-server store, service state).
+    #[arg(long, env = "TRADER_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Client port of the embedded nats-server.
+    #[arg(long, default_value_t = 4222)]
+    nats_port: u16,
+    /// Monitoring (HTTP) port of the embedded nats-server.
+    #[arg(long, default_value_t = 8222)]
+    monitor_port: u16,
+    /// Symbols the simulator trades (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "SIM-A,SIM-B,SIM-C")]
+    simulate: Vec<String>,
+    /// Do not run the market simulator.
+    #[arg(long)]
+    no_simulator: bool,
+    /// Simulator seed.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Simulator bar interval in seconds.
+    #[arg(long, default_value_t = 1)]
+    bar_seconds: u64,
+    /// JetStream replicas for streams (3 on a 3-node cluster).
+    #[arg(long, default_value_t = 1)]
+    replicas: usize,
+    /// Directory md.import may read `path` imports from.
+    #[arg(long)]
+    import_dir: Option<PathBuf>,
+    /// Show the embedded nats-server's log.
+    #[arg(long)]
+    nats_logs: bool,
+}
+
+fn selected(args: &RunArgs) -> anyhow::Result<Vec<&'static str>> {
+    if args.services.is_empty() {
+        return Ok(ALL_SERVICES.to_vec());
+    }
+    args.services
+        .iter()
+        .map(|name| {
+            ALL_SERVICES
+                .iter()
+                .find(|s| **s == name.trim())
+                .copied()
+                .with_context(|| {
+                    format!(
+                        "unknown service {name:?}; known: {}",
+                        ALL_SERVICES.join(", ")
+                    )
+                })
+        })
+        .collect()
+}
+
+pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let services = selected(&args)?;
+    let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
+
+    let (server, url) = if let Some(url) = &args.nats_url {
+        (None, url.clone())
+    } else {
+        let server =
+            embedded::start(&data_dir, args.nats_port, args.monitor_port, args.nats_logs).await?;
+        let url = server.url().to_string();
+        tracing::info!(url, store = %server.store_dir().display(), "embedded nats-server started");
+        (Some(server), url)
+    };
+    let client = bus::connect::connect(&url, "trader", None).await?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    for name in &services {
+        let client = client.clone();
+        let mut stop = stop_rx.clone();
+        let shutdown = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        let task = match *name {
+            "market-data" => {
+                let config = market_data_config(&args)?;
+                tokio::spawn(async move {
+                    market_data::run(config, client, shutdown)
+                        .await
+                        .map_err(anyhow::Error::from)
+                })
+            }
+            other => bail!("service {other} is known but not wired into trader run"),
+        };
+        tasks.push((*name, task));
+    }
+    print_banner(&url, &services, &args, &data_dir);
+
+    wait_for_signal().await;
+    tracing::info!("stopping: draining services");
+    let _ = stop_tx.send(true);
+    let results = join_all(
+        tasks
+            .into_iter()
+            .map(|(name, t)| async move { (name, t.await) }),
+    )
+    .await;
+    let mut failed = false;
+    for (name, result) in results {
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                failed = true;
+                tracing::error!(service = name, error = %e, "service failed");
+            }
+            Err(e) => {
+                failed = true;
+                tracing::error!(service = name, error = %e, "service task panicked");
+            }
+        }
+    }
+    let _ = client.drain().await;
+    if let Some(server) = server {
+        server.stop(Duration::from_secs(10)).await;
+        tracing::info!("embedded nats-server stopped");
+    }
+    if failed {
+        bail!("one or more services failed");
+    }
+    Ok(())
+}
+
+fn market_data_config(args: &RunArgs) -> anyhow::Result<market_data::Config> {
+    let mut config = market_data::Config {
+        import_dir: args.import_dir.clone(),
+        ..Default::default()
+    };
+    config.stream.replicas = args.replicas;
+    if !args.no_simulator {
+        let symbols = args
+            .simulate
+            .iter()
+            .map(|s| model::Symbol::new(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        config.simulator = Some(market_data::SimulatorConfig {
+            symbols,
+            seed: args.seed,
+            interval: Duration::from_secs(args.bar_seconds),
+            ..Default::default()
+        });
+    }
+    Ok(config)
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn print_banner(url: &str, services: &[&str], args: &RunArgs, data_dir: &std::path::Path) {
+    let sim = if args.no_simulator {
+        "off".to_string()
+    } else {
+        format!(
+            "{} ({}s bars, seed {})",
+            args.simulate.join(","),
+            args.bar_seconds,
+            args.seed
+        )
+    };
+    let first = args.simulate.first().map(String::as_str).unwrap_or("SIM-A");
+    let tf = args.bar_seconds;
+    let lines = [
+        String::new(),
+        "trader is running".to_string(),
+        format!("  NATS       {url}"),
+        format!("  services   {}", services.join(", ")),
+        format!("  simulator  {sim}"),
+        format!("  data       {}", data_dir.display()),
+        String::new(),
+        "Try, in another terminal (target/release/trader, or cargo run --release -p trader --):"
+            .to_string(),
+        "  trader services                                # $SRV.INFO of every instance"
+            .to_string(),
+        format!("  trader quote {first}                             # md.quote.get"),
+        format!("  trader bars {first} --timeframe {tf}s --limit 5    # md.bars.get"),
+        "  trader import --symbol GOOG testdata/GOOG.csv  # md.import".to_string(),
+        "With the nats CLI:".to_string(),
+        format!("  nats -s {url} micro ls"),
+        format!("  nats -s {url} req md.quote.get '{{\"symbol\":\"{first}\"}}'"),
+        format!("  nats -s {url} sub 'md.bar.>'"),
+        "Ctrl-C stops everything.".to_string(),
+    ];
+    println!("{}", lines.join("\n"));
+}
