@@ -1,1 +1,40 @@
-fn main(){}
+//! Benchmarks. Each compares the platform with a raw async-nats baseline
+//! measured in the same run, on a private nats-server, and writes
+//! `results/<name>.json` and `results/<name>.md`.
+//!
+//! `cargo run --release -p load-tests -- request-reply`
+
+mod report;
+mod request_reply;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(about = "platform benchmarks vs raw async-nats")]
+struct Cli {
+    #[command(subcommand)]
+    bench: Bench,
+    /// Where results go (default: load-tests/results).
+    #[arg(long, global = true)]
+    out_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Bench {
+    /// Raw request-reply (echo) vs md.quote.get, 1 and 64 requests in flight.
+    RequestReply(request_reply::Args),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    bus::telemetry::init_tracing(bus::telemetry::CLI_LOGS);
+    let cli = Cli::parse();
+    let out_dir = cli
+        .out_dir
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results"));
+    match cli.bench {
+        Bench::RequestReply(args) => request_reply::run(args, &out_dir).await,
+    }
+}
