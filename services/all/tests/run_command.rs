@@ -1,0 +1,87 @@
+//! `trader run` end to end: embedded nats-server, services, simulator, clean stop.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn run_starts_everything_and_stops_cleanly_on_sigterm() {
+    let data = tempfile::tempdir().unwrap();
+    let (port, monitor) = (free_port(), free_port());
+    let nats_bin = testkit::server::nats_server_bin().expect("nats-server installed");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_trader"))
+        .args(["run", "--data-dir"])
+        .arg(data.path())
+        .args([
+            "--nats-port",
+            &port.to_string(),
+            "--monitor-port",
+            &monitor.to_string(),
+        ])
+        .args(["--simulate", "RUN-A", "--bar-seconds", "1"])
+        .env("NATS_SERVER_BIN", nats_bin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+
+    let url = format!("nats://127.0.0.1:{port}");
+    let client = testkit::wait_until(
+        "the embedded nats-server",
+        Duration::from_secs(30),
+        || async { async_nats::connect(&url).await.ok() },
+    )
+    .await;
+    // The simulator's quotes reach md.quote.get.
+    let quote: model::Quote =
+        testkit::wait_until("a simulated quote", Duration::from_secs(30), || async {
+            let reply = client
+                .request("md.quote.get", r#"{"symbol":"RUN-A"}"#.into())
+                .await
+                .ok()?;
+            if reply.headers.is_some() {
+                return None;
+            }
+            serde_json::from_slice(&reply.payload).ok()
+        })
+        .await;
+    assert!(quote.bid < quote.ask);
+    assert!(
+        data.path().join("nats/jetstream").is_dir(),
+        "JetStream store under the data dir"
+    );
+
+    // The client commands talk to it.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_trader"))
+        .args(["services", "--nats-url", &url])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("market-data") && text.contains("md.quote.get"),
+        "{text}"
+    );
+
+    let pid = child.id().unwrap();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("trader stops within 30 s")
+        .unwrap();
+    assert!(status.success(), "clean exit, got {status}");
+    // Its nats-server is gone too.
+    assert!(async_nats::connect(&url).await.is_err());
+}
