@@ -44,6 +44,9 @@ pub struct Config {
     pub import_dir: Option<PathBuf>,
     /// How long a read waits for this instance's view to catch up with MARKET.
     pub catch_up_timeout: Duration,
+    /// Time to live of the simulator lease: another instance takes the
+    /// simulator over this long after its holder dies.
+    pub lease_ttl: Duration,
 }
 
 impl Default for Config {
@@ -53,6 +56,7 @@ impl Default for Config {
             simulator: None,
             import_dir: None,
             catch_up_timeout: Duration::from_secs(5),
+            lease_ttl: Duration::from_secs(6),
         }
     }
 }
@@ -152,10 +156,26 @@ pub async fn run(
     tracing::info!(service = subjects::md::SERVICE, id, "service started");
 
     let (sim_stop, sim_stop_rx) = tokio::sync::watch::channel(false);
-    let simulator = config
-        .simulator
-        .clone()
-        .map(|sim| tokio::spawn(live_sim::run(sim, ctx.clone(), sim_stop_rx)));
+    let simulator = match config.simulator.clone() {
+        Some(sim) => {
+            let leases = bus::lease::Leases::open(
+                &js,
+                subjects::buckets::MARKET_DATA_LEASES,
+                config.lease_ttl,
+                config.stream.replicas,
+                &id,
+            )
+            .await?;
+            Some(tokio::spawn(live_sim::run_with_lease(
+                sim,
+                ctx.clone(),
+                leases,
+                config.lease_ttl,
+                sim_stop_rx,
+            )))
+        }
+        None => None,
+    };
 
     shutdown.await;
     tracing::info!(service = subjects::md::SERVICE, "shutting down");

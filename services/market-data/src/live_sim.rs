@@ -1,6 +1,10 @@
 //! Runs the [`Simulator`] on the wall clock: bar intervals aligned to multiples of
 //! the interval, a quote tick as each tick time passes, the bar when its interval
 //! closes. Prices continue from the last bar in MARKET after a restart.
+//!
+//! Only one instance simulates: [`run_with_lease`] holds the `simulator` lease in
+//! the `market-data-leases` bucket, and another instance with the simulator
+//! enabled takes over when the holder dies.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +14,68 @@ use tokio::sync::watch;
 
 use crate::simulator::{Simulator, SimulatorConfig};
 use crate::{publisher, Ctx, Error};
+
+const LEASE: &str = "simulator";
+
+/// Runs the simulator while this instance holds the simulator lease.
+pub async fn run_with_lease(
+    config: SimulatorConfig,
+    ctx: Arc<Ctx>,
+    leases: bus::lease::Leases,
+    ttl: Duration,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), Error> {
+    config.validate()?;
+    let tick = ttl / 3;
+    loop {
+        if let Some(mut revision) = leases.try_acquire(LEASE).await {
+            tracing::info!(holder = leases.holder(), "simulator lease taken");
+            let (inner_stop, inner_rx) = watch::channel(false);
+            let mut task = tokio::spawn(run(config.clone(), ctx.clone(), inner_rx));
+            enum Wake {
+                Stop,
+                Ended(Result<Result<(), Error>, tokio::task::JoinError>),
+                Renew,
+            }
+            let outcome = loop {
+                let wake = tokio::select! {
+                    _ = stop.wait_for(|s| *s) => Wake::Stop,
+                    result = &mut task => Wake::Ended(result),
+                    _ = tokio::time::sleep(tick) => Wake::Renew,
+                };
+                match wake {
+                    Wake::Stop => break None,
+                    Wake::Ended(result) => break Some(result),
+                    Wake::Renew => match leases.renew(LEASE, revision).await {
+                        Some(r) => revision = r,
+                        None => {
+                            tracing::warn!("simulator lease lost; another instance simulates now");
+                            break None;
+                        }
+                    },
+                }
+            };
+            let _ = inner_stop.send(true);
+            let result = match outcome {
+                Some(result) => result,
+                None => task.await,
+            };
+            leases.release(LEASE, revision).await;
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "simulator failed; retrying"),
+                Err(e) => tracing::warn!(error = %e, "simulator task failed; retrying"),
+            }
+        }
+        let stopped = tokio::select! {
+            _ = stop.wait_for(|s| *s) => true,
+            _ = tokio::time::sleep(tick) => false,
+        };
+        if stopped {
+            return Ok(());
+        }
+    }
+}
 
 pub async fn run(
     config: SimulatorConfig,

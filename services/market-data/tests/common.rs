@@ -38,13 +38,18 @@ impl Env {
     }
 
     pub async fn count_instances(&self) -> usize {
+        self.instance_ids().await.len()
+    }
+
+    /// `$SRV.PING` ids of the running market-data instances.
+    pub async fn instance_ids(&self) -> Vec<String> {
         let inbox = self.client.new_inbox();
         let mut sub = self.client.subscribe(inbox.clone()).await.unwrap();
         self.client
             .publish_with_reply("$SRV.PING.market-data", inbox, "".into())
             .await
             .unwrap();
-        let mut n = 0;
+        let mut ids = Vec::new();
         // A no-responders status message is not an instance: count pongs only.
         while let Ok(Some(msg)) = tokio::time::timeout(
             Duration::from_millis(150),
@@ -53,11 +58,11 @@ impl Env {
         .await
         {
             let pong: Option<serde_json::Value> = serde_json::from_slice(&msg.payload).ok();
-            if pong.is_some_and(|p| p["type"] == "io.nats.micro.v1.ping_response") {
-                n += 1;
+            if let Some(p) = pong.filter(|p| p["type"] == "io.nats.micro.v1.ping_response") {
+                ids.push(p["id"].as_str().unwrap_or_default().to_string());
             }
         }
-        n
+        ids
     }
 }
 

@@ -70,3 +70,69 @@ async fn simulated_bars_and_quotes_flow_through_market() {
         .is_some_and(|c| !c.is_empty()));
     md.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn one_instance_simulates_and_another_takes_over() {
+    let env = Env::start().await;
+    let config = market_data::Config {
+        simulator: Some(SimulatorConfig {
+            symbols: vec![Symbol::new("SIM-Z").unwrap()],
+            ..Default::default()
+        }),
+        lease_ttl: Duration::from_millis(1500),
+        ..Default::default()
+    };
+    let a = env.market_data(config.clone()).await;
+    let a_id = env.instance_ids().await.pop().unwrap();
+    let b = env.market_data(config).await;
+    let js = async_nats::jetstream::new(env.client.clone());
+    let leases = js.get_key_value("market-data-leases").await.unwrap();
+    let holder = || async {
+        let v = leases.get("lease.simulator").await.ok()??;
+        Some(String::from_utf8(v.to_vec()).unwrap())
+    };
+    let first =
+        testkit::wait_until("a simulator lease holder", Duration::from_secs(10), holder).await;
+
+    // Ticks come from one simulator: 4 per second, not twice that.
+    let mut sub = env.client.subscribe("md.tick.SIM-Z").await.unwrap();
+    let mut ticks = 0;
+    let window = tokio::time::Instant::now() + Duration::from_secs(3);
+    while let Ok(Some(_)) =
+        tokio::time::timeout_at(window, futures::StreamExt::next(&mut sub)).await
+    {
+        ticks += 1;
+    }
+    assert!(
+        (8..=16).contains(&ticks),
+        "one simulator: {ticks} ticks in 3 s"
+    );
+
+    // Stop the holder; the other instance takes the simulator over.
+    let (holder_handle, survivor) = if first == a_id { (a, b) } else { (b, a) };
+    holder_handle.stop().await.unwrap();
+    let second = testkit::wait_until(
+        "a new simulator lease holder",
+        Duration::from_secs(15),
+        || async { holder().await.filter(|h| *h != first) },
+    )
+    .await;
+    assert_ne!(second, first);
+    let since = model::UnixNanos::now().0;
+    let bar = testkit::wait_until(
+        "bars after the takeover",
+        Duration::from_secs(15),
+        || async {
+            let body = format!(r#"{{"symbol":"SIM-Z","timeframe":"1s","from":{since}}}"#);
+            let reply = raw(&env.client, "md.bars.get", &body).await;
+            if reply.headers.is_some() {
+                return None;
+            }
+            let resp: BarsResponse = serde_json::from_slice(&reply.payload).unwrap();
+            resp.bars.into_iter().next()
+        },
+    )
+    .await;
+    assert!(bar.ts.0 >= since);
+    survivor.stop().await.unwrap();
+}

@@ -54,6 +54,28 @@ pub fn market_stream(settings: &StreamSettings) -> stream::Config {
     }
 }
 
+/// SIGNALS: strategy signals (`evt.signal.<strategy>.<symbol>`), de-duplicated by
+/// `Nats-Msg-Id` so replays and restarts never store a signal twice.
+pub fn signals_stream(settings: &StreamSettings) -> stream::Config {
+    stream::Config {
+        name: subjects::streams::SIGNALS.to_string(),
+        description: Some("strategy signals".to_string()),
+        subjects: subjects::streams::SIGNALS_SUBJECTS
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        retention: stream::RetentionPolicy::Limits,
+        discard: stream::DiscardPolicy::Old,
+        storage: stream::StorageType::File,
+        num_replicas: settings.replicas,
+        max_age: settings.max_age,
+        max_bytes: settings.max_bytes,
+        duplicate_window: settings.duplicate_window,
+        allow_direct: true,
+        ..Default::default()
+    }
+}
+
 /// Creates the stream, or brings an existing one to `config`; returns a handle.
 pub async fn ensure_stream(
     js: &Context,

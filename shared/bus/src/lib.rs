@@ -11,6 +11,7 @@
 //! - [`client`]: typed request helper with timeouts that turns error replies back into
 //!   [`ServiceError`].
 //! - [`jetstream`]: idempotent stream and KV provisioning, the stream definitions.
+//! - [`lease`]: expiring leases in KV, so each piece of work runs on exactly one instance.
 //! - [`connect`]: connecting with retries and reconnect logging.
 //! - [`telemetry`]: tracing set-up for binaries.
 
@@ -21,6 +22,7 @@ pub mod connect;
 pub mod error;
 pub mod headers;
 pub mod jetstream;
+pub mod lease;
 pub mod proto;
 pub mod service;
 pub mod subjects;

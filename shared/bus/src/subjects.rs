@@ -19,11 +19,61 @@ pub mod md {
     pub const IMPORT: &str = "md.import";
 }
 
+/// strategy service (also serves `ind.compute`).
+pub mod strategy {
+    pub const SERVICE: &str = "strategy";
+    pub const KINDS: &str = "strategy.kinds";
+    pub const START: &str = "strategy.start";
+    pub const STOP: &str = "strategy.stop";
+    pub const LIST: &str = "strategy.list";
+    pub const STATUS: &str = "strategy.status";
+    pub const IND_COMPUTE: &str = "ind.compute";
+}
+
 /// Streams and what they hold.
 pub mod streams {
     /// Market data: bars and quote ticks.
     pub const MARKET: &str = "MARKET";
     pub const MARKET_SUBJECTS: [&str; 2] = ["md.bar.>", "md.tick.>"];
+    /// Strategy signals.
+    pub const SIGNALS: &str = "SIGNALS";
+    pub const SIGNALS_SUBJECTS: [&str; 1] = ["evt.signal.>"];
+}
+
+/// KV buckets.
+pub mod buckets {
+    /// Started strategies (key: strategy id, value: `StrategyRecord` JSON).
+    pub const STRATEGIES: &str = "strategies";
+    /// Who runs what: `lease.<strategy id>` and `member.<instance id>`, expiring.
+    pub const STRATEGY_LEASES: &str = "strategy-leases";
+    /// `lease.simulator`: the one market-data instance that simulates.
+    pub const MARKET_DATA_LEASES: &str = "market-data-leases";
+}
+
+/// `evt.signal.<strategy>.<symbol>`: a strategy's signal (event type TRADING_SIGNAL).
+pub fn signal(strategy_id: &str, symbol: &Symbol) -> String {
+    format!("evt.signal.{strategy_id}.{symbol}")
+}
+
+/// Every signal of one strategy.
+pub fn signals_of(strategy_id: &str) -> String {
+    format!("evt.signal.{strategy_id}.>")
+}
+
+/// Deterministic `Nats-Msg-Id` of a signal: replays and restarts re-publish the
+/// same id, and JetStream drops the repeat.
+pub fn signal_msg_id(
+    strategy_id: &str,
+    symbol: &Symbol,
+    timeframe: Timeframe,
+    ts: model::UnixNanos,
+) -> String {
+    format!("sig:{strategy_id}:{symbol}:{timeframe}:{}", ts.0)
+}
+
+/// Durable consumer on MARKET that feeds one strategy.
+pub fn strategy_consumer(strategy_id: &str) -> String {
+    format!("strategy-{strategy_id}")
 }
 
 /// `md.bar.<symbol>.<timeframe>`: one closed bar (event type MARKET_DATA_UPDATE).
@@ -80,7 +130,19 @@ mod tests {
 
     #[test]
     fn request_subjects_do_not_overlap_streams() {
-        for req in [md::SYMBOLS_LIST, md::BARS_GET, md::QUOTE_GET, md::IMPORT] {
+        for req in [
+            md::SYMBOLS_LIST,
+            md::BARS_GET,
+            md::QUOTE_GET,
+            md::IMPORT,
+            strategy::KINDS,
+            strategy::START,
+            strategy::STOP,
+            strategy::LIST,
+            strategy::STATUS,
+            strategy::IND_COMPUTE,
+        ] {
+            assert!(!req.starts_with("evt."), "{req}");
             assert!(parse_market_subject(req).is_none(), "{req}");
         }
     }

@@ -2,3 +2,4 @@
 //! in code. Services and clients both use these, so no service imports another.
 
 pub mod md;
+pub mod strategy;
