@@ -59,12 +59,12 @@ fn naive_sma_crossovers(bars: &[Bar], fast: usize, slow: usize) -> Vec<(UnixNano
         Some(f * Decimal::from(slow) - s * Decimal::from(fast))
     };
     let mut out = Vec::new();
-    for t in 1..bars.len() {
+    for (t, bar) in bars.iter().enumerate().skip(1) {
         if let (Some(a), Some(b)) = (diff(t - 1), diff(t)) {
             if a < Decimal::ZERO && b > Decimal::ZERO {
-                out.push((bars[t].ts, Direction::Long));
+                out.push((bar.ts, Direction::Long));
             } else if a > Decimal::ZERO && b < Decimal::ZERO {
-                out.push((bars[t].ts, Direction::Short));
+                out.push((bar.ts, Direction::Short));
             }
         }
     }
