@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use crate::{default_data_dir, embedded};
 
 /// Every service this binary can run, in start order.
-pub const ALL_SERVICES: &[&str] = &["market-data"];
+pub const ALL_SERVICES: &[&str] = &["market-data", "strategy"];
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
@@ -104,6 +104,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 let config = market_data_config(&args)?;
                 tokio::spawn(async move {
                     market_data::run(config, client, shutdown)
+                        .await
+                        .map_err(anyhow::Error::from)
+                })
+            }
+            "strategy" => {
+                let mut config = strategy_service::Config::default();
+                config.stream.replicas = args.replicas;
+                tokio::spawn(async move {
+                    strategy_service::run(config, client, shutdown)
                         .await
                         .map_err(anyhow::Error::from)
                 })

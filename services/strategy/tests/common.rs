@@ -1,0 +1,241 @@
+//! Shared set-up: a private nats-server, market-data with GOOG, strategy instances.
+
+#![allow(dead_code)]
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{pull, DeliverPolicy};
+use async_nats::Client;
+use bus::api::strategy::{SignalEvent, StrategyStatus};
+use bus::{request, RequestOptions};
+use futures::StreamExt;
+use model::{Bar, Decimal, Event, Symbol, Timeframe, UnixNanos};
+use testkit::{spawn_service, NatsServer, ServiceHandle};
+
+pub struct Env {
+    pub server: NatsServer,
+    pub client: Client,
+    pub market_data: ServiceHandle<market_data::Error>,
+}
+
+pub fn goog_rows() -> Vec<String> {
+    let text = std::fs::read_to_string(testkit::paths::testdata("GOOG.csv")).unwrap();
+    text.lines().skip(1).map(str::to_string).collect()
+}
+
+pub fn goog_bars() -> Vec<Bar> {
+    goog_rows()
+        .iter()
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            let d = |i: usize| Decimal::from_str(f[i]).unwrap();
+            Bar {
+                symbol: Symbol::new("GOOG").unwrap(),
+                timeframe: Timeframe::DAY,
+                ts: UnixNanos::parse(f[0]).unwrap(),
+                open: d(1),
+                high: d(2),
+                low: d(3),
+                close: d(4),
+                volume: d(5),
+            }
+        })
+        .collect()
+}
+
+impl Env {
+    pub async fn start() -> Env {
+        let server = NatsServer::start().await;
+        let client = server.client().await;
+        let md_client = server.client().await;
+        let market_data = spawn_service(move |s| {
+            market_data::run(market_data::Config::default(), md_client, s.wait())
+        });
+        let env = Env {
+            server,
+            client,
+            market_data,
+        };
+        testkit::wait_until("market-data", Duration::from_secs(10), || async {
+            let r = env
+                .client
+                .request("md.symbols.list", "".into())
+                .await
+                .ok()?;
+            r.headers.is_none().then_some(())
+        })
+        .await;
+        env
+    }
+
+    /// Imports GOOG rows `[from, to)`.
+    pub async fn import_goog(&self, from: usize, to: usize) {
+        let rows = goog_rows();
+        let csv = format!(
+            "Date,Open,High,Low,Close,Volume\n{}\n",
+            rows[from..to].join("\n")
+        );
+        let report: serde_json::Value = request(
+            &self.client,
+            "md.import",
+            &serde_json::json!({"symbol": "GOOG", "csv": csv}),
+            RequestOptions::timeout(Duration::from_secs(60)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(report["published"], (to - from) as u64);
+    }
+
+    pub async fn strategy_instance(&self) -> (ServiceHandle<strategy_service::Error>, String) {
+        let before = self.instance_ids().await;
+        let client = self.server.client().await;
+        let config = strategy_service::Config {
+            lease_ttl: Duration::from_millis(1500),
+            ..Default::default()
+        };
+        let handle = spawn_service(move |s| strategy_service::run(config, client, s.wait()));
+        let id = testkit::wait_until(
+            "a new strategy instance",
+            Duration::from_secs(10),
+            || async {
+                self.instance_ids()
+                    .await
+                    .into_iter()
+                    .find(|id| !before.contains(id))
+            },
+        )
+        .await;
+        (handle, id)
+    }
+
+    pub async fn instance_ids(&self) -> Vec<String> {
+        let inbox = self.client.new_inbox();
+        let mut sub = self.client.subscribe(inbox.clone()).await.unwrap();
+        self.client
+            .publish_with_reply("$SRV.PING.strategy", inbox, "".into())
+            .await
+            .unwrap();
+        let mut ids = Vec::new();
+        while let Ok(Some(msg)) = tokio::time::timeout(Duration::from_millis(150), sub.next()).await
+        {
+            if let Ok(p) = serde_json::from_slice::<serde_json::Value>(&msg.payload) {
+                if p["type"] == "io.nats.micro.v1.ping_response" {
+                    ids.push(p["id"].as_str().unwrap().to_string());
+                }
+            }
+        }
+        ids
+    }
+
+    pub async fn status(&self, id: &str) -> StrategyStatus {
+        request(
+            &self.client,
+            "strategy.status",
+            &serde_json::json!({"id": id}),
+            RequestOptions::default(),
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Waits until strategy `id` has processed every bar in MARKET for it.
+    pub async fn wait_caught_up(&self, id: &str, last_sequence: u64) -> StrategyStatus {
+        testkit::wait_until(
+            &format!("strategy {id} to reach {last_sequence}"),
+            Duration::from_secs(60),
+            || async {
+                let s = self.status(id).await;
+                (s.owner.is_some() && s.position >= last_sequence && s.pending_bars == 0)
+                    .then_some(s)
+            },
+        )
+        .await
+    }
+
+    pub async fn market_last_sequence(&self) -> u64 {
+        let js = async_nats::jetstream::new(self.client.clone());
+        let mut stream = js.get_stream("MARKET").await.unwrap();
+        stream.info().await.unwrap().state.last_sequence
+    }
+
+    /// Every signal stored for strategy `id`, in stream order.
+    pub async fn signals(&self, id: &str) -> Vec<SignalEvent> {
+        let js = async_nats::jetstream::new(self.client.clone());
+        let stream = js.get_stream("SIGNALS").await.unwrap();
+        let consumer = stream
+            .create_consumer(pull::OrderedConfig {
+                filter_subject: format!("evt.signal.{id}.>"),
+                deliver_policy: DeliverPolicy::All,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        let mut messages = consumer.messages().await.unwrap();
+        while let Ok(Some(Ok(msg))) =
+            tokio::time::timeout(Duration::from_millis(500), messages.next()).await
+        {
+            let event: Event<SignalEvent> = serde_json::from_slice(&msg.payload).unwrap();
+            out.push(event.data);
+            if msg.info().unwrap().pending == 0 {
+                break;
+            }
+        }
+        out
+    }
+}
+
+/// SMA(fast) / SMA(slow) crossovers computed naively and exactly (decimal
+/// sums), with backtesting.py's strict definition: fast below slow on the
+/// previous bar and above it on this one → long; the reverse → short.
+pub fn expected_sma_crossovers(
+    bars: &[Bar],
+    fast: usize,
+    slow: usize,
+) -> Vec<(UnixNanos, model::Direction)> {
+    let closes: Vec<Decimal> = bars.iter().map(|b| b.close).collect();
+    // diff(t) = fast_mean - slow_mean, scaled by fast*slow to stay exact.
+    let diff = |t: usize| -> Option<Decimal> {
+        if t + 1 < slow {
+            return None;
+        }
+        let f: Decimal = closes[t + 1 - fast..=t].iter().sum();
+        let s: Decimal = closes[t + 1 - slow..=t].iter().sum();
+        Some(f * Decimal::from(slow) - s * Decimal::from(fast))
+    };
+    let mut out = Vec::new();
+    for (t, bar) in bars.iter().enumerate().skip(1) {
+        let (Some(prev), Some(now)) = (diff(t - 1), diff(t)) else {
+            continue;
+        };
+        if prev < Decimal::ZERO && now > Decimal::ZERO {
+            out.push((bar.ts, model::Direction::Long));
+        } else if prev > Decimal::ZERO && now < Decimal::ZERO {
+            out.push((bar.ts, model::Direction::Short));
+        }
+    }
+    out
+}
+
+/// What the strategy crate itself emits over `bars` (a sequential run).
+pub fn sequential_signals(
+    kind: &str,
+    params: serde_json::Value,
+    bars: &[Bar],
+) -> Vec<(UnixNanos, model::Direction)> {
+    let params = params.as_object().cloned().unwrap_or_default();
+    let mut s =
+        strategy::build(kind, &params, Symbol::new("GOOG").unwrap(), Timeframe::DAY).unwrap();
+    bars.iter()
+        .filter_map(|b| s.on_bar(b))
+        .map(|sig| (sig.ts, sig.direction))
+        .collect()
+}
+
+pub fn ts_dirs(signals: &[SignalEvent]) -> Vec<(UnixNanos, model::Direction)> {
+    signals
+        .iter()
+        .map(|s| (s.signal.ts, s.signal.direction))
+        .collect()
+}
