@@ -2,10 +2,12 @@
 //! measured in the same run, on a private nats-server, and writes
 //! `results/<name>.json` and `results/<name>.md`.
 //!
-//! `cargo run --release -p load-tests -- request-reply`
+//! `cargo run --release -p load-tests -- request-reply | indicators | strategy-throughput`
 
+mod indicators_bench;
 mod report;
 mod request_reply;
+mod strategy_throughput;
 
 use std::path::PathBuf;
 
@@ -25,6 +27,10 @@ struct Cli {
 enum Bench {
     /// Raw request-reply (echo) vs md.quote.get, 1 and 64 requests in flight.
     RequestReply(request_reply::Args),
+    /// Indicator update cost in ns/bar.
+    Indicators(indicators_bench::Args),
+    /// MARKET → SIGNALS bars/s through the strategy service vs raw JetStream.
+    StrategyThroughput(strategy_throughput::Args),
 }
 
 #[tokio::main]
@@ -36,5 +42,7 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results"));
     match cli.bench {
         Bench::RequestReply(args) => request_reply::run(args, &out_dir).await,
+        Bench::Indicators(args) => indicators_bench::run(args, &out_dir),
+        Bench::StrategyThroughput(args) => strategy_throughput::run(args, &out_dir).await,
     }
 }

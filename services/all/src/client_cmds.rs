@@ -181,7 +181,10 @@ pub async fn services(args: ServicesArgs) -> anyhow::Result<()> {
             info["version"].as_str().unwrap_or("?"),
             info["id"].as_str().unwrap_or("?")
         );
-        for e in info["endpoints"].as_array().into_iter().flatten() {
+        let mut endpoints: Vec<&serde_json::Value> =
+            info["endpoints"].as_array().into_iter().flatten().collect();
+        endpoints.sort_by_key(|e| e["subject"].as_str().unwrap_or("").to_string());
+        for e in endpoints {
             println!(
                 "  {:<18} {}",
                 e["subject"].as_str().unwrap_or("?"),

@@ -42,18 +42,25 @@ enum Command {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     bus::telemetry::init_tracing(match cli.command {
         Command::Run(_) => bus::telemetry::SERVICE_LOGS,
         _ => bus::telemetry::CLI_LOGS,
     });
-    match cli.command {
+    let result = match cli.command {
         Command::Run(args) => services::run(args).await,
         Command::Import(args) => client_cmds::import(args).await,
         Command::Quote(args) => client_cmds::quote(args).await,
         Command::Bars(args) => client_cmds::bars(args).await,
         Command::Services(args) => client_cmds::services(args).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }
 

@@ -92,7 +92,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let client = bus::connect::connect(&url, "trader", None).await?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut tasks = Vec::new();
+    let mut tasks: Vec<(&str, tokio::task::JoinHandle<anyhow::Result<()>>)> = Vec::new();
     for name in &services {
         let client = client.clone();
         let mut stop = stop_rx.clone();
@@ -123,7 +123,24 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     print_banner(&url, &services, &args, &data_dir);
 
-    wait_for_signal().await;
+    // Run until a signal, or until a service gives up (then stop the rest).
+    let mut failed = false;
+    let first_exit = {
+        let watch_all = futures::future::select_all(tasks.iter_mut().map(|(_, t)| t));
+        tokio::select! {
+            _ = wait_for_signal() => None,
+            (result, index, _) = watch_all => Some((index, result)),
+        }
+    };
+    if let Some((index, result)) = first_exit {
+        let (name, _) = tasks.remove(index);
+        failed = true;
+        match result {
+            Ok(Ok(())) => tracing::error!(service = name, "service stopped on its own"),
+            Ok(Err(e)) => tracing::error!(service = name, error = %e, "service failed"),
+            Err(e) => tracing::error!(service = name, error = %e, "service task panicked"),
+        }
+    }
     tracing::info!("stopping: draining services");
     let _ = stop_tx.send(true);
     let results = join_all(
@@ -132,7 +149,6 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             .map(|(name, t)| async move { (name, t.await) }),
     )
     .await;
-    let mut failed = false;
     for (name, result) in results {
         match result {
             Ok(Ok(())) => {}

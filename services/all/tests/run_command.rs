@@ -54,6 +54,36 @@ async fn run_starts_everything_and_stops_cleanly_on_sigterm() {
         })
         .await;
     assert!(quote.bid < quote.ask);
+
+    // A strategy on the simulated symbol turns live bars into signals.
+    let start = serde_json::json!({
+        "id": "e2e", "kind": "sma_cross", "params": {"fast": 2, "slow": 3},
+        "symbols": ["RUN-A"], "timeframe": "1s"
+    });
+    // (Accepted once the simulator has stored the symbol's first bar.)
+    testkit::wait_until(
+        "strategy.start to accept RUN-A",
+        Duration::from_secs(30),
+        || async {
+            let reply = client
+                .request("strategy.start", start.to_string().into())
+                .await
+                .ok()?;
+            reply.headers.is_none().then_some(())
+        },
+    )
+    .await;
+    let mut signals = client.subscribe("evt.signal.e2e.>").await.unwrap();
+    let signal = tokio::time::timeout(
+        Duration::from_secs(60),
+        futures::StreamExt::next(&mut signals),
+    )
+    .await
+    .expect("a signal within 60 s")
+    .unwrap();
+    let event: serde_json::Value = serde_json::from_slice(&signal.payload).unwrap();
+    assert_eq!(event["type"], "TRADING_SIGNAL");
+    assert_eq!(event["data"]["signal"]["symbol"], "RUN-A");
     assert!(
         data.path().join("nats/jetstream").is_dir(),
         "JetStream store under the data dir"

@@ -14,7 +14,8 @@ pub struct StreamSettings {
     pub replicas: usize,
     /// Oldest message kept (by publish time); zero keeps forever.
     pub max_age: Duration,
-    /// Size limit in bytes; -1 for none.
+    /// Size limit of MARKET in bytes (SIGNALS gets a quarter); -1 for none.
+    /// JetStream reserves it against the server's `max_file_store`.
     pub max_bytes: i64,
     /// Window in which JetStream drops a repeated `Nats-Msg-Id`.
     pub duplicate_window: Duration,
@@ -25,7 +26,7 @@ impl Default for StreamSettings {
         StreamSettings {
             replicas: 1,
             max_age: Duration::from_secs(90 * 24 * 3600),
-            max_bytes: 8 * 1024 * 1024 * 1024,
+            max_bytes: 4 * 1024 * 1024 * 1024,
             duplicate_window: Duration::from_secs(3600),
         }
     }
@@ -69,7 +70,11 @@ pub fn signals_stream(settings: &StreamSettings) -> stream::Config {
         storage: stream::StorageType::File,
         num_replicas: settings.replicas,
         max_age: settings.max_age,
-        max_bytes: settings.max_bytes,
+        max_bytes: if settings.max_bytes > 0 {
+            settings.max_bytes / 4
+        } else {
+            -1
+        },
         duplicate_window: settings.duplicate_window,
         allow_direct: true,
         ..Default::default()
