@@ -84,6 +84,11 @@ impl Records {
         })
     }
 
+    /// Changes to any strategy, as they happen (for prompt reaction).
+    pub async fn watch(&self) -> Option<kv::Watch> {
+        self.kv.watch_all().await.ok()
+    }
+
     pub async fn all(&self) -> Result<Vec<StrategyRecord>, RecordError> {
         let keys = match self.kv.keys().await {
             Ok(keys) => keys,

@@ -1,6 +1,7 @@
 //! Which strategies this instance runs.
 //!
-//! Every `lease_ttl / 3` it: says it is alive (`member.<id>`); renews the leases
+//! Every `lease_ttl / 3`, and at once when a strategy is started or stopped
+//! (a watch on the `strategies` bucket), it: says it is alive (`member.<id>`); renews the leases
 //! of the strategies it runs, stopping any it lost, that were stopped, or that
 //! failed; gives up strategies beyond its fair share (`ceil(running / members)`),
 //! so a new instance gets some; and takes unowned running strategies up to
@@ -11,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use bus::api::strategy::{DesiredState, StrategyRecord};
+use futures::StreamExt;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -42,6 +44,7 @@ impl Owned {
 pub async fn run(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
     let tick = ctx.config.lease_ttl / 3;
     let mut owned: HashMap<String, Owned> = HashMap::new();
+    let mut changes = ctx.records.watch().await;
     loop {
         if let Err(e) = ctx.leases.heartbeat().await {
             tracing::warn!(error = %e, "lease heartbeat failed");
@@ -50,9 +53,22 @@ pub async fn run(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
             Ok(records) => reconcile(&ctx, &mut owned, records).await,
             Err(e) => tracing::warn!(error = %e, "cannot read strategies; keeping what runs"),
         }
-        tokio::select! {
-            _ = stop.wait_for(|s| *s) => break,
-            _ = tokio::time::sleep(tick) => {}
+        let changed = async {
+            match changes.as_mut() {
+                Some(watch) => watch.next().await,
+                None => std::future::pending().await,
+            }
+        };
+        let wake = tokio::select! {
+            _ = stop.wait_for(|s| *s) => None,
+            _ = tokio::time::sleep(tick) => Some(true),
+            change = changed => Some(change.is_some_and(|c| c.is_ok())),
+        };
+        match wake {
+            None => break,
+            // The watch ended or failed: fall back to the tick alone.
+            Some(false) => changes = None,
+            Some(true) => {}
         }
     }
     for (id, o) in owned.drain() {
