@@ -2,7 +2,6 @@
 
 #![allow(dead_code)]
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{pull, DeliverPolicy};
@@ -25,23 +24,7 @@ pub fn goog_rows() -> Vec<String> {
 }
 
 pub fn goog_bars() -> Vec<Bar> {
-    goog_rows()
-        .iter()
-        .map(|line| {
-            let f: Vec<&str> = line.split(',').collect();
-            let d = |i: usize| Decimal::from_str(f[i]).unwrap();
-            Bar {
-                symbol: Symbol::new("GOOG").unwrap(),
-                timeframe: Timeframe::DAY,
-                ts: UnixNanos::parse(f[0]).unwrap(),
-                open: d(1),
-                high: d(2),
-                low: d(3),
-                close: d(4),
-                volume: d(5),
-            }
-        })
-        .collect()
+    testkit::paths::goog_bars()
 }
 
 impl Env {

@@ -32,53 +32,57 @@ impl Default for StreamSettings {
     }
 }
 
-/// MARKET: bars (`md.bar.<symbol>.<timeframe>`) and quote ticks (`md.tick.<symbol>`).
-/// Limits by age and bytes, oldest discarded; direct get is on, so the last bar
-/// of a series can be read from any replica.
-pub fn market_stream(settings: &StreamSettings) -> stream::Config {
+/// A file-backed stream with limits retention: oldest messages discarded past
+/// the age or size limit, direct get on (reads from any replica).
+fn limits_stream(
+    name: &str,
+    description: &str,
+    subjects: &[&str],
+    settings: &StreamSettings,
+    max_bytes: i64,
+) -> stream::Config {
     stream::Config {
-        name: subjects::streams::MARKET.to_string(),
-        description: Some("market data: bars and quotes".to_string()),
-        subjects: subjects::streams::MARKET_SUBJECTS
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+        name: name.to_string(),
+        description: Some(description.to_string()),
+        subjects: subjects.iter().map(|s| s.to_string()).collect(),
         retention: stream::RetentionPolicy::Limits,
         discard: stream::DiscardPolicy::Old,
         storage: stream::StorageType::File,
         num_replicas: settings.replicas,
         max_age: settings.max_age,
-        max_bytes: settings.max_bytes,
+        max_bytes,
         duplicate_window: settings.duplicate_window,
         allow_direct: true,
         ..Default::default()
     }
 }
 
+/// MARKET: bars (`md.bar.<symbol>.<timeframe>`) and quote ticks (`md.tick.<symbol>`).
+pub fn market_stream(settings: &StreamSettings) -> stream::Config {
+    limits_stream(
+        subjects::streams::MARKET,
+        "market data: bars and quotes",
+        &subjects::streams::MARKET_SUBJECTS,
+        settings,
+        settings.max_bytes,
+    )
+}
+
 /// SIGNALS: strategy signals (`evt.signal.<strategy>.<symbol>`), de-duplicated by
 /// `Nats-Msg-Id` so replays and restarts never store a signal twice.
 pub fn signals_stream(settings: &StreamSettings) -> stream::Config {
-    stream::Config {
-        name: subjects::streams::SIGNALS.to_string(),
-        description: Some("strategy signals".to_string()),
-        subjects: subjects::streams::SIGNALS_SUBJECTS
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        retention: stream::RetentionPolicy::Limits,
-        discard: stream::DiscardPolicy::Old,
-        storage: stream::StorageType::File,
-        num_replicas: settings.replicas,
-        max_age: settings.max_age,
-        max_bytes: if settings.max_bytes > 0 {
-            settings.max_bytes / 4
-        } else {
-            -1
-        },
-        duplicate_window: settings.duplicate_window,
-        allow_direct: true,
-        ..Default::default()
-    }
+    let max_bytes = if settings.max_bytes > 0 {
+        settings.max_bytes / 4
+    } else {
+        -1
+    };
+    limits_stream(
+        subjects::streams::SIGNALS,
+        "strategy signals",
+        &subjects::streams::SIGNALS_SUBJECTS,
+        settings,
+        max_bytes,
+    )
 }
 
 /// Creates the stream, or brings an existing one to `config`; returns a handle.

@@ -1,32 +1,11 @@
 //! The built-ins on GOOG daily bars.
 
-use std::str::FromStr;
-
 use model::{Bar, Decimal, Direction, Symbol, Timeframe, UnixNanos};
 use serde_json::{json, Map, Value};
 use strategy::{build, catalog, resolve_params, StrategyError};
 
 fn goog() -> Vec<Bar> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/GOOG.csv");
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|line| {
-            let f: Vec<&str> = line.split(',').collect();
-            let d = |i: usize| Decimal::from_str(f[i]).unwrap();
-            Bar {
-                symbol: Symbol::new("GOOG").unwrap(),
-                timeframe: Timeframe::DAY,
-                ts: UnixNanos::parse(f[0]).unwrap(),
-                open: d(1),
-                high: d(2),
-                low: d(3),
-                close: d(4),
-                volume: d(5),
-            }
-        })
-        .collect()
+    testkit::paths::goog_bars()
 }
 
 fn params(v: Value) -> Map<String, Value> {

@@ -17,3 +17,28 @@ pub fn repo_root() -> PathBuf {
 pub fn testdata(name: &str) -> PathBuf {
     repo_root().join("testdata").join(name)
 }
+
+/// `testdata/GOOG.csv` as daily bars of symbol GOOG, in file order (2,148 bars,
+/// 2004-08-19 to 2013-03-01).
+pub fn goog_bars() -> Vec<model::Bar> {
+    use std::str::FromStr;
+    let text = std::fs::read_to_string(testdata("GOOG.csv")).expect("testdata/GOOG.csv");
+    let symbol = model::Symbol::new("GOOG").expect("valid symbol");
+    text.lines()
+        .skip(1)
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            let d = |i: usize| model::Decimal::from_str(f[i]).expect("a decimal in GOOG.csv");
+            model::Bar {
+                symbol: symbol.clone(),
+                timeframe: model::Timeframe::DAY,
+                ts: model::UnixNanos::parse(f[0]).expect("a date in GOOG.csv"),
+                open: d(1),
+                high: d(2),
+                low: d(3),
+                close: d(4),
+                volume: d(5),
+            }
+        })
+        .collect()
+}

@@ -19,7 +19,8 @@ pub enum Mode {
     /// Publish signals only.
     #[default]
     Signals,
-    /// Signals also become paper orders (through risk and execution).
+    /// Signals are marked for the execution service to turn into paper orders
+    /// (through risk). Until an execution service runs, the same as `signals`.
     Paper,
 }
 

@@ -5,16 +5,14 @@
 //! want changes.
 
 mod bollinger_breakout;
-mod ema_cross;
+mod ma_cross;
 mod macd_cross;
 mod rsi_reversion;
-mod sma_cross;
 
 pub use bollinger_breakout::BollingerBreakout;
-pub use ema_cross::EmaCross;
+pub use ma_cross::{EmaCross, MaCross, SmaCross};
 pub use macd_cross::MacdCross;
 pub use rsi_reversion::RsiReversion;
-pub use sma_cross::SmaCross;
 
 use model::{Bar, Direction, Signal, Symbol, Timeframe};
 use rust_decimal::prelude::ToPrimitive;
