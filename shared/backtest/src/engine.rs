@@ -2,7 +2,7 @@
 
 use model::{Bar, Decimal, Direction, UnixNanos};
 use rust_decimal::prelude::ToPrimitive;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use strategy::Strategy;
 
 use crate::stats::{self, Stats};
@@ -33,7 +33,7 @@ pub enum BacktestError {
 }
 
 /// A closed trade. `size` is positive for long, negative for short.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Trade {
     pub size: i64,
     pub entry_bar: usize,
@@ -51,7 +51,7 @@ pub struct Trade {
 }
 
 /// Account equity at a bar's close, and its drawdown from the peak so far.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EquityPoint {
     pub ts: UnixNanos,
     pub equity: Decimal,
@@ -59,7 +59,7 @@ pub struct EquityPoint {
     pub drawdown: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BacktestReport {
     pub stats: Stats,
     pub trades: Vec<Trade>,

@@ -4,7 +4,7 @@
 //! Names map one to one: `return_ann_pct` is "Return (Ann.) [%]", and so on.
 //! Durations are nanoseconds, rounded up to the data's resolution (whole days
 //! for daily bars) as backtesting.py rounds them. A statistic that is undefined
-//! (no trades, no drawdown, zero volatility) is NaN, serialised as `null`.
+//! (no trades, no drawdown, zero volatility) is `None` (`null`).
 //!
 //! Annualisation: bar returns are taken per calendar day (per week, month or
 //! year for weekly, monthly or yearly bars: the median bar spacing of the last
@@ -15,47 +15,47 @@
 
 use model::{Bar, Decimal, UnixNanos};
 use rust_decimal::prelude::ToPrimitive;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::engine::Trade;
 
 const DAY_NS: i64 = 86_400_000_000_000;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Stats {
     pub start: UnixNanos,
     pub end: UnixNanos,
     pub duration_ns: i64,
-    pub exposure_time_pct: f64,
+    pub exposure_time_pct: Option<f64>,
     pub equity_final: Decimal,
     pub equity_peak: Decimal,
     pub commissions: Decimal,
-    pub return_pct: f64,
-    pub buy_hold_return_pct: f64,
-    pub return_ann_pct: f64,
-    pub volatility_ann_pct: f64,
-    pub cagr_pct: f64,
-    pub sharpe_ratio: f64,
-    pub sortino_ratio: f64,
-    pub calmar_ratio: f64,
-    pub alpha_pct: f64,
-    pub beta: f64,
-    pub max_drawdown_pct: f64,
-    pub avg_drawdown_pct: f64,
+    pub return_pct: Option<f64>,
+    pub buy_hold_return_pct: Option<f64>,
+    pub return_ann_pct: Option<f64>,
+    pub volatility_ann_pct: Option<f64>,
+    pub cagr_pct: Option<f64>,
+    pub sharpe_ratio: Option<f64>,
+    pub sortino_ratio: Option<f64>,
+    pub calmar_ratio: Option<f64>,
+    pub alpha_pct: Option<f64>,
+    pub beta: Option<f64>,
+    pub max_drawdown_pct: Option<f64>,
+    pub avg_drawdown_pct: Option<f64>,
     pub max_drawdown_duration_ns: Option<i64>,
     pub avg_drawdown_duration_ns: Option<i64>,
     pub trades: usize,
-    pub win_rate_pct: f64,
-    pub best_trade_pct: f64,
-    pub worst_trade_pct: f64,
-    pub avg_trade_pct: f64,
+    pub win_rate_pct: Option<f64>,
+    pub best_trade_pct: Option<f64>,
+    pub worst_trade_pct: Option<f64>,
+    pub avg_trade_pct: Option<f64>,
     pub max_trade_duration_ns: Option<i64>,
     pub avg_trade_duration_ns: Option<i64>,
-    pub profit_factor: f64,
-    pub expectancy_pct: f64,
-    pub sqn: f64,
-    pub kelly_criterion: f64,
+    pub profit_factor: Option<f64>,
+    pub expectancy_pct: Option<f64>,
+    pub sqn: Option<f64>,
+    pub kelly_criterion: Option<f64>,
 }
 
 fn f(d: Decimal) -> f64 {
@@ -87,6 +87,11 @@ fn geometric_mean(returns: &[f64]) -> f64 {
         return f64::NAN;
     }
     (returns.iter().map(|r| (1.0 + r).ln()).sum::<f64>() / returns.len() as f64).exp() - 1.0
+}
+
+/// A statistic, or `None` where it is undefined (NaN or infinite).
+fn defined(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
 }
 
 fn nan_if_zero(x: f64) -> f64 {
@@ -308,38 +313,38 @@ pub(crate) fn compute(
         start,
         end,
         duration_ns,
-        exposure_time_pct,
+        exposure_time_pct: defined(exposure_time_pct),
         equity_final: e_final,
         equity_peak: equity.iter().cloned().fold(Decimal::MIN, Decimal::max),
         commissions: trades.iter().map(|t| t.commission).sum(),
-        return_pct,
-        buy_hold_return_pct,
-        return_ann_pct,
-        volatility_ann_pct,
-        cagr_pct,
-        sharpe_ratio,
-        sortino_ratio,
-        calmar_ratio,
-        alpha_pct,
-        beta,
-        max_drawdown_pct: -max_dd * 100.0,
-        avg_drawdown_pct: -mean(&dd_peaks) * 100.0,
+        return_pct: defined(return_pct),
+        buy_hold_return_pct: defined(buy_hold_return_pct),
+        return_ann_pct: defined(return_ann_pct),
+        volatility_ann_pct: defined(volatility_ann_pct),
+        cagr_pct: defined(cagr_pct),
+        sharpe_ratio: defined(sharpe_ratio),
+        sortino_ratio: defined(sortino_ratio),
+        calmar_ratio: defined(calmar_ratio),
+        alpha_pct: defined(alpha_pct),
+        beta: defined(beta),
+        max_drawdown_pct: defined(-max_dd * 100.0),
+        avg_drawdown_pct: defined(-mean(&dd_peaks) * 100.0),
         max_drawdown_duration_ns: ceil_to_resolution(max_of(&dd_durations), period),
         avg_drawdown_duration_ns: ceil_to_resolution(mean(&dd_durations), period),
         trades: n_trades,
-        win_rate_pct: win_rate * 100.0,
-        best_trade_pct: max_of(&returns) * 100.0,
-        worst_trade_pct: min_of(&returns) * 100.0,
+        win_rate_pct: defined(win_rate * 100.0),
+        best_trade_pct: defined(max_of(&returns) * 100.0),
+        worst_trade_pct: defined(min_of(&returns) * 100.0),
         avg_trade_pct: if n_trades == 0 {
-            f64::NAN
+            None
         } else {
-            geometric_mean(&returns) * 100.0
+            defined(geometric_mean(&returns) * 100.0)
         },
         max_trade_duration_ns: ceil_to_resolution(max_of(&durations), period),
         avg_trade_duration_ns: ceil_to_resolution(mean(&durations), period),
-        profit_factor: pos_returns / nan_if_zero(neg_returns.abs()),
-        expectancy_pct: mean(&returns) * 100.0,
-        sqn: (n_trades as f64).sqrt() * mean(&pl) / nan_if_zero(var(&pl).sqrt()),
-        kelly_criterion: win_rate - (1.0 - win_rate) / (mean(&wins) / -mean(&losses)),
+        profit_factor: defined(pos_returns / nan_if_zero(neg_returns.abs())),
+        expectancy_pct: defined(mean(&returns) * 100.0),
+        sqn: defined((n_trades as f64).sqrt() * mean(&pl) / nan_if_zero(var(&pl).sqrt())),
+        kelly_criterion: defined(win_rate - (1.0 - win_rate) / (mean(&wins) / -mean(&losses))),
     }
 }

@@ -58,6 +58,10 @@ fn dec(d: Decimal) -> f64 {
     d.to_f64().unwrap()
 }
 
+fn o(x: Option<f64>) -> f64 {
+    x.unwrap_or(f64::NAN)
+}
+
 fn ns(d: Option<i64>) -> f64 {
     d.map(|v| v as f64).unwrap_or(f64::NAN)
 }
@@ -75,35 +79,35 @@ fn every_statistic_and_trade_equals_backtesting_py() {
             ("Start", s.start.0 as f64),
             ("End", s.end.0 as f64),
             ("Duration", s.duration_ns as f64),
-            ("Exposure Time [%]", s.exposure_time_pct),
+            ("Exposure Time [%]", o(s.exposure_time_pct)),
             ("Equity Final [$]", dec(s.equity_final)),
             ("Equity Peak [$]", dec(s.equity_peak)),
             ("Commissions [$]", dec(s.commissions)),
-            ("Return [%]", s.return_pct),
-            ("Buy & Hold Return [%]", s.buy_hold_return_pct),
-            ("Return (Ann.) [%]", s.return_ann_pct),
-            ("Volatility (Ann.) [%]", s.volatility_ann_pct),
-            ("CAGR [%]", s.cagr_pct),
-            ("Sharpe Ratio", s.sharpe_ratio),
-            ("Sortino Ratio", s.sortino_ratio),
-            ("Calmar Ratio", s.calmar_ratio),
-            ("Alpha [%]", s.alpha_pct),
-            ("Beta", s.beta),
-            ("Max. Drawdown [%]", s.max_drawdown_pct),
-            ("Avg. Drawdown [%]", s.avg_drawdown_pct),
+            ("Return [%]", o(s.return_pct)),
+            ("Buy & Hold Return [%]", o(s.buy_hold_return_pct)),
+            ("Return (Ann.) [%]", o(s.return_ann_pct)),
+            ("Volatility (Ann.) [%]", o(s.volatility_ann_pct)),
+            ("CAGR [%]", o(s.cagr_pct)),
+            ("Sharpe Ratio", o(s.sharpe_ratio)),
+            ("Sortino Ratio", o(s.sortino_ratio)),
+            ("Calmar Ratio", o(s.calmar_ratio)),
+            ("Alpha [%]", o(s.alpha_pct)),
+            ("Beta", o(s.beta)),
+            ("Max. Drawdown [%]", o(s.max_drawdown_pct)),
+            ("Avg. Drawdown [%]", o(s.avg_drawdown_pct)),
             ("Max. Drawdown Duration", ns(s.max_drawdown_duration_ns)),
             ("Avg. Drawdown Duration", ns(s.avg_drawdown_duration_ns)),
             ("# Trades", s.trades as f64),
-            ("Win Rate [%]", s.win_rate_pct),
-            ("Best Trade [%]", s.best_trade_pct),
-            ("Worst Trade [%]", s.worst_trade_pct),
-            ("Avg. Trade [%]", s.avg_trade_pct),
+            ("Win Rate [%]", o(s.win_rate_pct)),
+            ("Best Trade [%]", o(s.best_trade_pct)),
+            ("Worst Trade [%]", o(s.worst_trade_pct)),
+            ("Avg. Trade [%]", o(s.avg_trade_pct)),
             ("Max. Trade Duration", ns(s.max_trade_duration_ns)),
             ("Avg. Trade Duration", ns(s.avg_trade_duration_ns)),
-            ("Profit Factor", s.profit_factor),
-            ("Expectancy [%]", s.expectancy_pct),
-            ("SQN", s.sqn),
-            ("Kelly Criterion", s.kelly_criterion),
+            ("Profit Factor", o(s.profit_factor)),
+            ("Expectancy [%]", o(s.expectancy_pct)),
+            ("SQN", o(s.sqn)),
+            ("Kelly Criterion", o(s.kelly_criterion)),
         ];
         let keys: Vec<&String> = want.as_object().unwrap().keys().collect();
         assert_eq!(keys.len(), got.len(), "{name}: every statistic compared");
@@ -267,5 +271,5 @@ fn too_little_cash_for_one_share_trades_nothing() {
     let r = run(&bars, s.as_mut(), &poor).unwrap();
     assert_eq!(r.trades.len(), 0);
     assert_eq!(r.stats.equity_final, Decimal::from(50));
-    assert!(r.stats.win_rate_pct.is_nan());
+    assert_eq!(r.stats.win_rate_pct, None);
 }
