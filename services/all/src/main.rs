@@ -2,9 +2,12 @@
 //!
 //! - `trader run`: starts nats-server (unless `--nats-url` points at one), every
 //!   service (or `--services a,b`), and the simulator; Ctrl-C drains and stops.
-//! - `trader import`, `trader quote`, `trader bars`, `trader services`: clients
-//!   that talk to a running platform over NATS, for people without the `nats` CLI.
+//! - `trader import`, `trader quote`, `trader bars`, `trader services`,
+//!   `trader sweep`: clients that talk to a running platform over NATS, for
+//!   people without the `nats` CLI.
+//! - `trader backtest FILE.csv`: a backtest run here, with the services' engine.
 
+mod backtest_cmds;
 mod client_cmds;
 mod embedded;
 mod services;
@@ -39,6 +42,10 @@ enum Command {
     Bars(client_cmds::BarsArgs),
     /// List running service instances ($SRV.PING / $SRV.INFO).
     Services(client_cmds::ServicesArgs),
+    /// Backtest a strategy over a CSV file (here, with the platform's engine).
+    Backtest(backtest_cmds::BacktestArgs),
+    /// Run a parameter sweep on the backtest service, with a progress bar.
+    Sweep(backtest_cmds::SweepArgs),
 }
 
 #[tokio::main]
@@ -54,6 +61,8 @@ async fn main() -> std::process::ExitCode {
         Command::Quote(args) => client_cmds::quote(args).await,
         Command::Bars(args) => client_cmds::bars(args).await,
         Command::Services(args) => client_cmds::services(args).await,
+        Command::Backtest(args) => backtest_cmds::backtest(args),
+        Command::Sweep(args) => backtest_cmds::sweep(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use crate::{default_data_dir, embedded};
 
 /// Every service this binary can run, in start order.
-pub const ALL_SERVICES: &[&str] = &["market-data", "strategy"];
+pub const ALL_SERVICES: &[&str] = &["market-data", "strategy", "backtest"];
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
@@ -113,6 +113,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 config.stream.replicas = args.replicas;
                 tokio::spawn(async move {
                     strategy_service::run(config, client, shutdown)
+                        .await
+                        .map_err(anyhow::Error::from)
+                })
+            }
+            "backtest" => {
+                let mut config = backtest_service::Config::default();
+                config.stream.replicas = args.replicas;
+                tokio::spawn(async move {
+                    backtest_service::run(config, client, shutdown)
                         .await
                         .map_err(anyhow::Error::from)
                 })

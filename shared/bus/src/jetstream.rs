@@ -85,6 +85,33 @@ pub fn signals_stream(settings: &StreamSettings) -> stream::Config {
     )
 }
 
+/// JOBS: backtest sweep tasks, work-queue retention: a task is removed when a
+/// worker acknowledges it, and every task goes to one worker.
+pub fn jobs_stream(settings: &StreamSettings) -> stream::Config {
+    stream::Config {
+        retention: stream::RetentionPolicy::WorkQueue,
+        discard: stream::DiscardPolicy::New,
+        ..limits_stream(
+            subjects::streams::JOBS,
+            "backtest sweep tasks (work queue)",
+            &subjects::streams::JOBS_SUBJECTS,
+            settings,
+            256 * 1024 * 1024,
+        )
+    }
+}
+
+/// BACKTESTS: backtest events (`evt.backtest.<job>.complete`).
+pub fn backtests_stream(settings: &StreamSettings) -> stream::Config {
+    limits_stream(
+        subjects::streams::BACKTESTS,
+        "backtest events",
+        &subjects::streams::BACKTESTS_SUBJECTS,
+        settings,
+        64 * 1024 * 1024,
+    )
+}
+
 /// Creates the stream, or brings an existing one to `config`; returns a handle.
 pub async fn ensure_stream(
     js: &Context,

@@ -10,6 +10,7 @@
 //!   endpoints, schemas in `$SRV.INFO`, error counting and a draining shutdown.
 //! - [`client`]: typed request helper with timeouts that turns error replies back into
 //!   [`ServiceError`].
+//! - [`queries`]: requests services make of each other (e.g. all bars of a range).
 //! - [`jetstream`]: idempotent stream and KV provisioning, the stream definitions.
 //! - [`lease`]: expiring leases in KV, so each piece of work runs on exactly one instance.
 //! - [`connect`]: connecting with retries and reconnect logging.
@@ -24,6 +25,7 @@ pub mod headers;
 pub mod jetstream;
 pub mod lease;
 pub mod proto;
+pub mod queries;
 pub mod service;
 pub mod subjects;
 pub mod telemetry;

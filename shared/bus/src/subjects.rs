@@ -30,6 +30,17 @@ pub mod strategy {
     pub const IND_COMPUTE: &str = "ind.compute";
 }
 
+/// backtest service.
+pub mod backtest {
+    pub const SERVICE: &str = "backtest";
+    pub const RUN: &str = "backtest.run";
+    pub const SWEEP_SUBMIT: &str = "backtest.sweep.submit";
+    pub const JOB_GET: &str = "backtest.job.get";
+    pub const JOB_CANCEL: &str = "backtest.job.cancel";
+    /// Durable work-queue consumer every backtest instance pulls sweep tasks from.
+    pub const WORKERS: &str = "backtest-workers";
+}
+
 /// Streams and what they hold.
 pub mod streams {
     /// Market data: bars and quote ticks.
@@ -38,6 +49,12 @@ pub mod streams {
     /// Strategy signals.
     pub const SIGNALS: &str = "SIGNALS";
     pub const SIGNALS_SUBJECTS: [&str; 1] = ["evt.signal.>"];
+    /// Backtest sweep tasks (work queue: each task to one worker, once).
+    pub const JOBS: &str = "JOBS";
+    pub const JOBS_SUBJECTS: [&str; 1] = ["job.backtest.>"];
+    /// Backtest events (`BACKTEST_COMPLETE`).
+    pub const BACKTESTS: &str = "BACKTESTS";
+    pub const BACKTESTS_SUBJECTS: [&str; 1] = ["evt.backtest.>"];
 }
 
 /// KV buckets.
@@ -48,6 +65,20 @@ pub mod buckets {
     pub const STRATEGY_LEASES: &str = "strategy-leases";
     /// `lease.simulator`: the one market-data instance that simulates.
     pub const MARKET_DATA_LEASES: &str = "market-data-leases";
+    /// Sweep jobs (key: job id).
+    pub const BACKTEST_JOBS: &str = "backtest-jobs";
+    /// Sweep results (key: `<job id>.<task index>`).
+    pub const BACKTEST_RESULTS: &str = "backtest-results";
+}
+
+/// `job.backtest.<job>`: one parameter set of a sweep.
+pub fn backtest_task(job_id: &str) -> String {
+    format!("job.backtest.{job_id}")
+}
+
+/// `evt.backtest.<job>.complete`: a sweep finished (event type BACKTEST_COMPLETE).
+pub fn backtest_complete(job_id: &str) -> String {
+    format!("evt.backtest.{job_id}.complete")
 }
 
 /// `evt.signal.<strategy>.<symbol>`: a strategy's signal (event type TRADING_SIGNAL).
@@ -141,7 +172,12 @@ mod tests {
             strategy::LIST,
             strategy::STATUS,
             strategy::IND_COMPUTE,
+            backtest::RUN,
+            backtest::SWEEP_SUBMIT,
+            backtest::JOB_GET,
+            backtest::JOB_CANCEL,
         ] {
+            assert!(!req.starts_with("job."), "{req}");
             assert!(!req.starts_with("evt."), "{req}");
             assert!(parse_market_subject(req).is_none(), "{req}");
         }

@@ -16,6 +16,7 @@ pub mod types {
     pub const MARKET_DATA_UPDATE: &str = "MARKET_DATA_UPDATE";
     pub const QUOTE_UPDATE: &str = "QUOTE_UPDATE";
     pub const TRADING_SIGNAL: &str = "TRADING_SIGNAL";
+    pub const BACKTEST_COMPLETE: &str = "BACKTEST_COMPLETE";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

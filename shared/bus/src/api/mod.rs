@@ -1,5 +1,6 @@
 //! Request and response types of every endpoint: the contract of `subjects.md`
 //! in code. Services and clients both use these, so no service imports another.
 
+pub mod backtest;
 pub mod md;
 pub mod strategy;

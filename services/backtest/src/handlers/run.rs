@@ -1,0 +1,36 @@
+//! `backtest.run`: one backtest, synchronously.
+
+use std::sync::Arc;
+
+use bus::api::backtest::{BacktestReport, RunRequest};
+use bus::{RequestContext, ServiceError};
+
+use crate::{data, Ctx};
+
+pub async fn handle(
+    ctx: Arc<Ctx>,
+    rc: RequestContext,
+    req: RunRequest,
+) -> Result<BacktestReport, ServiceError> {
+    let params = strategy::resolve_params(&req.strategy.kind, &req.strategy.params)
+        .map_err(|e| ServiceError::bad_request(e.to_string()))?;
+    let bars = data::load(&ctx, &req.data, &rc.correlation_id).await?;
+    let config = backtest::BacktestConfig {
+        cash: req.cash,
+        commission: req.commission,
+        finalize_trades: req.finalize_trades,
+    };
+    let kind = req.strategy.kind.clone();
+    let mut report = tokio::task::spawn_blocking(move || {
+        let mut s = strategy::build(&kind, &params, bars[0].symbol.clone(), bars[0].timeframe)
+            .map_err(|e| ServiceError::bad_request(e.to_string()))?;
+        backtest::run(&bars, s.as_mut(), &config)
+            .map_err(|e| ServiceError::bad_request(e.to_string()))
+    })
+    .await
+    .map_err(|e| ServiceError::internal(format!("backtest task failed: {e}")))??;
+    if !req.include_equity {
+        report.equity.clear();
+    }
+    Ok(report)
+}

@@ -1,0 +1,131 @@
+//! The `backtest` micro service.
+//!
+//! - [`run`]: provisions JOBS (work queue), BACKTESTS and the KV buckets, serves
+//!   the endpoints and works on sweep tasks until `shutdown`.
+//! - `handlers/`: one file per endpoint (`backtest.run`, `backtest.sweep.submit`,
+//!   `backtest.job.get`, `backtest.job.cancel`).
+//! - `worker`: pulls sweep tasks from the shared durable consumer; a task a dead
+//!   worker held is redelivered after `ack_wait` and done by another; results
+//!   are written with `create`, so a task done twice is stored once.
+//! - `data`: bars for a backtest (MARKET through market-data, or inline).
+//! - `search`: parameter sets of a sweep (grid, random).
+//!
+//! Backtests run the `strategy` crate's strategies in the `backtest` engine: the
+//! same code as live trading.
+
+mod data;
+mod handlers;
+mod jobs;
+mod search;
+mod worker;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream;
+use async_nats::Client;
+use bus::jetstream::StreamSettings;
+use bus::{subjects, BusError, MicroService, ServiceSpec};
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub stream: StreamSettings,
+    /// A task not acknowledged within this long goes to another worker.
+    pub ack_wait: Duration,
+    /// Sweep tasks this instance runs at once (one per core is right).
+    pub workers: usize,
+    /// Timeout of requests to market-data.
+    pub request_timeout: Duration,
+    /// Most bars one backtest may use.
+    pub max_bars: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            stream: StreamSettings::default(),
+            ack_wait: Duration::from_secs(30),
+            workers: 1,
+            request_timeout: Duration::from_secs(10),
+            max_bars: 1_000_000,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error("JetStream: cannot {what}: {message}")]
+    JetStream { what: String, message: String },
+}
+
+impl Error {
+    pub(crate) fn jetstream(what: &str, e: impl std::fmt::Display) -> Self {
+        Error::JetStream {
+            what: what.to_string(),
+            message: e.to_string(),
+        }
+    }
+}
+
+pub(crate) struct Ctx {
+    pub config: Config,
+    pub client: Client,
+    pub js: jetstream::Context,
+    pub jobs: jobs::Jobs,
+    pub instance: String,
+}
+
+pub async fn run(
+    config: Config,
+    client: Client,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Error> {
+    let js = jetstream::new(client.clone());
+    let tasks =
+        bus::jetstream::ensure_stream(&js, bus::jetstream::jobs_stream(&config.stream)).await?;
+    bus::jetstream::ensure_stream(&js, bus::jetstream::backtests_stream(&config.stream)).await?;
+    let jobs = jobs::Jobs::open(&js, config.stream.replicas).await?;
+    let mut service = MicroService::start(
+        &client,
+        ServiceSpec::new(
+            subjects::backtest::SERVICE,
+            VERSION,
+            "Backtests of the live strategies: single runs and parameter sweeps",
+        ),
+    )
+    .await?;
+    let instance = service.id().await;
+    let ctx = Arc::new(Ctx {
+        config: config.clone(),
+        client: client.clone(),
+        js,
+        jobs,
+        instance: instance.clone(),
+    });
+    handlers::register(&mut service, ctx.clone()).await?;
+    tracing::info!(
+        service = subjects::backtest::SERVICE,
+        instance,
+        "service started"
+    );
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(worker::run(ctx.clone(), tasks, stop_rx));
+
+    shutdown.await;
+    tracing::info!(service = subjects::backtest::SERVICE, "shutting down");
+    service.shutdown().await;
+    let _ = stop_tx.send(true);
+    match worker.await {
+        Ok(Err(e)) => tracing::warn!(error = %e, "worker ended with an error"),
+        Err(e) => tracing::warn!(error = %e, "worker task failed"),
+        Ok(Ok(())) => {}
+    }
+    let _ = client.flush().await;
+    Ok(())
+}
