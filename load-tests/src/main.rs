@@ -2,8 +2,9 @@
 //! measured in the same run, on a private nats-server, and writes
 //! `results/<name>.json` and `results/<name>.md`.
 //!
-//! `cargo run --release -p load-tests -- request-reply | indicators | strategy-throughput`
+//! `cargo run --release -p load-tests -- request-reply | indicators | strategy-throughput | backtest`
 
+mod backtest_bench;
 mod indicators_bench;
 mod report;
 mod request_reply;
@@ -31,6 +32,8 @@ enum Bench {
     Indicators(indicators_bench::Args),
     /// MARKET → SIGNALS bars/s through the strategy service vs raw JetStream.
     StrategyThroughput(strategy_throughput::Args),
+    /// Backtest engine bars/s (vs backtesting.py) and sweep speed-up 1 → 2 instances.
+    Backtest(backtest_bench::Args),
 }
 
 #[tokio::main]
@@ -44,5 +47,6 @@ async fn main() -> anyhow::Result<()> {
         Bench::RequestReply(args) => request_reply::run(args, &out_dir).await,
         Bench::Indicators(args) => indicators_bench::run(args, &out_dir),
         Bench::StrategyThroughput(args) => strategy_throughput::run(args, &out_dir).await,
+        Bench::Backtest(args) => backtest_bench::run(args, &out_dir).await,
     }
 }

@@ -222,18 +222,16 @@ pub fn run(
         equity[last] = broker.equity(bars[last].close);
     }
     let first_trading_bar = start.saturating_sub(1);
-    let stats = stats::compute(bars, &equity, &broker.trades, first_trading_bar);
-    let mut peak = Decimal::MIN;
+    let curve = stats::Curve::new(&equity);
+    let stats = stats::compute(bars, &equity, &curve, &broker.trades, first_trading_bar);
     let equity = bars
         .iter()
         .zip(&equity)
-        .map(|(bar, e)| {
-            peak = peak.max(*e);
-            EquityPoint {
-                ts: bar.ts,
-                equity: *e,
-                drawdown: (Decimal::ONE - *e / peak).to_f64().unwrap_or(0.0),
-            }
+        .zip(&curve.drawdown)
+        .map(|((bar, e), dd)| EquityPoint {
+            ts: bar.ts,
+            equity: *e,
+            drawdown: *dd,
         })
         .collect();
     Ok(BacktestReport {

@@ -148,6 +148,9 @@ fn date(ts: UnixNanos) -> time::Date {
 
 /// Resampling bucket: calendar day, week ending Sunday, month or year.
 fn bucket(ts: UnixNanos, freq_days: i64) -> i64 {
+    if !matches!(freq_days, 7 | 31 | 365) {
+        return ts.0.div_euclid(DAY_NS); // the UTC calendar day
+    }
     let d = date(ts);
     match freq_days {
         7 => (d.to_julian_day() + (7 - d.weekday().number_days_from_sunday() as i32) % 7) as i64,
@@ -157,12 +160,36 @@ fn bucket(ts: UnixNanos, freq_days: i64) -> i64 {
     }
 }
 
+/// The equity curve as f64 and its drawdown (`1 − equity / running peak`),
+/// converted once per bar.
+pub(crate) struct Curve {
+    pub equity: Vec<f64>,
+    pub drawdown: Vec<f64>,
+}
+
+impl Curve {
+    pub fn new(equity: &[Decimal]) -> Curve {
+        let equity: Vec<f64> = equity.iter().map(|e| f(*e)).collect();
+        let mut peak = f64::MIN;
+        let drawdown = equity
+            .iter()
+            .map(|e| {
+                peak = peak.max(*e);
+                1.0 - e / peak
+            })
+            .collect();
+        Curve { equity, drawdown }
+    }
+}
+
 pub(crate) fn compute(
     bars: &[Bar],
     equity: &[Decimal],
+    curve: &Curve,
     trades: &[Trade],
     first_trading_bar: usize,
 ) -> Stats {
+    let (eq, dd) = (curve.equity.as_slice(), curve.drawdown.as_slice());
     let n = bars.len();
     let start = bars[0].ts;
     let end = bars[n - 1].ts;
@@ -170,14 +197,7 @@ pub(crate) fn compute(
     let period = data_period(bars);
 
     // Drawdown.
-    let mut peak = Decimal::MIN;
-    let dd: Vec<f64> = equity
-        .iter()
-        .map(|e| {
-            peak = peak.max(*e);
-            f(Decimal::ONE - *e / peak)
-        })
-        .collect();
+    // Ratios are f64 from here, as backtesting.py computes them.
     let mut zeros: Vec<usize> = dd
         .iter()
         .enumerate()
@@ -215,14 +235,10 @@ pub(crate) fn compute(
 
     // Annualisation.
     let freq_days = period / DAY_NS;
+    // 1970-01-01 was a Thursday: day 2 and 3 of each week are Saturday and Sunday.
     let weekend_share = bars
         .iter()
-        .filter(|b| {
-            matches!(
-                date(b.ts).weekday(),
-                time::Weekday::Saturday | time::Weekday::Sunday
-            )
-        })
+        .filter(|b| matches!(b.ts.0.div_euclid(DAY_NS).rem_euclid(7), 2 | 3))
         .count() as f64
         / n as f64;
     let have_weekends = weekend_share > 2.0 / 7.0 * 0.6;
@@ -235,12 +251,12 @@ pub(crate) fn compute(
     };
     let mut per_bucket: Vec<f64> = Vec::new();
     let mut last_bucket = None;
-    for (bar, e) in bars.iter().zip(equity) {
+    for (bar, e) in bars.iter().zip(eq) {
         let b = bucket(bar.ts, freq_days);
         if last_bucket == Some(b) {
-            *per_bucket.last_mut().expect("pushed with the bucket") = f(*e);
+            *per_bucket.last_mut().expect("pushed with the bucket") = *e;
         } else {
-            per_bucket.push(f(*e));
+            per_bucket.push(*e);
             last_bucket = Some(b);
         }
     }
@@ -269,12 +285,9 @@ pub(crate) fn compute(
     let calmar_ratio = annualized / nan_if_zero(max_dd);
 
     // Beta and alpha on log returns.
-    let eq: Vec<f64> = equity.iter().map(|e| f(*e)).collect();
     let e_log: Vec<f64> = eq.windows(2).map(|w| (w[1] / w[0]).ln()).collect();
-    let m_log: Vec<f64> = bars
-        .windows(2)
-        .map(|w| f(w[1].close / w[0].close).ln())
-        .collect();
+    let closes: Vec<f64> = bars.iter().map(|b| f(b.close)).collect();
+    let m_log: Vec<f64> = closes.windows(2).map(|w| (w[1] / w[0]).ln()).collect();
     let beta = if e_log.len() > 1 {
         let (me, mm) = (mean(&e_log), mean(&m_log));
         let cov = e_log
