@@ -164,6 +164,10 @@ impl Jobs {
             if let Ok(result) = serde_json::from_slice::<SweepResult>(&message.payload) {
                 out.push(result);
             }
+            // Nothing more stored for this job right now: done, without waiting.
+            if message.info().map(|i| i.pending == 0).unwrap_or(false) {
+                break;
+            }
         }
         out.sort_by_key(|r| r.index);
         Ok(out)

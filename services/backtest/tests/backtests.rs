@@ -6,7 +6,7 @@ use std::time::Duration;
 use bus::api::backtest::{BacktestReport, JobStatus, SweepAccepted};
 use bus::{request, RequestOptions};
 use model::{Decimal, Symbol, Timeframe};
-use testkit::{spawn_service, NatsServer, ServiceHandle};
+use testkit::{spawn_connected, NatsServer, ServiceHandle};
 
 struct Env {
     server: NatsServer,
@@ -18,9 +18,8 @@ impl Env {
     async fn start() -> Env {
         let server = NatsServer::start().await;
         let client = server.client().await;
-        let md_client = server.client().await;
-        let md = spawn_service(move |s| {
-            market_data::run(market_data::Config::default(), md_client, s.wait())
+        let md = spawn_connected(server.url(), |client, s| {
+            market_data::run(market_data::Config::default(), client, s.wait())
         });
         let csv = std::fs::read_to_string(testkit::paths::testdata("GOOG.csv")).unwrap();
         let body = serde_json::json!({"symbol": "GOOG", "csv": csv});
@@ -46,12 +45,13 @@ impl Env {
         &self,
         ack_wait: Duration,
     ) -> ServiceHandle<backtest_service::Error> {
-        let client = self.server.client().await;
         let config = backtest_service::Config {
             ack_wait,
             ..Default::default()
         };
-        let h = spawn_service(move |s| backtest_service::run(config, client, s.wait()));
+        let h = spawn_connected(self.server.url(), move |client, s| {
+            backtest_service::run(config, client, s.wait())
+        });
         let c = self.client.clone();
         testkit::wait_until("backtest service", Duration::from_secs(10), || {
             let c = c.clone();

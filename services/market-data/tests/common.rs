@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use async_nats::Client;
-use testkit::{spawn_service, NatsServer, ServiceHandle};
+use testkit::{spawn_connected, NatsServer, ServiceHandle};
 
 pub struct Env {
     pub server: NatsServer,
@@ -25,9 +25,9 @@ impl Env {
         config: market_data::Config,
     ) -> ServiceHandle<market_data::Error> {
         let before = self.count_instances().await;
-        let client = self.server.client().await;
-        let handle =
-            spawn_service(move |shutdown| market_data::run(config, client, shutdown.wait()));
+        let handle = spawn_connected(self.server.url(), move |client, shutdown| {
+            market_data::run(config, client, shutdown.wait())
+        });
         testkit::wait_until(
             "the new market-data instance in $SRV.PING",
             Duration::from_secs(10),

@@ -10,7 +10,7 @@ use bus::api::strategy::{SignalEvent, StrategyStatus};
 use bus::{request, RequestOptions};
 use futures::StreamExt;
 use model::{Bar, Decimal, Event, Symbol, Timeframe, UnixNanos};
-use testkit::{spawn_service, NatsServer, ServiceHandle};
+use testkit::{spawn_connected, NatsServer, ServiceHandle};
 
 pub struct Env {
     pub server: NatsServer,
@@ -31,9 +31,8 @@ impl Env {
     pub async fn start() -> Env {
         let server = NatsServer::start().await;
         let client = server.client().await;
-        let md_client = server.client().await;
-        let market_data = spawn_service(move |s| {
-            market_data::run(market_data::Config::default(), md_client, s.wait())
+        let market_data = spawn_connected(server.url(), |client, s| {
+            market_data::run(market_data::Config::default(), client, s.wait())
         });
         let env = Env {
             server,
@@ -72,12 +71,13 @@ impl Env {
 
     pub async fn strategy_instance(&self) -> (ServiceHandle<strategy_service::Error>, String) {
         let before = self.instance_ids().await;
-        let client = self.server.client().await;
         let config = strategy_service::Config {
             lease_ttl: Duration::from_millis(1500),
             ..Default::default()
         };
-        let handle = spawn_service(move |s| strategy_service::run(config, client, s.wait()));
+        let handle = spawn_connected(self.server.url(), move |client, s| {
+            strategy_service::run(config, client, s.wait())
+        });
         let id = testkit::wait_until(
             "a new strategy instance",
             Duration::from_secs(10),

@@ -4,7 +4,8 @@
 //!
 //! - [`server`]: finding and starting nats-server ([`NatsServer`]); the all-in-one
 //!   binary uses the same code to start its embedded server.
-//! - [`spawn`]: [`spawn_service`] runs a service future with a shutdown signal.
+//! - [`spawn`]: [`spawn_service`] / [`spawn_connected`] run a service on a runtime of
+//!   its own, with a shutdown signal; `abort` is a real crash.
 //! - [`paths`]: the repository root and test data.
 //! - [`wait_until`]: polls a condition with a deadline (tests never assert on time).
 
@@ -13,7 +14,7 @@ pub mod server;
 pub mod spawn;
 
 pub use server::{NatsServer, ServerOptions};
-pub use spawn::{spawn_service, ServiceHandle, Shutdown};
+pub use spawn::{spawn_connected, spawn_service, ServiceHandle, Shutdown};
 
 use std::future::Future;
 use std::time::Duration;
