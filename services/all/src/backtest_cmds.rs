@@ -59,6 +59,9 @@ pub struct BacktestArgs {
     /// Print the whole report as JSON instead of the table.
     #[arg(long)]
     json: bool,
+    /// Also write a self-contained HTML report (SVG charts, trades) to this file.
+    #[arg(long)]
+    html: Option<PathBuf>,
 }
 
 pub fn backtest(args: BacktestArgs) -> anyhow::Result<()> {
@@ -93,17 +96,27 @@ pub fn backtest(args: BacktestArgs) -> anyhow::Result<()> {
             finalize_trades: args.finalize,
         },
     )?;
+    if let Some(path) = &args.html {
+        let title = format!(
+            "{} {} on {}",
+            args.kind,
+            serde_json::Value::Object(params.clone()),
+            args.file.display()
+        );
+        let performance = analytics_service::performance(&report);
+        std::fs::write(
+            path,
+            analytics_service::html::render(&title, &performance, &report),
+        )
+        .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
     print_stats(&report.stats);
     Ok(())
-}
-
-fn days(ns: Option<i64>) -> String {
-    ns.map(|n| format!("{} days", n / 86_400_000_000_000))
-        .unwrap_or_else(|| "-".to_string())
 }
 
 fn num(x: Option<f64>) -> String {
@@ -113,42 +126,13 @@ fn num(x: Option<f64>) -> String {
 
 /// backtesting.py's report layout and names.
 fn print_stats(s: &backtest::Stats) {
-    let rows = [
-        ("Start", s.start.to_rfc3339()),
-        ("End", s.end.to_rfc3339()),
-        ("Duration", days(Some(s.duration_ns))),
-        ("Exposure Time [%]", num(s.exposure_time_pct)),
-        ("Equity Final [$]", s.equity_final.round_dp(5).to_string()),
-        ("Equity Peak [$]", s.equity_peak.round_dp(5).to_string()),
-        ("Commissions [$]", s.commissions.round_dp(5).to_string()),
-        ("Return [%]", num(s.return_pct)),
-        ("Buy & Hold Return [%]", num(s.buy_hold_return_pct)),
-        ("Return (Ann.) [%]", num(s.return_ann_pct)),
-        ("Volatility (Ann.) [%]", num(s.volatility_ann_pct)),
-        ("CAGR [%]", num(s.cagr_pct)),
-        ("Sharpe Ratio", num(s.sharpe_ratio)),
-        ("Sortino Ratio", num(s.sortino_ratio)),
-        ("Calmar Ratio", num(s.calmar_ratio)),
-        ("Alpha [%]", num(s.alpha_pct)),
-        ("Beta", num(s.beta)),
-        ("Max. Drawdown [%]", num(s.max_drawdown_pct)),
-        ("Avg. Drawdown [%]", num(s.avg_drawdown_pct)),
-        ("Max. Drawdown Duration", days(s.max_drawdown_duration_ns)),
-        ("Avg. Drawdown Duration", days(s.avg_drawdown_duration_ns)),
-        ("# Trades", s.trades.to_string()),
-        ("Win Rate [%]", num(s.win_rate_pct)),
-        ("Best Trade [%]", num(s.best_trade_pct)),
-        ("Worst Trade [%]", num(s.worst_trade_pct)),
-        ("Avg. Trade [%]", num(s.avg_trade_pct)),
-        ("Max. Trade Duration", days(s.max_trade_duration_ns)),
-        ("Avg. Trade Duration", days(s.avg_trade_duration_ns)),
-        ("Profit Factor", num(s.profit_factor)),
-        ("Expectancy [%]", num(s.expectancy_pct)),
-        ("SQN", num(s.sqn)),
-        ("Kelly Criterion", num(s.kelly_criterion)),
-    ];
-    for (name, value) in rows {
-        println!("{name:<26}{value:>24}");
+    use std::io::Write;
+    // Quietly stop when the reader goes away (`trader backtest … | head`).
+    let mut out = std::io::stdout().lock();
+    for (name, value) in s.named() {
+        if writeln!(out, "{name:<26}{value:>24}").is_err() {
+            return;
+        }
     }
 }
 

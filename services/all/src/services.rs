@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use crate::{default_data_dir, embedded};
 
 /// Every service this binary can run, in start order.
-pub const ALL_SERVICES: &[&str] = &["market-data", "strategy", "backtest"];
+pub const ALL_SERVICES: &[&str] = &["market-data", "strategy", "backtest", "analytics"];
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
@@ -126,6 +126,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                         .map_err(anyhow::Error::from)
                 })
             }
+            "analytics" => tokio::spawn(async move {
+                analytics_service::run(analytics_service::Config::default(), client, shutdown)
+                    .await
+                    .map_err(anyhow::Error::from)
+            }),
             other => bail!("service {other} is known but not wired into trader run"),
         };
         tasks.push((*name, task));

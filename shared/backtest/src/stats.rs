@@ -58,6 +58,64 @@ pub struct Stats {
     pub kelly_criterion: Option<f64>,
 }
 
+impl Stats {
+    /// Every statistic under backtesting.py's name, formatted for people
+    /// (durations in days, ratios to 5 decimals, "-" when undefined).
+    pub fn named(&self) -> Vec<(&'static str, String)> {
+        let num = |x: Option<f64>| {
+            x.map(|v| format!("{v:.5}"))
+                .unwrap_or_else(|| "-".to_string())
+        };
+        let days = |ns: Option<i64>| {
+            ns.map(|n| format!("{} days", n / DAY_NS))
+                .unwrap_or_else(|| "-".to_string())
+        };
+        vec![
+            ("Start", self.start.to_rfc3339()),
+            ("End", self.end.to_rfc3339()),
+            ("Duration", days(Some(self.duration_ns))),
+            ("Exposure Time [%]", num(self.exposure_time_pct)),
+            (
+                "Equity Final [$]",
+                self.equity_final.round_dp(5).to_string(),
+            ),
+            ("Equity Peak [$]", self.equity_peak.round_dp(5).to_string()),
+            ("Commissions [$]", self.commissions.round_dp(5).to_string()),
+            ("Return [%]", num(self.return_pct)),
+            ("Buy & Hold Return [%]", num(self.buy_hold_return_pct)),
+            ("Return (Ann.) [%]", num(self.return_ann_pct)),
+            ("Volatility (Ann.) [%]", num(self.volatility_ann_pct)),
+            ("CAGR [%]", num(self.cagr_pct)),
+            ("Sharpe Ratio", num(self.sharpe_ratio)),
+            ("Sortino Ratio", num(self.sortino_ratio)),
+            ("Calmar Ratio", num(self.calmar_ratio)),
+            ("Alpha [%]", num(self.alpha_pct)),
+            ("Beta", num(self.beta)),
+            ("Max. Drawdown [%]", num(self.max_drawdown_pct)),
+            ("Avg. Drawdown [%]", num(self.avg_drawdown_pct)),
+            (
+                "Max. Drawdown Duration",
+                days(self.max_drawdown_duration_ns),
+            ),
+            (
+                "Avg. Drawdown Duration",
+                days(self.avg_drawdown_duration_ns),
+            ),
+            ("# Trades", self.trades.to_string()),
+            ("Win Rate [%]", num(self.win_rate_pct)),
+            ("Best Trade [%]", num(self.best_trade_pct)),
+            ("Worst Trade [%]", num(self.worst_trade_pct)),
+            ("Avg. Trade [%]", num(self.avg_trade_pct)),
+            ("Max. Trade Duration", days(self.max_trade_duration_ns)),
+            ("Avg. Trade Duration", days(self.avg_trade_duration_ns)),
+            ("Profit Factor", num(self.profit_factor)),
+            ("Expectancy [%]", num(self.expectancy_pct)),
+            ("SQN", num(self.sqn)),
+            ("Kelly Criterion", num(self.kelly_criterion)),
+        ]
+    }
+}
+
 fn f(d: Decimal) -> f64 {
     d.to_f64().unwrap_or(f64::NAN)
 }

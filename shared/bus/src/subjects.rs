@@ -41,6 +41,13 @@ pub mod backtest {
     pub const WORKERS: &str = "backtest-workers";
 }
 
+/// analytics service.
+pub mod analytics {
+    pub const SERVICE: &str = "analytics";
+    pub const PERFORMANCE_GET: &str = "analytics.performance.get";
+    pub const REPORT_GET: &str = "analytics.report.get";
+}
+
 /// Streams and what they hold.
 pub mod streams {
     /// Market data: bars and quote ticks.
@@ -176,6 +183,8 @@ mod tests {
             backtest::SWEEP_SUBMIT,
             backtest::JOB_GET,
             backtest::JOB_CANCEL,
+            analytics::PERFORMANCE_GET,
+            analytics::REPORT_GET,
         ] {
             assert!(!req.starts_with("job."), "{req}");
             assert!(!req.starts_with("evt."), "{req}");

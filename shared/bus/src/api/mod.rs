@@ -1,6 +1,7 @@
 //! Request and response types of every endpoint: the contract of `subjects.md`
 //! in code. Services and clients both use these, so no service imports another.
 
+pub mod analytics;
 pub mod backtest;
 pub mod md;
 pub mod strategy;

@@ -1,0 +1,84 @@
+//! The `analytics` micro service: performance of backtests against buy & hold,
+//! and reports as JSON or as a self-contained HTML page with SVG equity and
+//! drawdown charts and the trade list (no external resources, so it opens
+//! offline and can be mailed).
+//!
+//! - `handlers/`: `analytics.performance.get`, `analytics.report.get`.
+//! - `source`: turns a request's source into a backtest report (through
+//!   `backtest.run`; a sweep result is run again with its parameters).
+//! - [`html`]: the page.
+//!
+//! Live and paper accounts come with the portfolio service.
+
+mod handlers;
+pub mod html;
+mod source;
+
+pub use source::performance;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::Client;
+use bus::{subjects, BusError, MicroService, ServiceSpec};
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Timeout of the backtest a report needs.
+    pub request_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Bus(#[from] BusError),
+}
+
+pub(crate) struct Ctx {
+    pub config: Config,
+    pub client: Client,
+    pub js: async_nats::jetstream::Context,
+}
+
+pub async fn run(
+    config: Config,
+    client: Client,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Error> {
+    let mut service = MicroService::start(
+        &client,
+        ServiceSpec::new(
+            subjects::analytics::SERVICE,
+            VERSION,
+            "Performance and HTML reports of backtests",
+        ),
+    )
+    .await?;
+    let ctx = Arc::new(Ctx {
+        config,
+        client: client.clone(),
+        js: async_nats::jetstream::new(client.clone()),
+    });
+    handlers::register(&mut service, ctx).await?;
+    let id = service.id().await;
+    tracing::info!(
+        service = subjects::analytics::SERVICE,
+        id,
+        "service started"
+    );
+    shutdown.await;
+    service.shutdown().await;
+    let _ = client.flush().await;
+    Ok(())
+}
