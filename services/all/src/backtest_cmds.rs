@@ -153,6 +153,12 @@ pub struct SweepArgs {
     /// Random search with this many samples (instead of --grid).
     #[arg(long)]
     random: Option<u32>,
+    /// Genetic search with this population (instead of --grid), see --generations.
+    #[arg(long)]
+    genetic: Option<u32>,
+    /// Generations of the genetic search.
+    #[arg(long, default_value_t = 5)]
+    generations: u32,
     #[arg(long, default_value_t = 1)]
     seed: u64,
     #[arg(long, default_value = "sharpe_ratio")]
@@ -167,12 +173,18 @@ pub struct SweepArgs {
 }
 
 pub async fn sweep(args: SweepArgs) -> anyhow::Result<()> {
-    let search = match (args.random, args.grid.is_empty()) {
-        (Some(samples), true) => Search::Random {
+    let search = match (args.random, args.genetic, args.grid.is_empty()) {
+        (Some(samples), None, true) => Search::Random {
             samples,
             seed: args.seed,
         },
-        (None, false) => {
+        (None, Some(population), true) => Search::Genetic {
+            population,
+            generations: args.generations,
+            seed: args.seed,
+            mutation: 0.2,
+        },
+        (None, None, false) => {
             let mut grid = BTreeMap::new();
             for g in &args.grid {
                 let (k, vs) = g
@@ -187,7 +199,7 @@ pub async fn sweep(args: SweepArgs) -> anyhow::Result<()> {
             }
             Search::Grid(grid)
         }
-        _ => bail!("give either --grid name=v1,v2 (repeatable) or --random N"),
+        _ => bail!("give one of --grid name=v1,v2 (repeatable), --random N or --genetic N"),
     };
     let objective: Objective =
         serde_json::from_value(serde_json::Value::String(args.objective.clone()))

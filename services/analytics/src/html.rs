@@ -111,6 +111,7 @@ fn chart(
 }
 
 fn fmt_axis(v: f64) -> String {
+    let v = if v == 0.0 { 0.0 } else { v }; // no "-0.00"
     if v.abs() >= 1000.0 {
         format!("{v:.0}")
     } else {
@@ -140,7 +141,7 @@ td:first-child,th:first-child{{text-align:left}}figure{{margin:12px 0}}svg{{widt
         .excess_return_pct
         .map(|e| {
             format!(
-                r#"<p>Return over buy &amp; hold: <b class="{}">{e:+.2} %</b></p>"#,
+                r#"<p>Return minus buy &amp; hold return: <b class="{}">{e:+.2} percentage points</b></p>"#,
                 if e >= 0.0 { "pos" } else { "neg" }
             )
         })

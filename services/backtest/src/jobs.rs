@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use async_nats::jetstream::consumer::{pull, DeliverPolicy};
 use async_nats::jetstream::{self, kv};
-use bus::api::backtest::{JobRecord, SweepResult};
-use bus::{subjects, BusError, ServiceError};
+use async_nats::HeaderMap;
+use bus::api::backtest::{JobRecord, SweepResult, SweepTask};
+use bus::{headers, subjects, BusError, ServiceError};
 use futures::StreamExt;
 
 #[derive(Clone)]
@@ -172,4 +173,38 @@ impl Jobs {
         out.sort_by_key(|r| r.index);
         Ok(out)
     }
+}
+
+/// Puts tasks `indices` of a job on JOBS (`Nats-Msg-Id` per task: queueing the
+/// same task twice stores it once) and waits for the stream's acks.
+pub async fn enqueue(
+    js: &jetstream::Context,
+    job_id: &str,
+    indices: std::ops::Range<u32>,
+    correlation_id: &str,
+) -> Result<(), ServiceError> {
+    let subject = subjects::backtest_task(job_id);
+    let mut acks = Vec::with_capacity(indices.len());
+    for index in indices {
+        let task = SweepTask {
+            job_id: job_id.to_string(),
+            index,
+        };
+        let mut hdrs = HeaderMap::new();
+        hdrs.insert(headers::MSG_ID, format!("task:{job_id}:{index}").as_str());
+        hdrs.insert(headers::CORRELATION_ID, correlation_id);
+        let payload =
+            serde_json::to_vec(&task).map_err(|e| ServiceError::internal(e.to_string()))?;
+        let ack = js
+            .publish_with_headers(subject.clone(), hdrs, payload.into())
+            .await
+            .map_err(|e| ServiceError::unavailable(format!("JOBS: {e}")))?;
+        acks.push(ack);
+    }
+    for ack in acks {
+        ack.await.map_err(|e| {
+            ServiceError::unavailable(format!("JOBS did not acknowledge a task: {e}"))
+        })?;
+    }
+    Ok(())
 }

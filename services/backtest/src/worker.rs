@@ -11,14 +11,14 @@ use async_nats::jetstream::consumer::{pull, AckPolicy};
 use async_nats::jetstream::stream::Stream;
 use async_nats::jetstream::AckKind;
 use async_nats::HeaderMap;
-use bus::api::backtest::{BacktestComplete, JobRecord, JobState, SweepResult, SweepTask};
+use bus::api::backtest::{BacktestComplete, JobRecord, JobState, Search, SweepResult, SweepTask};
 use bus::{headers, subjects};
 use futures::StreamExt;
 use model::event::types;
 use model::{Bar, Event};
 use tokio::sync::watch;
 
-use crate::{data, handlers::rank, Ctx, Error};
+use crate::{data, handlers::rank, jobs, search, Ctx, Error};
 
 type BarCache = Arc<Mutex<Option<(String, Arc<Vec<Bar>>)>>>;
 
@@ -201,17 +201,60 @@ async fn bars_for(
     Ok(bars)
 }
 
-/// When every task has a result: mark the job done and publish
-/// `BACKTEST_COMPLETE` once (de-duplicated by its message id).
+/// When every queued task has a result: breed and queue the next generation
+/// (genetic search), or mark the job done and publish `BACKTEST_COMPLETE` once
+/// (de-duplicated by its message id). Workers race here harmlessly: the job
+/// record is updated with compare-and-set, and the next generation is the
+/// same whoever computes it.
 async fn finish_if_complete(ctx: &Ctx, job_id: &str) {
     let Ok(Some((mut job, revision))) = ctx.jobs.get(job_id).await else {
         return;
     };
-    let total = job.param_sets.len() as u32;
-    if job.state != JobState::Running || ctx.jobs.count(job_id).await.unwrap_or(0) < total {
+    let queued = job.param_sets.len() as u32;
+    if job.state != JobState::Running || ctx.jobs.count(job_id).await.unwrap_or(0) < queued {
         return;
     }
     let results = ctx.jobs.results(job_id).await.unwrap_or_default();
+    if let Search::Genetic {
+        population,
+        generations,
+        seed,
+        mutation,
+    } = job.request.search
+    {
+        if job.generation + 1 < generations {
+            let scored: Vec<_> = results
+                .iter()
+                .map(|r| (r.params.clone(), r.objective))
+                .collect();
+            let next = search::next_generation(
+                &job.request.kind,
+                &scored,
+                &job.param_sets,
+                population,
+                seed,
+                job.generation + 1,
+                mutation,
+            );
+            if !next.is_empty() {
+                job.param_sets.extend(next);
+                job.generation += 1;
+                let total = job.param_sets.len() as u32;
+                if ctx.jobs.update(&job, revision).await.unwrap_or(false) {
+                    tracing::info!(
+                        job = job_id,
+                        generation = job.generation,
+                        "next generation queued"
+                    );
+                    if let Err(e) = jobs::enqueue(&ctx.js, job_id, queued..total, job_id).await {
+                        tracing::warn!(error = %e.message, "next generation not queued");
+                    }
+                }
+                return;
+            }
+        }
+    }
+    let total = queued;
     let best = rank(results).into_iter().next();
     job.state = JobState::Done;
     if !ctx.jobs.update(&job, revision).await.unwrap_or(false) {

@@ -409,3 +409,46 @@ async fn a_canceled_sweep_stops() {
         "queued tasks dropped"
     );
 }
+
+#[tokio::test]
+async fn a_genetic_sweep_breeds_generations_across_instances() {
+    let env = Env::start().await;
+    let _a = env.backtest_instance(Duration::from_secs(30)).await;
+    let _b = env.backtest_instance(Duration::from_secs(30)).await;
+    let sweep = serde_json::json!({
+        "kind": "sma_cross", "data": {"symbol": "GOOG"}, "objective": "sharpe_ratio", "commission": "0.002",
+        "search": {"genetic": {"population": 12, "generations": 4, "seed": 21}}
+    });
+    let accepted: SweepAccepted = env.call("backtest.sweep.submit", sweep).await.unwrap();
+    assert!(accepted.tasks <= 12);
+    let status = env.wait_done(&accepted.job_id, 1000).await;
+    assert_eq!(status.generation, 3, "four generations ran");
+    assert!(
+        status.tasks > accepted.tasks && status.tasks <= 48,
+        "{} sets",
+        status.tasks
+    );
+    assert_eq!(status.done, status.tasks);
+    let sets: HashSet<String> = status
+        .best
+        .iter()
+        .map(|r| serde_json::Value::Object(r.params.clone()).to_string())
+        .collect();
+    assert_eq!(
+        sets.len() as u32,
+        status.tasks,
+        "no parameter set run twice"
+    );
+    // The best found is at least as good as the best of the random first generation.
+    let first_best = status
+        .best
+        .iter()
+        .filter(|r| r.index < accepted.tasks)
+        .filter_map(|r| r.objective)
+        .fold(f64::MIN, f64::max);
+    assert!(status.best[0].objective.unwrap() >= first_best);
+    for r in status.best.iter().take(3) {
+        let want = local("sma_cross", &r.params, 10_000, Decimal::new(2, 3));
+        same(&r.stats, &want.stats);
+    }
+}

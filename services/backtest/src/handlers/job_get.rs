@@ -32,6 +32,7 @@ pub(crate) async fn status(ctx: &Ctx, req: &JobRequest) -> Result<JobStatus, Ser
         tasks: job.param_sets.len() as u32,
         done,
         skipped: job.skipped,
+        generation: job.generation,
         objective: job.request.objective,
         best: rank(results).into_iter().take(top).collect(),
     })

@@ -3,12 +3,11 @@
 
 use std::sync::Arc;
 
-use async_nats::HeaderMap;
-use bus::api::backtest::{JobRecord, JobState, SweepAccepted, SweepRequest, SweepTask};
-use bus::{headers, subjects, RequestContext, ServiceError};
+use bus::api::backtest::{JobRecord, JobState, SweepAccepted, SweepRequest};
+use bus::{RequestContext, ServiceError};
 use model::UnixNanos;
 
-use crate::{data, search, Ctx};
+use crate::{data, jobs, search, Ctx};
 
 pub async fn handle(
     ctx: Arc<Ctx>,
@@ -50,32 +49,10 @@ pub async fn handle(
         skipped,
         state: JobState::Running,
         created_ts: UnixNanos::now(),
+        generation: 0,
     };
     ctx.jobs.create(&record).await?;
-    let subject = subjects::backtest_task(&job_id);
-    let mut acks = Vec::with_capacity(tasks as usize);
-    for index in 0..tasks {
-        let task = SweepTask {
-            job_id: job_id.clone(),
-            index,
-        };
-        let mut hdrs = HeaderMap::new();
-        hdrs.insert(headers::MSG_ID, format!("task:{job_id}:{index}").as_str());
-        hdrs.insert(headers::CORRELATION_ID, rc.correlation_id.as_str());
-        let payload =
-            serde_json::to_vec(&task).map_err(|e| ServiceError::internal(e.to_string()))?;
-        let ack = ctx
-            .js
-            .publish_with_headers(subject.clone(), hdrs, payload.into())
-            .await
-            .map_err(|e| ServiceError::unavailable(format!("JOBS: {e}")))?;
-        acks.push(ack);
-    }
-    for ack in acks {
-        ack.await.map_err(|e| {
-            ServiceError::unavailable(format!("JOBS did not acknowledge a task: {e}"))
-        })?;
-    }
+    jobs::enqueue(&ctx.js, &job_id, 0..tasks, &rc.correlation_id).await?;
     tracing::info!(job = %job_id, tasks, skipped, "sweep submitted");
     Ok(SweepAccepted {
         job_id,

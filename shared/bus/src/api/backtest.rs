@@ -95,6 +95,21 @@ pub enum Search {
     Grid(BTreeMap<String, Vec<f64>>),
     /// `samples` sets drawn uniformly on each parameter's declared range and step.
     Random { samples: u32, seed: u64 },
+    /// A genetic search: a random first generation of `population`, then each
+    /// generation bred from the results so far (tournament selection, uniform
+    /// crossover, mutation with probability `mutation`); sets already tried are
+    /// not run again. Seeded: the same request explores the same sets.
+    Genetic {
+        population: u32,
+        generations: u32,
+        seed: u64,
+        #[serde(default = "default_mutation")]
+        mutation: f64,
+    },
+}
+
+fn default_mutation() -> f64 {
+    0.2
 }
 
 /// Statistics a sweep can rank by (higher is better; drawdown is negative).
@@ -164,6 +179,9 @@ pub struct JobRecord {
     pub skipped: u32,
     pub state: JobState,
     pub created_ts: UnixNanos,
+    /// Generation being run (genetic search; 0 otherwise).
+    #[serde(default)]
+    pub generation: u32,
 }
 
 /// `backtest.sweep.submit` response.
@@ -210,6 +228,8 @@ pub struct JobStatus {
     pub tasks: u32,
     pub done: u32,
     pub skipped: u32,
+    /// Generation being run (genetic search; 0 otherwise).
+    pub generation: u32,
     pub objective: Objective,
     pub best: Vec<SweepResult>,
 }
