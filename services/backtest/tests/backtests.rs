@@ -81,15 +81,18 @@ impl Env {
         .map_err(|e| e.service_error().cloned().unwrap_or_else(|| panic!("{e}")))
     }
 
+    /// Polls job.get. A request can be lost when it reaches an instance that is
+    /// dying (core NATS is at most once), so a poll that times out is retried.
     async fn wait_done(&self, job_id: &str, top: u32) -> JobStatus {
         testkit::wait_until("the sweep to finish", Duration::from_secs(120), || async {
-            let s: JobStatus = self
-                .call(
-                    "backtest.job.get",
-                    serde_json::json!({"job_id": job_id, "top": top}),
-                )
-                .await
-                .ok()?;
+            let s: JobStatus = request(
+                &self.client,
+                "backtest.job.get",
+                &serde_json::json!({"job_id": job_id, "top": top}),
+                RequestOptions::timeout(Duration::from_secs(5)),
+            )
+            .await
+            .ok()?;
             (s.state == bus::api::backtest::JobState::Done).then_some(s)
         })
         .await

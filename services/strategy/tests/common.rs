@@ -111,15 +111,17 @@ impl Env {
         ids
     }
 
-    pub async fn status(&self, id: &str) -> StrategyStatus {
+    /// `strategy.status`; `None` when the request is lost (it can reach an
+    /// instance that is dying: core NATS is at most once).
+    pub async fn status(&self, id: &str) -> Option<StrategyStatus> {
         request(
             &self.client,
             "strategy.status",
             &serde_json::json!({"id": id}),
-            RequestOptions::default(),
+            RequestOptions::timeout(Duration::from_secs(3)),
         )
         .await
-        .unwrap()
+        .ok()
     }
 
     /// Waits until strategy `id` has processed every bar in MARKET for it.
@@ -128,7 +130,7 @@ impl Env {
             &format!("strategy {id} to reach {last_sequence}"),
             Duration::from_secs(60),
             || async {
-                let s = self.status(id).await;
+                let s = self.status(id).await?;
                 (s.owner.is_some() && s.position >= last_sequence && s.pending_bars == 0)
                     .then_some(s)
             },
