@@ -59,17 +59,6 @@ impl Default for Config {
 pub enum Error {
     #[error(transparent)]
     Bus(#[from] BusError),
-    #[error("JetStream: cannot {what}: {message}")]
-    JetStream { what: String, message: String },
-}
-
-impl Error {
-    pub(crate) fn jetstream(what: &str, e: impl std::fmt::Display) -> Self {
-        Error::JetStream {
-            what: what.to_string(),
-            message: e.to_string(),
-        }
-    }
 }
 
 pub(crate) struct Ctx {

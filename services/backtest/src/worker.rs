@@ -19,6 +19,7 @@ use model::{Bar, Event};
 use tokio::sync::watch;
 
 use crate::{data, handlers::rank, jobs, search, Ctx, Error};
+use bus::BusError;
 
 type BarCache = Arc<Mutex<Option<(String, Arc<Vec<Bar>>)>>>;
 
@@ -36,7 +37,7 @@ pub async fn run(ctx: Arc<Ctx>, tasks: Stream, stop: watch::Receiver<bool>) -> R
             },
         )
         .await
-        .map_err(|e| Error::jetstream("create the workers consumer", e))?;
+        .map_err(|e| BusError::jetstream("create the workers consumer", e))?;
     let cache: BarCache = Arc::default();
     let mut loops = Vec::new();
     for _ in 0..ctx.config.workers.max(1) {
@@ -45,7 +46,7 @@ pub async fn run(ctx: Arc<Ctx>, tasks: Stream, stop: watch::Receiver<bool>) -> R
             .max_messages_per_batch(1)
             .messages()
             .await
-            .map_err(|e| Error::jetstream("pull sweep tasks", e))?;
+            .map_err(|e| BusError::jetstream("pull sweep tasks", e))?;
         loops.push(tokio::spawn(work(
             ctx.clone(),
             messages,

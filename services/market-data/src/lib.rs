@@ -65,21 +65,10 @@ impl Default for Config {
 pub enum Error {
     #[error(transparent)]
     Bus(#[from] BusError),
-    #[error("JetStream: cannot {what}: {message}")]
-    JetStream { what: String, message: String },
     #[error(transparent)]
     Simulator(#[from] simulator::SimulatorConfigError),
     #[error("internal error: {0}")]
     Internal(String),
-}
-
-impl Error {
-    pub(crate) fn jetstream(what: &str, e: impl std::fmt::Display) -> Self {
-        Error::JetStream {
-            what: what.to_string(),
-            message: e.to_string(),
-        }
-    }
 }
 
 /// What every handler shares.

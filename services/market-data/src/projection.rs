@@ -12,6 +12,7 @@ use model::{Bar, Event, Quote};
 
 use crate::state::MarketState;
 use crate::Error;
+use bus::BusError;
 
 pub async fn run(stream: Stream, state: Arc<MarketState>) -> Result<(), Error> {
     let consumer = stream
@@ -24,11 +25,11 @@ pub async fn run(stream: Stream, state: Arc<MarketState>) -> Result<(), Error> {
             ..Default::default()
         })
         .await
-        .map_err(|e| Error::jetstream("create the MARKET projection consumer", e))?;
+        .map_err(|e| BusError::jetstream("create the MARKET projection consumer", e))?;
     let mut messages = consumer
         .messages()
         .await
-        .map_err(|e| Error::jetstream("read MARKET", e))?;
+        .map_err(|e| BusError::jetstream("read MARKET", e))?;
     while let Some(message) = messages.next().await {
         let message = match message {
             Ok(m) => m,

@@ -9,6 +9,7 @@ use model::event::types;
 use model::{Bar, Event, Quote};
 
 use crate::Error;
+use bus::BusError;
 
 pub const SOURCE: &str = "market-data";
 
@@ -76,5 +77,5 @@ async fn send<T: serde::Serialize>(
     hdrs.insert(headers::CORRELATION_ID, correlation_id);
     js.publish_with_headers(subject.clone(), hdrs, payload.into())
         .await
-        .map_err(|e| Error::jetstream(&format!("publish to {subject}"), e))
+        .map_err(|e| BusError::jetstream(&format!("publish to {subject}"), e).into())
 }

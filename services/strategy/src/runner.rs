@@ -25,6 +25,7 @@ use model::{Bar, Event, Symbol};
 use tokio::sync::watch;
 
 use crate::{Ctx, Error};
+use bus::BusError;
 
 /// Builds the strategy instance for each symbol.
 pub fn build_all(
@@ -86,7 +87,7 @@ pub async fn run(
         ctx.market
             .delete_consumer(&durable)
             .await
-            .map_err(|e| Error::jetstream(&format!("reset consumer {durable}"), e))?;
+            .map_err(|e| BusError::jetstream(&format!("reset consumer {durable}"), e))?;
     }
 
     // 2. Warm-up.
@@ -116,11 +117,11 @@ pub async fn run(
             ..Default::default()
         })
         .await
-        .map_err(|e| Error::jetstream(&format!("create consumer {durable}"), e))?;
+        .map_err(|e| BusError::jetstream(&format!("create consumer {durable}"), e))?;
     let mut messages = consumer
         .messages()
         .await
-        .map_err(|e| Error::jetstream(&format!("read consumer {durable}"), e))?;
+        .map_err(|e| BusError::jetstream(&format!("read consumer {durable}"), e))?;
     tracing::info!(strategy = %id, kind = %record.kind, from = floor + 1, "strategy running");
 
     loop {
@@ -131,7 +132,9 @@ pub async fn run(
         };
         let message = match next {
             Some(Ok(m)) => m,
-            Some(Err(e)) => return Err(Error::jetstream(&format!("read consumer {durable}"), e)),
+            Some(Err(e)) => {
+                return Err(BusError::jetstream(&format!("read consumer {durable}"), e).into())
+            }
             None => return Err(fail("consumer stream ended".to_string())),
         };
         let sequence = message.info().map(|i| i.stream_sequence).unwrap_or(0);
@@ -183,14 +186,14 @@ async fn warm_up(
             ..Default::default()
         })
         .await
-        .map_err(|e| Error::jetstream("create warm-up consumer", e))?;
+        .map_err(|e| BusError::jetstream("create warm-up consumer", e))?;
     let mut messages = replay
         .messages()
         .await
-        .map_err(|e| Error::jetstream("read warm-up consumer", e))?;
+        .map_err(|e| BusError::jetstream("read warm-up consumer", e))?;
     let mut fed = 0;
     while let Ok(Some(next)) = tokio::time::timeout(Duration::from_secs(5), messages.next()).await {
-        let message = next.map_err(|e| Error::jetstream("read warm-up consumer", e))?;
+        let message = next.map_err(|e| BusError::jetstream("read warm-up consumer", e))?;
         let Ok(info) = message.info() else { continue };
         let (sequence, pending) = (info.stream_sequence, info.pending);
         if sequence > floor {

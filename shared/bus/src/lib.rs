@@ -47,4 +47,16 @@ pub enum BusError {
     Service { service: String, message: String },
     #[error("publish to {subject} failed: {message}")]
     Publish { subject: String, message: String },
+    #[error("JetStream: cannot {what}: {message}")]
+    JetStream { what: String, message: String },
+}
+
+impl BusError {
+    /// A JetStream operation (`what`) that failed.
+    pub fn jetstream(what: &str, e: impl std::fmt::Display) -> Self {
+        BusError::JetStream {
+            what: what.to_string(),
+            message: e.to_string(),
+        }
+    }
 }
