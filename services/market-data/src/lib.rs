@@ -122,8 +122,10 @@ pub async fn run(
     let js = jetstream::new(client.clone());
     let stream =
         bus::jetstream::ensure_stream(&js, bus::jetstream::market_stream(&config.stream)).await?;
+    let quotes =
+        bus::jetstream::ensure_stream(&js, bus::jetstream::quotes_stream(&config.stream)).await?;
     let state = Arc::new(MarketState::default());
-    let projection = tokio::spawn(projection::run(stream.clone(), state.clone()));
+    let projection = tokio::spawn(projection::run(stream.clone(), quotes, state.clone()));
 
     let ctx = Arc::new(Ctx {
         config: config.clone(),

@@ -1,6 +1,8 @@
-//! Feeds [`MarketState`] from the MARKET stream through an ordered consumer
-//! (from the first message, re-created by the client after any gap). Poison
-//! messages are logged and skipped: they cannot stop the projection.
+//! Feeds [`MarketState`] through ordered consumers (re-created by the client
+//! after any gap): every bar of MARKET from the first, and the newest quote per
+//! symbol of QUOTES onwards. Only bars move the applied-sequence watermark that
+//! reads wait on. Poison messages are logged and skipped: they cannot stop the
+//! projection.
 
 use std::sync::Arc;
 
@@ -14,39 +16,57 @@ use crate::state::MarketState;
 use crate::Error;
 use bus::BusError;
 
-pub async fn run(stream: Stream, state: Arc<MarketState>) -> Result<(), Error> {
+pub async fn run(market: Stream, quotes: Stream, state: Arc<MarketState>) -> Result<(), Error> {
+    let ticks = tokio::spawn(follow(
+        quotes,
+        DeliverPolicy::LastPerSubject,
+        state.clone(),
+        false,
+    ));
+    let bars = follow(market, DeliverPolicy::All, state, true).await;
+    ticks.abort();
+    bars
+}
+
+async fn follow(
+    stream: Stream,
+    deliver_policy: DeliverPolicy,
+    state: Arc<MarketState>,
+    watermark: bool,
+) -> Result<(), Error> {
+    let name = stream.cached_info().config.name.clone();
     let consumer = stream
         .create_consumer(pull::OrderedConfig {
-            deliver_policy: DeliverPolicy::All,
-            filter_subjects: subjects::streams::MARKET_SUBJECTS
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            deliver_policy,
+            // Every subject of the stream (last-per-subject needs a filter).
+            filter_subjects: stream.cached_info().config.subjects.clone(),
             ..Default::default()
         })
         .await
-        .map_err(|e| BusError::jetstream("create the MARKET projection consumer", e))?;
+        .map_err(|e| BusError::jetstream(&format!("create the {name} projection consumer"), e))?;
     let mut messages = consumer
         .messages()
         .await
-        .map_err(|e| BusError::jetstream("read MARKET", e))?;
+        .map_err(|e| BusError::jetstream(&format!("read {name}"), e))?;
     while let Some(message) = messages.next().await {
         let message = match message {
             Ok(m) => m,
             Err(e) => {
-                tracing::warn!(error = %e, "MARKET projection: consumer error; continuing");
+                tracing::warn!(stream = %name, error = %e, "projection: consumer error; continuing");
                 continue;
             }
         };
         let sequence = match message.info() {
             Ok(info) => info.stream_sequence,
             Err(e) => {
-                tracing::warn!(error = %e, "MARKET projection: message without metadata");
+                tracing::warn!(stream = %name, error = %e, "projection: message without metadata");
                 continue;
             }
         };
         apply(&state, &message.subject, &message.payload, sequence);
-        state.mark_applied(sequence);
+        if watermark {
+            state.mark_applied(sequence);
+        }
     }
     Ok(())
 }

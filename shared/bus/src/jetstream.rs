@@ -57,7 +57,7 @@ fn limits_stream(
     }
 }
 
-/// MARKET: bars (`md.bar.<symbol>.<timeframe>`) and quote ticks (`md.tick.<symbol>`).
+/// MARKET: bars (`md.bar.<symbol>.<timeframe>`).
 pub fn market_stream(settings: &StreamSettings) -> stream::Config {
     limits_stream(
         subjects::streams::MARKET,
@@ -66,6 +66,22 @@ pub fn market_stream(settings: &StreamSettings) -> stream::Config {
         settings,
         settings.max_bytes,
     )
+}
+
+/// QUOTES: quote ticks (`md.tick.<symbol>`), one day and 512 MiB at most: only
+/// the newest quote per symbol matters after a restart, and ticks live apart
+/// from bars so a busy feed never evicts bar history.
+pub fn quotes_stream(settings: &StreamSettings) -> stream::Config {
+    stream::Config {
+        max_age: settings.max_age.min(Duration::from_secs(24 * 3600)),
+        ..limits_stream(
+            subjects::streams::QUOTES,
+            "market data: quote ticks (short retention)",
+            &subjects::streams::QUOTES_SUBJECTS,
+            settings,
+            512 * 1024 * 1024,
+        )
+    }
 }
 
 /// SIGNALS: strategy signals (`evt.signal.<strategy>.<symbol>`), de-duplicated by

@@ -50,9 +50,12 @@ pub mod analytics {
 
 /// Streams and what they hold.
 pub mod streams {
-    /// Market data: bars and quote ticks.
+    /// Market data: bars (the history backtests and strategies replay).
     pub const MARKET: &str = "MARKET";
-    pub const MARKET_SUBJECTS: [&str; 2] = ["md.bar.>", "md.tick.>"];
+    pub const MARKET_SUBJECTS: [&str; 1] = ["md.bar.>"];
+    /// Quote ticks, kept briefly: a busy feed must not push bar history out.
+    pub const QUOTES: &str = "QUOTES";
+    pub const QUOTES_SUBJECTS: [&str; 1] = ["md.tick.>"];
     /// Strategy signals.
     pub const SIGNALS: &str = "SIGNALS";
     pub const SIGNALS_SUBJECTS: [&str; 1] = ["evt.signal.>"];
