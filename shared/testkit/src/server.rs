@@ -119,6 +119,17 @@ impl NatsServer {
         }
         cmd.args(&options.extra_args);
         cmd.stdin(Stdio::null()).kill_on_drop(true);
+        // The server must not outlive us, even when we are killed outright
+        // (a crashed test, `kill -9 trader`): the kernel sends it SIGTERM.
+        #[cfg(target_os = "linux")]
+        // SAFETY: prctl is async-signal-safe; the closure runs in the forked
+        // child before exec and touches nothing else.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
         if options.show_logs {
             cmd.stdout(Stdio::inherit()).stderr(Stdio::inherit());
         } else {
