@@ -52,7 +52,7 @@ impl Env {
         let mut ids = Vec::new();
         // A no-responders status message is not an instance: count pongs only.
         while let Ok(Some(msg)) = tokio::time::timeout(
-            Duration::from_millis(150),
+            Duration::from_millis(300),
             futures::StreamExt::next(&mut sub),
         )
         .await

@@ -104,7 +104,10 @@ async fn two_instances_share_the_queue_group_and_both_serve() {
 
     // Stopping one leaves the other serving.
     a.stop().await.unwrap();
-    assert_eq!(env.count_instances().await, 1);
+    testkit::wait_until("one instance left", Duration::from_secs(10), || async {
+        (env.count_instances().await == 1).then_some(())
+    })
+    .await;
     let reply = raw(&env.client, "md.symbols.list", "").await;
     assert!(reply.headers.is_none());
     b.stop().await.unwrap();

