@@ -1,31 +1,62 @@
-//! Streaming technical indicators with TA-Lib's conventions, so results can be
-//! checked against TA-Lib itself (`fixtures/gen_talib.py` makes the fixture the
-//! tests compare with, to 1e-9 relative).
+//! Streaming technical indicators with TA-Lib's conventions, checked against
+//! TA-Lib itself.
 //!
-//! Every indicator is a struct with `new(params)`, `update(input) -> Option<output>`
-//! (O(1) work per bar: running sums and ring buffers, no re-scan of history),
-//! `reset()` and `lookback()` (inputs consumed before the first output, as
-//! TA-Lib's `*_Lookback` functions). [`batch`] runs the streaming form over a
-//! slice, so the two forms share one implementation.
+//! Every indicator is a struct with `new(params)`, `update(input)` (O(1) work
+//! per bar, amortised: running sums, ring buffers, monotonic queues; no re-scan
+//! of history), `reset()` and `lookback()` (inputs consumed before the first
+//! output, as TA-Lib's `*_Lookback`). [`batch`] runs the streaming form over a
+//! slice, so the two forms share one implementation. `update` returns
+//! `Result<Option<_>>`: `None` during the warm-up, an error for a NaN or
+//! infinite input (which leaves the state untouched), never a NaN output.
 //!
-//! Conventions (TA-Lib defaults, unstable period 0):
-//! - SMA, WMA: plain and linearly weighted means of the last `period` inputs.
-//! - EMA: `k = 2 / (period + 1)`, seeded with the SMA of the first `period` inputs.
-//! - RSI: Wilder smoothing, seeded with the mean gain/loss of the first `period`
-//!   changes; 0 when there was no movement at all.
-//! - MACD: both EMAs start at the same bar: the fast EMA is seeded with the SMA of
-//!   the `fast` inputs that end where the slow EMA's seed ends (not at input
-//!   `fast - 1` as a standalone EMA would be). The signal line is an EMA of the
-//!   MACD line; all three outputs start at `slow - 1 + signal - 1`.
-//! - Bollinger Bands: SMA middle, population standard deviation (mean of squares
-//!   minus square of the mean).
-//! - ATR: true range needs the previous close, so ATR(n) starts at input n; the
-//!   first value is the SMA of n true ranges, then Wilder smoothing.
-//! - Stochastic: fast %K over `fastk` bars (0 when high == low), slow %K = SMA of
-//!   fast %K, slow %D = SMA of slow %K; both outputs start together.
+//! Modules: [`Sma`], [`Ema`], [`Wma`], [`Rsi`], [`Macd`], [`BollingerBands`],
+//! [`Atr`] and [`Stoch`] (high/low/close input: [`Hlc`]), one file each.
 //!
-//! Inputs are `f64` (indicators are statistics, not money); a non-finite input is
-//! an error, never a silent NaN in the output.
+//! # Reference values
+//!
+//! `tests/talib_parity.rs` compares every indicator, in both forms, with
+//! `fixtures/talib_goog.json` (GOOG daily bars plus a synthetic series of edge
+//! cases), to 1e-9 relative with `None` exactly where TA-Lib has NaN. The
+//! fixture comes from TA-Lib 0.8.1 (PyPI `ta-lib` 0.8.2); to regenerate it:
+//!
+//! ```text
+//! python3 shared/indicators/fixtures/gen_talib.py
+//! ```
+//!
+//! (it makes the git-ignored venv `.tools/py-ref` and installs TA-Lib into it
+//! when missing). The arithmetic follows TA-Lib's own operation order, so the
+//! values are bit-identical to that fixture, not just close.
+//!
+//! # TA-Lib conventions, including the surprising ones
+//!
+//! - Lookbacks: SMA/EMA/WMA `period - 1`, RSI and ATR `period` (a change and a
+//!   true range need a previous bar), MACD `slow - 1 + signal - 1`, BBANDS
+//!   `period - 1`, STOCH `fastk - 1 + slowk - 1 + slowd - 1`.
+//! - EMA: `k = 2 / (period + 1)`, seeded with the SMA of the first `period`
+//!   inputs. MACD seeds its fast EMA on the same bar as the slow one (with the
+//!   mean of the `fast` inputs ending there), not where a standalone EMA would
+//!   start, so MACD's line differs from `EMA(fast) − EMA(slow)` until the two
+//!   seeds' difference has decayed (some 200 bars for 12/26).
+//! - RSI and ATR use Wilder smoothing (`1/period`), seeded with plain means.
+//! - TA-Lib 0.8 changed results at the edges, and this crate follows 0.8:
+//!   the RSI's and STOCH's zero tests are exact or relative to the prices
+//!   (0.4–0.6 compared with a fixed 1e-8 and so read any instrument quoted in
+//!   tiny units as flat), BBANDS' variance is shift-and-reanchor instead of
+//!   `E[x²] − E[x]²`, WMA rebuilds its running sums every `8 * period` bars.
+//! - An RSI with no movement at all since the seed is 0 (TA-Lib after 0.8.1
+//!   answers 50). A STOCH over a flat window is 0. BBANDS of a flat window has
+//!   all three bands equal.
+//! - Values that should be 0 can come out as ±1e-14 (TA-Lib's running sums do
+//!   the same: slow %D of a flat market, for one).
+//! - TA-Lib 0.8's binary evaluates some multiply-adds fused (EMA and MACD
+//!   steps, ATR's Wilder step, BBANDS' upper band when the two widths differ):
+//!   [`f64::mul_add`] does the same, exactly rounded on every CPU.
+//! - TA-Lib accepts and silently "fixes" some parameters that are errors here:
+//!   MACD with `fast > slow` is swapped and `fast == slow` gives a line of
+//!   zeros; BBANDS takes negative deviations (here 0 to 100). Periods keep
+//!   TA-Lib's ranges (SMA, EMA, WMA, ATR, STOCH and MACD's signal from 1, the
+//!   rest from 2; at most 100 000), and a moving average of period 1 copies
+//!   its input, as TA-Lib's does.
 
 mod atr;
 mod bbands;
@@ -53,6 +84,7 @@ pub struct Hlc {
     pub close: f64,
 }
 
+/// Why an indicator cannot be built or fed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum IndicatorError {
     #[error("{name} must be between {min} and {max}, got {value}")]
@@ -123,11 +155,6 @@ pub(crate) fn finite_hlc(x: Hlc) -> Result<Hlc, IndicatorError> {
     Ok(x)
 }
 
-/// TA-Lib's "is zero" for denominators.
-pub(crate) fn is_zero(v: f64) -> bool {
-    -0.000_000_01 < v && v < 0.000_000_01
-}
-
 /// A fixed-size window of the last inputs (ring buffer).
 #[derive(Debug, Clone)]
 pub(crate) struct Window {
@@ -155,6 +182,11 @@ impl Window {
     }
     pub fn len(&self) -> usize {
         self.len
+    }
+    /// The oldest value, the next to fall out.
+    pub fn oldest(&self) -> Option<f64> {
+        let cap = self.values.len();
+        (self.len > 0).then(|| self.values[(self.next + cap - self.len) % cap])
     }
     pub fn is_full(&self) -> bool {
         self.len == self.values.len()

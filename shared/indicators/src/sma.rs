@@ -1,4 +1,9 @@
-//! Simple moving average (TA-Lib SMA): running sum, lookback `period - 1`.
+//! Simple moving average (TA-Lib SMA); lookback `period - 1`.
+//!
+//! The running sum is updated in TA-Lib's order: add the new input, divide,
+//! then drop the oldest input. The sum therefore holds the newest `period - 1`
+//! inputs between bars, which makes the results bit-identical to TA-Lib (and
+//! SMA(1) an exact copy of its input).
 
 use crate::{check_period, finite, Indicator, IndicatorError, Window};
 
@@ -6,6 +11,7 @@ use crate::{check_period, finite, Indicator, IndicatorError, Window};
 pub struct Sma {
     period: usize,
     window: Window,
+    /// Sum of the newest `period - 1` inputs (all inputs while filling).
     sum: f64,
 }
 
@@ -21,13 +27,20 @@ impl Sma {
     pub fn period(&self) -> usize {
         self.period
     }
+    /// The last `period` inputs (Bollinger Bands reads the same window).
+    pub(crate) fn window(&self) -> &Window {
+        &self.window
+    }
     /// Update without the finiteness check, for callers that checked already.
     pub(crate) fn push(&mut self, x: f64) -> Option<f64> {
+        self.window.push(x);
         self.sum += x;
-        if let Some(old) = self.window.push(x) {
-            self.sum -= old;
+        if !self.window.is_full() {
+            return None;
         }
-        self.window.is_full().then(|| self.sum / self.period as f64)
+        let mean = self.sum / self.period as f64;
+        self.sum -= self.window.oldest().expect("window is full");
+        Some(mean)
     }
 }
 
@@ -54,7 +67,12 @@ mod tests {
     fn means_of_the_last_period() {
         let out = crate::batch(Sma::new(3).unwrap(), &[1.0, 2.0, 3.0, 4.0, 5.0]).unwrap();
         assert_eq!(out, vec![None, None, Some(2.0), Some(3.0), Some(4.0)]);
-        assert!(Sma::new(0).is_err());
-        assert!(Sma::new(3).unwrap().update(f64::NAN).is_err());
+    }
+
+    #[test]
+    fn period_one_is_an_exact_copy() {
+        let inputs = [0.1, 1e300, 0.3, 1e-300, 7.77];
+        let out = crate::batch(Sma::new(1).unwrap(), &inputs).unwrap();
+        assert_eq!(out, inputs.map(Some).to_vec());
     }
 }
