@@ -45,7 +45,7 @@ pub enum StrategyError {
 }
 
 /// A built-in strategy: its name, what it does, its parameters.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct StrategyInfo {
     pub kind: &'static str,
     pub description: &'static str,

@@ -8,14 +8,17 @@ use serde_json::{Map, Value};
 
 use crate::StrategyError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Whether a parameter takes whole numbers (periods) or any number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ParamKind {
     Int,
     Float,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One parameter of a strategy: its default and the range `build` accepts
+/// (and an optimiser searches, in steps of `step`).
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ParamSpec {
     pub name: &'static str,
     pub kind: ParamKind,
