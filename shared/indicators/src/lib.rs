@@ -39,18 +39,21 @@
 //!   seeds' difference has decayed (some 200 bars for 12/26).
 //! - RSI and ATR use Wilder smoothing (`1/period`), seeded with plain means.
 //! - TA-Lib 0.8 changed results at the edges, and this crate follows 0.8:
-//!   the RSI's and STOCH's zero tests are exact or relative to the prices
-//!   (0.4–0.6 compared with a fixed 1e-8 and so read any instrument quoted in
-//!   tiny units as flat), BBANDS' variance is shift-and-reanchor instead of
+//!   the RSI's zero test is exact (0.4 compared with a fixed 1e-8, so any
+//!   instrument quoted in tiny units read as flat), STOCH's zero range is
+//!   relative to the prices (0.4: exactly 0, so rounding residue of a flat
+//!   window became noise), BBANDS' variance is shift-and-reanchor instead of
 //!   `E[x²] − E[x]²`, WMA rebuilds its running sums every `8 * period` bars.
 //! - An RSI with no movement at all since the seed is 0 (TA-Lib after 0.8.1
 //!   answers 50). A STOCH over a flat window is 0. BBANDS of a flat window has
 //!   all three bands equal.
 //! - Values that should be 0 can come out as ±1e-14 (TA-Lib's running sums do
 //!   the same: slow %D of a flat market, for one).
-//! - TA-Lib 0.8's binary evaluates some multiply-adds fused (EMA and MACD
-//!   steps, ATR's Wilder step, BBANDS' upper band when the two widths differ):
-//!   [`f64::mul_add`] does the same, exactly rounded on every CPU.
+//! - The TA-Lib 0.8.1 wheel, on the (FMA-capable) CPU that made the fixture,
+//!   evaluates some multiply-adds fused: EMA and MACD steps, ATR's Wilder
+//!   step, BBANDS' upper band when the two widths differ. [`f64::mul_add`]
+//!   does the same here, exactly rounded on every CPU, so this crate gives
+//!   the same bits everywhere.
 //! - TA-Lib accepts and silently "fixes" some parameters that are errors here:
 //!   MACD with `fast > slow` is swapped and `fast == slow` gives a line of
 //!   zeros; BBANDS takes negative deviations (here 0 to 100). Periods keep

@@ -3,8 +3,8 @@
 //!
 //! Arithmetic as TA-Lib 0.8: the loss accumulates `gain - change` (so no
 //! branch), smoothing multiplies by a precomputed `1 / period`, and the zero
-//! test on `gain + loss` is exact. (TA-Lib before 0.8 compared it with a fixed
-//! 1e-8, which zeroed the RSI of any instrument quoted in tiny units.) No
+//! test on `gain + loss` is exact. (TA-Lib 0.4 compared it with a fixed 1e-8,
+//! which zeroed the RSI of any instrument quoted in tiny units.) No
 //! movement at all since the start gives 0, TA-Lib 0.8.1's answer.
 
 use crate::{check_period, finite, Indicator, IndicatorError};

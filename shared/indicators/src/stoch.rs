@@ -4,9 +4,10 @@
 //!
 //! Fast %K is `(close − lowest) / (highest − lowest) · 100`, and 0 when the
 //! range is zero relative to the prices (|range| ≤ 1e-14·(|highest| + |lowest|),
-//! TA-Lib 0.8's test, so a flat window of a tiny-priced instrument is not
-//! flat by accident of units). The highest high and lowest low come from
-//! monotonic queues: amortised O(1) per bar for any `fastk`.
+//! TA-Lib 0.8's test: it absorbs the rounding residue of a flat window at any
+//! price level, yet a real range on a 1e-6 quote is not taken for flat). The
+//! highest high and lowest low come from monotonic queues: amortised O(1) per
+//! bar for any `fastk`.
 
 use std::collections::VecDeque;
 
