@@ -174,6 +174,20 @@ async fn shutdown_answers_requests_in_flight_then_leaves() {
     let counters = Counters::default();
     let svc = echo_service(&server.client().await, counters.clone()).await;
 
+    // The endpoint's subscription reaches the server asynchronously: wait until
+    // it answers before counting.
+    testkit::wait_until("the echo endpoint", Duration::from_secs(10), || async {
+        request::<_, Echoed>(
+            &client,
+            "test.echo",
+            &serde_json::json!({"text": "probe"}),
+            RequestOptions::timeout(Duration::from_secs(1)),
+        )
+        .await
+        .ok()
+    })
+    .await;
+    let base = counters.handled.load(Ordering::SeqCst);
     let mut pending = Vec::new();
     for i in 0..10 {
         let client = client.clone();
@@ -191,13 +205,13 @@ async fn shutdown_answers_requests_in_flight_then_leaves() {
     testkit::wait_until(
         "ten requests in the handler",
         Duration::from_secs(10),
-        || async { (counters.started.load(Ordering::SeqCst) == 10).then_some(()) },
+        || async { (counters.started.load(Ordering::SeqCst) == base + 10).then_some(()) },
     )
     .await;
     svc.shutdown().await;
     assert_eq!(
         counters.handled.load(Ordering::SeqCst),
-        10,
+        base + 10,
         "every request in flight finished before shutdown returned"
     );
     for p in pending {
