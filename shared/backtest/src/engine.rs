@@ -1,18 +1,39 @@
 //! The event loop and the broker.
+//!
+//! One pass over the bars does everything: the bar is checked, a pending order
+//! fills at its open, the account is marked at its close, the strategy sees
+//! it, and the statistics take the equity point ([`crate::stats`] accumulates
+//! them as it goes, so nothing per bar is kept but the equity curve the report
+//! returns, and the bars are read once).
+//!
+//! Money is `Decimal`, but `Decimal` arithmetic is the costly part of a bar, so
+//! the loop keeps it to what changes: while flat the equity is the cash (no
+//! arithmetic, and its `f64` is reused until the cash changes); while in a
+//! position it is `base + size × close` with `base = cash − size × entry`
+//! fixed when the trade opens (one multiply and one add per bar, on the raw
+//! integers when they fit, see `mark`). Fees, sizes and P&L are `Decimal`
+//! and computed only when a trade opens or closes; a trade's return, a ratio,
+//! is `f64` as in backtesting.py.
 
 use model::{Bar, Decimal, Direction, UnixNanos};
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 use strategy::Strategy;
 
-use crate::stats::{self, Stats};
+use crate::stats::{self, to_f64, Stats};
 
+/// How to run a backtest. The simulation is backtesting.py 0.6.6's `Backtest`
+/// with `spread=0, margin=1, trade_on_close=False, hedging=False` (see the
+/// crate docs for what that means for fills and sizing).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BacktestConfig {
+    /// Starting cash, in the quote currency. Must be positive.
     pub cash: Decimal,
     /// Fraction of traded value, charged at entry and at exit (0.002 = 0.2 %).
+    /// In `[0, 0.1)`: backtesting.py also takes rebates down to −10 %; we do not.
     pub commission: Decimal,
-    /// Close trades still open at the end (at the last bar's open).
+    /// Close trades still open at the end (at the last bar's open), so that
+    /// they count in the trade statistics: backtesting.py's `finalize_trades`.
     pub finalize_trades: bool,
 }
 
@@ -32,7 +53,8 @@ pub enum BacktestError {
     Commission(Decimal),
 }
 
-/// A closed trade. `size` is positive for long, negative for short.
+/// A closed trade (backtesting.py's `_trades` row). `size` is positive for
+/// long, negative for short; bars are indices into the input.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Trade {
     pub size: i64,
@@ -40,14 +62,37 @@ pub struct Trade {
     pub exit_bar: usize,
     pub entry_time: UnixNanos,
     pub exit_time: UnixNanos,
+    /// `exit_time − entry_time` in nanoseconds ("Duration"). Absent from
+    /// reports written before it existed, read as 0.
+    #[serde(default)]
+    pub duration_ns: i64,
     pub entry_price: Decimal,
     pub exit_price: Decimal,
-    /// Profit after both commissions.
+    /// Profit after both commissions ("PnL").
     pub pnl: Decimal,
-    /// Return as a fraction of the entry value, after commissions.
+    /// Return as a fraction of the entry value, after commissions ("ReturnPct",
+    /// which despite its name is a fraction: 0.05 is 5 %).
     pub return_pct: f64,
-    /// Entry plus exit commission.
+    /// Entry plus exit commission ("Commission").
     pub commission: Decimal,
+}
+
+/// The position still open at the end (only without `finalize_trades`, or when
+/// the last bar's own signal opened it). backtesting.py leaves it out of the
+/// trade list and its statistics but marks it in the equity curve; so do we.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct OpenPosition {
+    pub size: i64,
+    pub entry_bar: usize,
+    pub entry_time: UnixNanos,
+    pub entry_price: Decimal,
+    /// Paid at entry (already out of the cash).
+    pub entry_commission: Decimal,
+    /// The last bar's close, where the position is marked.
+    pub last_price: Decimal,
+    /// `size × (last_price − entry_price)`, before commissions: backtesting.py's
+    /// `Trade.pl` of an open trade.
+    pub unrealized_pnl: Decimal,
 }
 
 /// Account equity at a bar's close, and its drawdown from the peak so far.
@@ -55,21 +100,33 @@ pub struct Trade {
 pub struct EquityPoint {
     pub ts: UnixNanos,
     pub equity: Decimal,
-    /// Fraction below the running peak (0 at a new peak).
+    /// Fraction below the running peak, `1 − equity / peak` (0 at a new peak):
+    /// backtesting.py's `DrawdownPct`, which is a fraction too.
     pub drawdown: f64,
 }
 
+/// What [`run`] returns: backtesting.py's statistics, `_trades` and
+/// `_equity_curve`, and the position left open.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BacktestReport {
     pub stats: Stats,
+    /// Closed trades, in the order they closed.
     pub trades: Vec<Trade>,
+    /// One point per input bar.
     pub equity: Vec<EquityPoint>,
+    /// The position still open after the last bar, if any. Absent from
+    /// reports written before it existed.
+    #[serde(default)]
+    pub open_position: Option<OpenPosition>,
 }
 
 struct Open {
     size: i64,
     entry_bar: usize,
     entry_price: Decimal,
+    /// `cash − size × entry_price` once the entry fee is paid: the equity at a
+    /// close `c` is `base + size × c`.
+    base: Decimal,
 }
 
 struct Broker {
@@ -77,41 +134,56 @@ struct Broker {
     commission: Decimal,
     position: Option<Open>,
     trades: Vec<Trade>,
+    /// Counts changes of cash or position: while flat and unchanged, the
+    /// equity is the last bar's, already converted to `f64`.
+    changes: u64,
 }
 
 impl Broker {
     fn fee(&self, size: i64, price: Decimal) -> Decimal {
-        Decimal::from(size.abs()) * price * self.commission
+        Decimal::from(size.unsigned_abs()) * price * self.commission
     }
 
+    /// Closes the position at `price` on bar `bar` (backtesting.py's
+    /// `_close_trade`: the exit fee now, both fees in the trade's record).
     fn close(&mut self, price: Decimal, bar: usize, bars: &[Bar]) {
         let Some(open) = self.position.take() else {
             return;
         };
+        self.changes += 1;
         let size = Decimal::from(open.size);
         let gross = size * (price - open.entry_price);
         let exit_fee = self.fee(open.size, price);
         self.cash += gross - exit_fee;
         let commission = exit_fee + self.fee(open.size, open.entry_price);
-        let entry_value = Decimal::from(open.size.abs()) * open.entry_price;
+        // The return is a ratio: in f64, as backtesting.py's `pl_pct`
+        // computes it (and without two `Decimal` divisions per trade).
+        let (entry, exit) = (to_f64(open.entry_price), to_f64(price));
         let sign = if open.size > 0 { 1.0 } else { -1.0 };
-        let gross_pct = sign * ((price / open.entry_price).to_f64().unwrap_or(f64::NAN) - 1.0);
-        let fee_pct = (commission / entry_value).to_f64().unwrap_or(f64::NAN);
+        let return_pct = sign * (exit / entry - 1.0)
+            - to_f64(commission) / (open.size.unsigned_abs() as f64 * entry);
+        let (entry_time, exit_time) = (bars[open.entry_bar].ts, bars[bar].ts);
         self.trades.push(Trade {
             size: open.size,
             entry_bar: open.entry_bar,
             exit_bar: bar,
-            entry_time: bars[open.entry_bar].ts,
-            exit_time: bars[bar].ts,
+            entry_time,
+            exit_time,
+            duration_ns: exit_time.0 - entry_time.0,
             entry_price: open.entry_price,
             exit_price: price,
             pnl: gross - commission,
-            return_pct: gross_pct - fee_pct,
+            return_pct,
             commission,
         });
     }
 
-    /// All-in: the most whole units the cash buys with commission.
+    /// Opens an all-in position at `price`. backtesting.py's `buy()` asks for
+    /// the fraction `1 − ε` of the available margin (here the cash, as the
+    /// position was just closed) and the broker buys
+    /// `int(cash × (1 − ε) // (price × (1 + commission)))` units: the floor of
+    /// the quotient, one less when it divides exactly. Too little cash for one
+    /// unit cancels the order.
     fn open(&mut self, long: bool, price: Decimal, bar: usize) {
         let per_unit = price * (Decimal::ONE + self.commission);
         if per_unit <= Decimal::ZERO || self.cash <= Decimal::ZERO {
@@ -120,27 +192,25 @@ impl Broker {
         let quotient = self.cash / per_unit;
         let mut units = quotient.floor();
         if units == quotient {
-            units -= Decimal::ONE; // backtesting.py sizes with (1 − ε) of equity
+            units -= Decimal::ONE;
         }
         let Some(units) = units.to_i64().filter(|u| *u > 0) else {
-            return; // not enough cash for one unit: the order is dropped
+            return;
         };
         let size = if long { units } else { -units };
+        self.changes += 1;
         self.cash -= self.fee(size, price);
         self.position = Some(Open {
             size,
             entry_bar: bar,
             entry_price: price,
+            base: self.cash - Decimal::from(size) * price,
         });
     }
 
-    fn equity(&self, close: Decimal) -> Decimal {
-        match &self.position {
-            Some(p) => self.cash + Decimal::from(p.size) * (close - p.entry_price),
-            None => self.cash,
-        }
-    }
-
+    /// A market order from `direction`, filled at `price`: close, then open the
+    /// other way (`self.position.close(); self.buy()`), also when the position
+    /// already points that way; `Flat` only closes.
     fn execute(&mut self, direction: Direction, price: Decimal, bar: usize, bars: &[Bar]) {
         self.close(price, bar, bars);
         match direction {
@@ -149,9 +219,57 @@ impl Broker {
             Direction::Flat => {}
         }
     }
+
+    #[inline]
+    fn equity(&self, close: Decimal) -> Decimal {
+        match &self.position {
+            Some(p) => mark(p.base, p.size, close),
+            None => self.cash,
+        }
+    }
+
+    /// Out of money (equity ≤ 0 at a close): backtesting.py closes everything
+    /// at that close, sets the cash to 0 and stops.
+    fn liquidate(&mut self, close: Decimal, bar: usize, bars: &[Bar]) {
+        self.close(close, bar, bars);
+        self.cash = Decimal::ZERO;
+        self.changes += 1;
+    }
 }
 
-fn validate(bars: &[Bar], config: &BacktestConfig) -> Result<(), BacktestError> {
+/// `base + size × close`, exactly as `Decimal` computes it (same value, same
+/// scale), on the 128-bit mantissas when no step rounds or overflows in
+/// `Decimal` (prices and equity in practice): that is the one piece of money
+/// arithmetic done on every bar in a position.
+fn mark(base: Decimal, size: i64, close: Decimal) -> Decimal {
+    const MAX_MANTISSA: u128 = (1 << 96) - 1;
+    let fits = |m: i128| m.unsigned_abs() <= MAX_MANTISSA;
+    let (bs, cs) = (base.scale(), close.scale());
+    let fast = || -> Option<Decimal> {
+        if size == 0 || close.is_zero() {
+            return None; // `Decimal` makes a zero product scale 0
+        }
+        let product = (size as i128)
+            .checked_mul(close.mantissa())
+            .filter(|m| fits(*m))?;
+        let (scale, sum) = if bs >= cs {
+            let product = product
+                .checked_mul(10i128.checked_pow(bs - cs)?)
+                .filter(|m| fits(*m))?;
+            (bs, base.mantissa().checked_add(product)?)
+        } else {
+            let base = base
+                .mantissa()
+                .checked_mul(10i128.checked_pow(cs - bs)?)
+                .filter(|m| fits(*m))?;
+            (cs, base.checked_add(product)?)
+        };
+        fits(sum).then(|| Decimal::from_i128_with_scale(sum, scale))
+    };
+    fast().unwrap_or_else(|| base + Decimal::from(size) * close)
+}
+
+fn validate_config(bars: &[Bar], config: &BacktestConfig) -> Result<(), BacktestError> {
     if bars.is_empty() {
         return Err(BacktestError::NoData);
     }
@@ -161,82 +279,438 @@ fn validate(bars: &[Bar], config: &BacktestConfig) -> Result<(), BacktestError> 
     if config.commission < Decimal::ZERO || config.commission >= Decimal::new(1, 1) {
         return Err(BacktestError::Commission(config.commission));
     }
-    for (index, bar) in bars.iter().enumerate() {
+    Ok(())
+}
+
+/// Bar `index` is valid and follows `bars[index - 1]` in the same series.
+/// Checked in the main loop, while the bar is in cache anyway: a separate
+/// pass over a million bars would cost more than the rest of the engine.
+#[inline]
+fn check_bar(bars: &[Bar], index: usize) -> Result<(), BacktestError> {
+    let bar = &bars[index];
+    if !prices_plainly_valid(bar) {
         bar.validate().map_err(|e| BacktestError::InvalidBar {
             index,
             reason: e.to_string(),
         })?;
-        if index > 0 {
-            let prev = &bars[index - 1];
-            if bar.ts <= prev.ts {
-                return Err(BacktestError::Unordered { index, ts: bar.ts });
-            }
-            if bar.symbol != prev.symbol || bar.timeframe != prev.timeframe {
-                return Err(BacktestError::MixedSeries { index });
-            }
+    }
+    if index > 0 {
+        let prev = &bars[index - 1];
+        if bar.ts <= prev.ts {
+            return Err(BacktestError::Unordered { index, ts: bar.ts });
+        }
+        if bar.timeframe != prev.timeframe || bar.symbol != prev.symbol {
+            return Err(BacktestError::MixedSeries { index });
         }
     }
     Ok(())
 }
 
-/// Runs `strategy` (from its current state: pass a fresh or reset one) over `bars`.
+/// `d > 0` from the sign bit, without a `Decimal` comparison (per bar).
+#[inline]
+fn positive(d: Decimal) -> bool {
+    d.is_sign_positive() && !d.is_zero()
+}
+
+/// [`Bar::validate`]'s rules on the raw mantissas brought to one scale
+/// (`Decimal` comparisons cost more than the rest of a bar's check). `false`
+/// means "ask `Bar::validate`", not "invalid".
+fn prices_plainly_valid(bar: &Bar) -> bool {
+    const POW10: [i128; 10] = [
+        1,
+        10,
+        100,
+        1_000,
+        10_000,
+        100_000,
+        1_000_000,
+        10_000_000,
+        100_000_000,
+        1_000_000_000,
+    ];
+    let prices = [bar.open, bar.high, bar.low, bar.close];
+    let scale = prices.iter().map(|p| p.scale()).max().unwrap_or(0);
+    let mut m = [0i128; 4];
+    for (m, p) in m.iter_mut().zip(prices) {
+        // A 96-bit mantissa times at most 10^9 cannot overflow 127 bits.
+        match POW10.get((scale - p.scale()) as usize) {
+            Some(1) => *m = p.mantissa(),
+            Some(up) => *m = p.mantissa() * up,
+            None => return false,
+        }
+    }
+    let [o, h, l, c] = m;
+    let volume_ok = bar.volume.is_sign_positive() || bar.volume.is_zero();
+    l > 0 && l <= h && (l..=h).contains(&o) && (l..=h).contains(&c) && volume_ok
+}
+
+/// Runs `strategy` over `bars` (one symbol and timeframe, in time order) and
+/// reports like backtesting.py. The strategy is [`Strategy::reset`] first, so
+/// one instance can run over several data sets; after an error (a bad bar is
+/// found when the run reaches it) its state is whatever that bar left.
+///
+/// backtesting.py calls the strategy from bar `warmup()` on (its first bar
+/// where every indicator and the one before have a value, at least bar 1); our
+/// strategies see every bar, since their indicators need the history, but
+/// their signals count from that bar on too.
 pub fn run(
     bars: &[Bar],
     strategy: &mut dyn Strategy,
     config: &BacktestConfig,
 ) -> Result<BacktestReport, BacktestError> {
-    validate(bars, config)?;
+    validate_config(bars, config)?;
+    strategy.reset();
+    let n = bars.len();
+    let last = n - 1;
+    let start = strategy.warmup().max(1);
     let mut broker = Broker {
         cash: config.cash,
         commission: config.commission,
         position: None,
         trades: Vec::new(),
+        changes: 0,
     };
-    // backtesting.py calls the strategy from the first bar where every
-    // indicator has a value and one before it: `warmup()` bars in.
-    let start = strategy.warmup().min(bars.len());
-    let mut equity = vec![config.cash; bars.len()];
+    let mut acc = stats::Accumulator::new(bars, start - 1);
+    let mut equity = Vec::with_capacity(n);
     let mut pending: Option<Direction> = None;
+    let mut out_of_money = false;
+    // (broker.changes, equity as f64) of the last flat bar.
+    let mut flat: Option<(u64, f64)> = None;
+
     for (i, bar) in bars.iter().enumerate() {
-        if let Some(direction) = pending.take() {
-            broker.execute(direction, bar.open, i, bars);
-        }
-        // The strategy sees every bar (its indicators need the history), but
-        // trades only from `start`, as backtesting.py's `next()` does.
-        let signal = strategy.on_bar(bar);
-        if i >= start {
-            equity[i] = broker.equity(bar.close);
-            if let Some(s) = signal {
-                pending = Some(s.direction);
+        check_bar(bars, i)?;
+        let value = if out_of_money {
+            Decimal::ZERO
+        } else if i < start {
+            // Indicators warm up; backtesting.py would not have called `next()`.
+            let _ = strategy.on_bar(bar);
+            config.cash
+        } else {
+            // backtesting.py's `broker.next()`: orders fill at the open, the
+            // account is marked at the close ...
+            if let Some(direction) = pending.take() {
+                broker.execute(direction, bar.open, i, bars);
             }
-        }
-    }
-    let last = bars.len() - 1;
-    if config.finalize_trades && start <= last {
-        // backtesting.py closes them by re-running its broker on the last bar:
-        // at that bar's open. An order from the last bar's signal goes first.
-        if let Some(direction) = pending.take() {
-            broker.execute(direction, bars[last].open, last, bars);
-        }
-        broker.close(bars[last].open, last, bars);
-        equity[last] = broker.equity(bars[last].close);
-    }
-    let first_trading_bar = start.saturating_sub(1);
-    let curve = stats::Curve::new(&equity);
-    let stats = stats::compute(bars, &equity, &curve, &broker.trades, first_trading_bar);
-    let equity = bars
-        .iter()
-        .zip(&equity)
-        .zip(&curve.drawdown)
-        .map(|((bar, e), dd)| EquityPoint {
+            let mut value = broker.equity(bar.close);
+            if positive(value) {
+                // ... then `strategy.next()` places the order for the next bar.
+                let signal = strategy.on_bar(bar).map(|s| s.direction);
+                if i == last && config.finalize_trades {
+                    // Finalizing closes the trades open now and re-runs the
+                    // broker on the last bar: a signal from this bar fills at
+                    // this open too, and the trade it opens stays open.
+                    match signal {
+                        Some(direction) => broker.execute(direction, bar.open, i, bars),
+                        None => broker.close(bar.open, i, bars),
+                    }
+                    value = broker.equity(bar.close);
+                } else {
+                    pending = signal;
+                }
+            }
+            if !positive(value) {
+                broker.liquidate(bar.close, i, bars);
+                out_of_money = true;
+                value = Decimal::ZERO;
+            }
+            value
+        };
+        let value_f64 = match flat {
+            Some((changes, f)) if broker.position.is_none() && changes == broker.changes => f,
+            _ => {
+                let f = to_f64(value);
+                flat = broker.position.is_none().then_some((broker.changes, f));
+                f
+            }
+        };
+        let drawdown = acc.push(bar, value_f64);
+        equity.push(EquityPoint {
             ts: bar.ts,
-            equity: *e,
-            drawdown: *dd,
-        })
-        .collect();
+            equity: value,
+            drawdown,
+        });
+    }
+
+    let open_position = broker.position.as_ref().map(|p| {
+        let last_price = bars[last].close;
+        OpenPosition {
+            size: p.size,
+            entry_bar: p.entry_bar,
+            entry_time: bars[p.entry_bar].ts,
+            entry_price: p.entry_price,
+            entry_commission: broker.fee(p.size, p.entry_price),
+            last_price,
+            unrealized_pnl: Decimal::from(p.size) * (last_price - p.entry_price),
+        }
+    });
+    let stats = acc.finish(bars, &equity, &broker.trades);
     Ok(BacktestReport {
         stats,
         trades: broker.trades,
         equity,
+        open_position,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{Signal, Symbol, Timeframe};
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    /// Bars with the given opens and closes (high and low around them), one a day.
+    fn bars(prices: &[(&str, &str)]) -> Vec<Bar> {
+        prices
+            .iter()
+            .enumerate()
+            .map(|(i, (open, close))| {
+                let (open, close) = (d(open), d(close));
+                Bar {
+                    symbol: Symbol::new("T").unwrap(),
+                    timeframe: Timeframe::DAY,
+                    ts: UnixNanos(1_700_006_400_000_000_000 + i as i64 * 86_400_000_000_000),
+                    open,
+                    high: open.max(close) + Decimal::ONE,
+                    low: open.min(close) - Decimal::ONE,
+                    close,
+                    volume: Decimal::ONE,
+                }
+            })
+            .collect()
+    }
+
+    /// Emits `script[i]` on the i-th bar it sees since the last reset.
+    struct Scripted {
+        warmup: usize,
+        script: Vec<Option<Direction>>,
+        seen: usize,
+    }
+
+    impl Scripted {
+        fn new(warmup: usize, script: &[(usize, Direction)], len: usize) -> Self {
+            let mut s = vec![None; len];
+            for (i, direction) in script {
+                s[*i] = Some(*direction);
+            }
+            Scripted {
+                warmup,
+                script: s,
+                seen: 0,
+            }
+        }
+    }
+
+    impl Strategy for Scripted {
+        fn on_bar(&mut self, bar: &Bar) -> Option<Signal> {
+            let i = self.seen;
+            self.seen += 1;
+            self.script[i].map(|direction| Signal {
+                symbol: bar.symbol.clone(),
+                timeframe: bar.timeframe,
+                ts: bar.ts,
+                direction,
+                price: bar.close,
+                reason: "scripted".into(),
+            })
+        }
+        fn reset(&mut self) {
+            self.seen = 0;
+        }
+        fn warmup(&self) -> usize {
+            self.warmup
+        }
+    }
+
+    fn config(cash: &str, commission: &str, finalize_trades: bool) -> BacktestConfig {
+        BacktestConfig {
+            cash: d(cash),
+            commission: d(commission),
+            finalize_trades,
+        }
+    }
+
+    const PRICES: [(&str, &str); 6] = [
+        ("10", "10"),
+        ("10", "11"),
+        ("12", "12.5"),
+        ("13", "12"),
+        ("11.5", "11"),
+        ("10", "10.5"),
+    ];
+
+    #[test]
+    fn a_long_then_flat_by_hand() {
+        use Direction::*;
+        let bars = bars(&PRICES);
+        let mut s = Scripted::new(1, &[(1, Long), (3, Flat)], 6);
+        let r = run(&bars, &mut s, &config("1000", "0.01", false)).unwrap();
+        // Filled at bar 2's open: 1000 / (12 × 1.01) = 82.5 → 82 units, fee 9.84.
+        // Closed at bar 4's open: 82 × (11.5 − 12) = −41, fee 9.43.
+        let t = &r.trades[0];
+        assert_eq!((t.size, t.entry_bar, t.exit_bar), (82, 2, 4));
+        assert_eq!((t.entry_price, t.exit_price), (d("12"), d("11.5")));
+        assert_eq!(t.commission, d("19.27"));
+        assert_eq!(t.pnl, d("-60.27"));
+        assert_eq!(t.duration_ns, 2 * 86_400_000_000_000);
+        assert!((t.return_pct - (11.5 / 12.0 - 1.0 - 19.27 / 984.0)).abs() < 1e-15);
+        let equity: Vec<Decimal> = r.equity.iter().map(|p| p.equity).collect();
+        // Bar 2: 1000 − 9.84 + 82 × 0.5; bar 3: 1000 − 9.84 + 0; then the cash.
+        let want = ["1000", "1000", "1031.16", "990.16", "939.73", "939.73"];
+        assert_eq!(equity, want.map(d));
+        assert_eq!(r.open_position, None);
+        assert_eq!(r.stats.exposure_time_pct, Some(50.0));
+        assert_eq!(r.stats.commissions, d("19.27"));
+    }
+
+    #[test]
+    fn an_opposite_signal_reverses_and_a_repeated_one_reenters() {
+        use Direction::*;
+        let bars = bars(&PRICES);
+        let mut s = Scripted::new(1, &[(1, Long), (2, Long), (3, Short)], 6);
+        let r = run(&bars, &mut s, &config("1000", "0", false)).unwrap();
+        let sizes: Vec<(i64, usize, usize)> = r
+            .trades
+            .iter()
+            .map(|t| (t.size, t.entry_bar, t.exit_bar))
+            .collect();
+        // 1000 / 12 → 83; 1000 + 83 × 1 = 1083 / 13 → 83 (83.3); then short
+        // 1083 − 83 × 1.5 = 958.5 / 11.5 → 83 (83.3).
+        assert_eq!(sizes, [(83, 2, 3), (83, 3, 4)]);
+        let open = r.open_position.unwrap();
+        assert_eq!((open.size, open.entry_bar), (-83, 4));
+        assert_eq!(open.last_price, d("10.5"));
+        assert_eq!(open.unrealized_pnl, d("83"));
+        assert_eq!(r.stats.equity_final, d("958.5") + d("83"));
+    }
+
+    #[test]
+    fn signals_count_from_the_warmup_bar_and_never_from_bar_0() {
+        use Direction::*;
+        let bars = bars(&PRICES);
+        // warmup 0 is warmup 1: backtesting.py's first `next()` is on bar 1.
+        let mut s = Scripted::new(0, &[(0, Long), (1, Short)], 6);
+        let r = run(&bars, &mut s, &config("1000", "0", false)).unwrap();
+        assert!(r.trades.is_empty());
+        assert_eq!(r.open_position.unwrap().size, -83);
+
+        let mut s = Scripted::new(3, &[(2, Long)], 6);
+        let r = run(&bars, &mut s, &config("1000", "0", false)).unwrap();
+        assert_eq!(r.open_position, None);
+        // Buy & hold starts at the close before the first trading bar.
+        let bh = r.stats.buy_hold_return_pct.unwrap();
+        assert!((bh - (10.5 / 12.5 - 1.0) * 100.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn finalizing_closes_at_the_last_open() {
+        use Direction::*;
+        let bars = bars(&PRICES);
+        let mut s = Scripted::new(1, &[(1, Long)], 6);
+        let r = run(&bars, &mut s, &config("1000", "0", true)).unwrap();
+        let t = &r.trades[0];
+        assert_eq!((t.exit_bar, t.exit_price), (5, d("10")));
+        assert_eq!(r.open_position, None);
+        assert_eq!(r.stats.equity_final, d("1000") + d("83") * d("-2"));
+
+        // A signal on the last bar fills there and stays open.
+        let mut s = Scripted::new(1, &[(1, Long), (5, Short)], 6);
+        let r = run(&bars, &mut s, &config("1000", "0", true)).unwrap();
+        assert_eq!(r.trades.len(), 1);
+        let open = r.open_position.unwrap();
+        assert_eq!(
+            (open.size, open.entry_bar, open.entry_price),
+            (-83, 5, d("10"))
+        );
+        assert_eq!(r.stats.equity_final, d("834") - d("83") * d("0.5"));
+    }
+
+    #[test]
+    fn a_gap_through_the_equity_stops_the_run() {
+        use Direction::*;
+        let bars = bars(&[
+            ("10", "10"),
+            ("10", "10"),
+            ("10", "12"),
+            ("25", "24"),
+            ("24", "30"),
+        ]);
+        // Short 99 at 10 (1000 / 10 divides exactly); bar 3 closes at 24:
+        // 1000 + 99 × (10 − 24) < 0.
+        let mut s = Scripted::new(1, &[(1, Short), (3, Long)], 5);
+        let r = run(&bars, &mut s, &config("1000", "0", true)).unwrap();
+        let t = &r.trades[0];
+        assert_eq!((t.size, t.exit_bar, t.exit_price), (-99, 3, d("24")));
+        assert_eq!(r.trades.len(), 1, "no trading after going broke");
+        let equity: Vec<Decimal> = r.equity.iter().map(|p| p.equity).collect();
+        assert_eq!(equity, ["1000", "1000", "802", "0", "0"].map(d));
+        assert_eq!(r.stats.return_pct, Some(-100.0));
+        assert_eq!(r.stats.max_drawdown_pct, Some(-100.0));
+    }
+
+    #[test]
+    fn marking_on_mantissas_equals_decimal_arithmetic() {
+        let bases = [
+            "-1234.56789",
+            "0",
+            "10000",
+            "-99999999999999999999.5",
+            "7922816251426433759354395033",
+            "0.0000000000000000000000000001",
+        ];
+        let closes = [
+            "100.34",
+            "0.01",
+            "806.19",
+            "3",
+            "123456789012345678.9",
+            "1e-20",
+        ];
+        for base in bases.map(d) {
+            for close in closes.map(d) {
+                for size in [0, 1, -59, 1_000_000, i64::MAX, i64::MIN] {
+                    let Some(want) = Decimal::from(size)
+                        .checked_mul(close)
+                        .and_then(|p| base.checked_add(p))
+                    else {
+                        continue;
+                    };
+                    let got = mark(base, size, close);
+                    assert_eq!(got, want, "{base} + {size} × {close}");
+                    assert_eq!(got.scale(), want.scale(), "{base} + {size} × {close}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_quick_price_check_agrees_with_bar_validate() {
+        let cases = [
+            ("10.00", "11.00", "9.00", "10.50", "1"),
+            ("10.00", "9.00", "11.00", "10.00", "1"),
+            ("12.00", "11.00", "9.00", "10.50", "1"),
+            ("10.00", "11.00", "9.00", "8.00", "1"),
+            ("0.00", "0.00", "0.00", "0.00", "1"),
+            ("-1.00", "1.00", "-2.00", "0.00", "1"),
+            ("10.00", "11.00", "9.00", "10.00", "-1"),
+            ("10", "11.00", "9.0", "10.000", "0"),
+            ("10", "10.001", "9.9", "10.0001", "0"),
+            ("10", "10.000", "9.99", "10.0001", "0"),
+            ("10", "10.0000000000", "9", "10.0001", "0"),
+        ];
+        for (o, h, l, c, v) in cases {
+            let mut bar = bars(&[("1", "1")]).remove(0);
+            (bar.open, bar.high, bar.low, bar.close, bar.volume) = (d(o), d(h), d(l), d(c), d(v));
+            if prices_plainly_valid(&bar) {
+                assert_eq!(bar.validate(), Ok(()), "{o} {h} {l} {c} {v}");
+            }
+        }
+        let plain = bars(&[("10.00", "10.50")]).remove(0);
+        assert!(prices_plainly_valid(&plain));
+        let mixed_scales = bars(&[("100.0", "104.06")]).remove(0);
+        assert!(prices_plainly_valid(&mixed_scales));
+    }
 }
