@@ -1,7 +1,7 @@
 //! Bars for a backtest: stored bars through `md.bars.get`, or inline.
 
 use bus::api::backtest::DataSpec;
-use bus::queries::{fetch_bars, FetchError};
+use bus::queries::fetch_bars;
 use bus::{RequestOptions, ServiceError};
 use model::{Bar, Symbol};
 
@@ -37,25 +37,20 @@ pub async fn load(
                 })
                 .collect()
         }
-        (None, Some(symbol)) => fetch_bars(
-            &ctx.client,
-            symbol,
-            data.timeframe,
-            (data.from, data.to),
-            ctx.config.max_bars,
-            RequestOptions {
-                timeout: ctx.config.request_timeout,
-                correlation_id: Some(correlation_id.to_string()),
-            },
-        )
-        .await
-        .map_err(|e| match e {
-            FetchError::Request(r) => r
-                .service_error()
-                .cloned()
-                .unwrap_or_else(|| ServiceError::unavailable(format!("market-data: {r}"))),
-            FetchError::TooMany(_) => ServiceError::bad_request(e.to_string()),
-        })?,
+        (None, Some(symbol)) => {
+            fetch_bars(
+                &ctx.client,
+                symbol,
+                data.timeframe,
+                (data.from, data.to),
+                ctx.config.max_bars,
+                RequestOptions {
+                    timeout: ctx.config.request_timeout,
+                    correlation_id: Some(correlation_id.to_string()),
+                },
+            )
+            .await?
+        }
         (None, None) => {
             return Err(ServiceError::bad_request(
                 "data needs `symbol` (stored bars) or `bars` (inline)",

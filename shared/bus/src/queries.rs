@@ -50,3 +50,17 @@ pub enum FetchError {
     #[error("more than {0} bars in range; narrow from/to")]
     TooMany(usize),
 }
+
+impl From<FetchError> for crate::ServiceError {
+    /// For a service answering its own request: market-data's error passes
+    /// through; no answer at all is `unavailable`; too many bars is the caller's.
+    fn from(e: FetchError) -> Self {
+        match e {
+            FetchError::Request(r) => r
+                .service_error()
+                .cloned()
+                .unwrap_or_else(|| crate::ServiceError::unavailable(format!("market-data: {r}"))),
+            FetchError::TooMany(_) => crate::ServiceError::bad_request(e.to_string()),
+        }
+    }
+}

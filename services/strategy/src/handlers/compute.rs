@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use bus::api::md::{BarsRequest, BarsResponse};
 use bus::api::strategy::{ComputeRequest, ComputeResponse, IndicatorPoint, InlineBar};
-use bus::{request, subjects, RequestContext, RequestOptions, ServiceError};
+use bus::queries::fetch_bars;
+use bus::{RequestContext, RequestOptions, ServiceError};
 use indicators::{Atr, BollingerBands, Ema, Hlc, Indicator, Macd, Rsi, Sma, Stoch, Wma};
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Map, Value};
@@ -65,46 +65,28 @@ async fn stored_bars(
     req: &ComputeRequest,
 ) -> Result<Vec<InlineBar>, ServiceError> {
     let symbol = req.symbol.clone().expect("checked by the caller");
-    let mut from = req.from;
-    let mut out = Vec::new();
-    loop {
-        let page: BarsResponse = request(
-            &ctx.client,
-            subjects::md::BARS_GET,
-            &BarsRequest {
-                symbol: symbol.clone(),
-                timeframe: req.timeframe,
-                from,
-                to: req.to,
-                limit: None,
-            },
-            RequestOptions {
-                timeout: ctx.config.request_timeout,
-                correlation_id: Some(rc.correlation_id.clone()),
-            },
-        )
-        .await
-        .map_err(|e| match e.service_error() {
-            Some(se) => se.clone(),
-            None => ServiceError::unavailable(format!("market-data: {e}")),
-        })?;
-        out.extend(page.bars.into_iter().map(|b| InlineBar {
+    let bars = fetch_bars(
+        &ctx.client,
+        &symbol,
+        req.timeframe,
+        (req.from, req.to),
+        MAX_BARS,
+        RequestOptions {
+            timeout: ctx.config.request_timeout,
+            correlation_id: Some(rc.correlation_id.clone()),
+        },
+    )
+    .await?;
+    Ok(bars
+        .into_iter()
+        .map(|b| InlineBar {
             ts: b.ts,
             open: Some(b.open),
             high: Some(b.high),
             low: Some(b.low),
             close: b.close,
-        }));
-        if out.len() > MAX_BARS {
-            return Err(ServiceError::bad_request(format!(
-                "more than {MAX_BARS} bars in range; narrow from/to"
-            )));
-        }
-        match page.next_from {
-            Some(next) => from = Some(next),
-            None => return Ok(out),
-        }
-    }
+        })
+        .collect())
 }
 
 /// One indicator behind a uniform face: JSON params in, named columns out.
