@@ -17,6 +17,16 @@ pub mod types {
     pub const QUOTE_UPDATE: &str = "QUOTE_UPDATE";
     pub const TRADING_SIGNAL: &str = "TRADING_SIGNAL";
     pub const BACKTEST_COMPLETE: &str = "BACKTEST_COMPLETE";
+    pub const ORDER_ACCEPTED: &str = "ORDER_ACCEPTED";
+    pub const ORDER_REJECTED: &str = "ORDER_REJECTED";
+    pub const ORDER_CANCELED: &str = "ORDER_CANCELED";
+    pub const ORDER_EXPIRED: &str = "ORDER_EXPIRED";
+    /// A fill.
+    pub const ORDER_EXECUTED: &str = "ORDER_EXECUTED";
+    pub const ACCOUNT_OPENED: &str = "ACCOUNT_OPENED";
+    pub const PROTECTION_SET: &str = "PROTECTION_SET";
+    pub const PORTFOLIO_UPDATE: &str = "PORTFOLIO_UPDATE";
+    pub const RISK_ALERT: &str = "RISK_ALERT";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -1,0 +1,35 @@
+//! The trading domain, pure: plain data with serde and the rules over it, no I/O,
+//! no async. The risk, execution and portfolio services and the backtest engine
+//! share these rules instead of each writing its own.
+//!
+//! - [`order`]: order requests, validation, [`Order`] and its state machine.
+//! - [`event`]: what the ORDERS stream holds (`OrderAccepted`, `OrderFilled`, …).
+//! - [`exchange`]: the paper exchange's fill rules on bars and quotes (gaps,
+//!   stops, stop-limits, time in force, volume share, slippage, commission).
+//! - [`ledger`]: cash, positions, average price, realized and unrealized P&L.
+//! - [`risk`]: limits, trading states and the pre-trade check.
+//! - [`sizing`]: how a paper strategy's signal becomes an order quantity.
+
+pub mod event;
+pub mod exchange;
+pub mod ledger;
+pub mod order;
+pub mod risk;
+pub mod sizing;
+
+pub use event::{AccountOpened, OrderEvent, ProtectionSet};
+pub use exchange::{ExchangeConfig, Execution, Working};
+pub use ledger::{AccountLedger, Position};
+pub use order::{Order, OrderError, OrderRequest, OrderStatus, OrderType, TimeInForce};
+pub use risk::{RejectCode, RiskInput, RiskLimits, TradingState, Violation};
+pub use sizing::Sizing;
+
+/// True when `id` can be an account or client order id: 1 to 64 of
+/// `A-Z a-z 0-9 - _` (account ids are subject tokens).
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}

@@ -1,0 +1,397 @@
+//! Orders: what a client asks for ([`OrderRequest`]), how it is validated, and
+//! the order as it lives ([`Order`]) through its states:
+//!
+//! ```text
+//! new ─► accepted ─► partially_filled ─► filled
+//!  │         │               │
+//!  │         └───────────────┴─► canceled | expired
+//!  └─► rejected
+//! ```
+//!
+//! `new` is the instant between the request and risk's answer; it is never
+//! stored. Every other state is reached by an event in ORDERS.
+
+use model::{Decimal, Side, Symbol, Timeframe, UnixNanos};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderType {
+    Market,
+    Limit,
+    Stop,
+    StopLimit,
+}
+
+/// Time in force.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
+pub enum TimeInForce {
+    /// Good till canceled.
+    #[default]
+    #[serde(rename = "GTC")]
+    Gtc,
+    /// Immediate or cancel: whatever the first eligible bar can fill, the rest expires.
+    #[serde(rename = "IOC")]
+    Ioc,
+    /// Fill or kill: all on the first eligible bar, or nothing.
+    #[serde(rename = "FOK")]
+    Fok,
+    /// Expires at the end of the UTC day (market time) it was placed in.
+    #[serde(rename = "DAY")]
+    Day,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    New,
+    Accepted,
+    PartiallyFilled,
+    Filled,
+    Canceled,
+    Rejected,
+    Expired,
+}
+
+impl OrderStatus {
+    /// Still working at the exchange (can fill, can be canceled).
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::New | OrderStatus::Accepted | OrderStatus::PartiallyFilled
+        )
+    }
+
+    pub fn parse(s: &str) -> Option<OrderStatus> {
+        use OrderStatus::*;
+        Some(match s {
+            "new" => New,
+            "accepted" => Accepted,
+            "partially_filled" => PartiallyFilled,
+            "filled" => Filled,
+            "canceled" => Canceled,
+            "rejected" => Rejected,
+            "expired" => Expired,
+            _ => return None,
+        })
+    }
+}
+
+/// `orders.submit`: a new order. `(account, client_order_id)` identifies it:
+/// submitting the same pair again returns the existing order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderRequest {
+    /// 1 to 64 of `A-Z a-z 0-9 - _`, unique per account.
+    pub client_order_id: String,
+    pub account: String,
+    pub symbol: Symbol,
+    pub side: Side,
+    #[serde(rename = "type")]
+    pub order_type: OrderType,
+    /// Positive.
+    pub qty: Decimal,
+    /// Required for `limit` and `stop_limit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_price: Option<Decimal>,
+    /// Required for `stop` and `stop_limit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_price: Option<Decimal>,
+    #[serde(default)]
+    pub tif: TimeInForce,
+    /// Only ever reduces a position (rejected if it would increase one).
+    #[serde(default)]
+    pub reduce_only: bool,
+    /// Bars the paper exchange matches against; default: the symbol's newest series.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeframe: Option<Timeframe>,
+    /// The strategy whose signal made this order, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy_id: Option<String>,
+    /// Market time after which the order may fill (default: the newest bar's
+    /// time at acceptance). Paper strategies set the time of their signal's bar,
+    /// so replayed history fills on the bar after the signal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_ts: Option<UnixNanos>,
+}
+
+/// Why a request is not an order (answered as a bad request; nothing is written).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrderError {
+    #[error("client_order_id {0:?} is invalid: use 1 to 64 of A-Z a-z 0-9 - _")]
+    ClientOrderId(String),
+    #[error("account {0:?} is invalid: use 1 to 64 of A-Z a-z 0-9 - _")]
+    Account(String),
+    #[error("qty must be positive, got {0}")]
+    Quantity(Decimal),
+    #[error("a {0} order needs a limit_price")]
+    MissingLimitPrice(&'static str),
+    #[error("a {0} order needs a stop_price")]
+    MissingStopPrice(&'static str),
+    #[error("a {0} order takes no {1}")]
+    Unexpected(&'static str, &'static str),
+    #[error("{0} must be positive, got {1}")]
+    Price(&'static str, Decimal),
+}
+
+impl OrderError {
+    /// Machine-readable reason code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            OrderError::ClientOrderId(_) => "invalid_client_order_id",
+            OrderError::Account(_) => "invalid_account",
+            OrderError::Quantity(_) => "invalid_qty",
+            OrderError::MissingLimitPrice(_) => "missing_limit_price",
+            OrderError::MissingStopPrice(_) => "missing_stop_price",
+            OrderError::Unexpected(..) => "unexpected_price",
+            OrderError::Price(..) => "invalid_price",
+        }
+    }
+}
+
+impl OrderType {
+    pub fn name(self) -> &'static str {
+        match self {
+            OrderType::Market => "market",
+            OrderType::Limit => "limit",
+            OrderType::Stop => "stop",
+            OrderType::StopLimit => "stop_limit",
+        }
+    }
+}
+
+impl OrderRequest {
+    /// Checks the request on its own (not against accounts, markets or limits).
+    pub fn validate(&self) -> Result<(), OrderError> {
+        if !crate::valid_id(&self.client_order_id) {
+            return Err(OrderError::ClientOrderId(self.client_order_id.clone()));
+        }
+        if !crate::valid_id(&self.account) {
+            return Err(OrderError::Account(self.account.clone()));
+        }
+        if self.qty <= Decimal::ZERO {
+            return Err(OrderError::Quantity(self.qty));
+        }
+        let name = self.order_type.name();
+        let needs_limit = matches!(self.order_type, OrderType::Limit | OrderType::StopLimit);
+        let needs_stop = matches!(self.order_type, OrderType::Stop | OrderType::StopLimit);
+        match (needs_limit, self.limit_price) {
+            (true, None) => return Err(OrderError::MissingLimitPrice(name)),
+            (false, Some(_)) => return Err(OrderError::Unexpected(name, "limit_price")),
+            (true, Some(p)) if p <= Decimal::ZERO => {
+                return Err(OrderError::Price("limit_price", p))
+            }
+            _ => {}
+        }
+        match (needs_stop, self.stop_price) {
+            (true, None) => return Err(OrderError::MissingStopPrice(name)),
+            (false, Some(_)) => return Err(OrderError::Unexpected(name, "stop_price")),
+            (true, Some(p)) if p <= Decimal::ZERO => {
+                return Err(OrderError::Price("stop_price", p))
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// The id of the order `(account, client_order_id)` names: the same pair is
+/// always the same order, on every instance and after every restart.
+pub fn order_id(account: &str, client_order_id: &str) -> String {
+    format!("{account}.{client_order_id}")
+}
+
+/// An order as the OMS knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Order {
+    /// `<account>.<client_order_id>`.
+    pub id: String,
+    pub client_order_id: String,
+    pub account: String,
+    pub symbol: Symbol,
+    pub side: Side,
+    #[serde(rename = "type")]
+    pub order_type: OrderType,
+    pub qty: Decimal,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_price: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_price: Option<Decimal>,
+    pub tif: TimeInForce,
+    pub reduce_only: bool,
+    /// Series the paper exchange matches against.
+    pub timeframe: Timeframe,
+    /// Fills only on bars that open after this market time.
+    pub after_ts: UnixNanos,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy_id: Option<String>,
+    pub status: OrderStatus,
+    pub filled_qty: Decimal,
+    /// Volume-weighted price of the fills so far (zero before the first).
+    pub avg_fill_price: Decimal,
+    pub commission: Decimal,
+    /// Number of fills so far (fill ids are `<order id>.<n>`).
+    pub fills: u32,
+    /// Market time of the bar of the last fill.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_fill_bar_ts: Option<UnixNanos>,
+    /// Why it was rejected, canceled or expired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub created_ts: UnixNanos,
+    pub updated_ts: UnixNanos,
+    pub correlation_id: String,
+    /// ORDERS sequence of the last event applied to this order.
+    pub sequence: u64,
+}
+
+impl Order {
+    /// The order a validated request becomes, in state `new`.
+    pub fn new(
+        req: &OrderRequest,
+        timeframe: Timeframe,
+        after_ts: UnixNanos,
+        now: UnixNanos,
+        correlation_id: &str,
+    ) -> Order {
+        Order {
+            id: order_id(&req.account, &req.client_order_id),
+            client_order_id: req.client_order_id.clone(),
+            account: req.account.clone(),
+            symbol: req.symbol.clone(),
+            side: req.side,
+            order_type: req.order_type,
+            qty: req.qty,
+            limit_price: req.limit_price,
+            stop_price: req.stop_price,
+            tif: req.tif,
+            reduce_only: req.reduce_only,
+            timeframe,
+            after_ts,
+            strategy_id: req.strategy_id.clone(),
+            status: OrderStatus::New,
+            filled_qty: Decimal::ZERO,
+            avg_fill_price: Decimal::ZERO,
+            commission: Decimal::ZERO,
+            fills: 0,
+            last_fill_bar_ts: None,
+            reason: None,
+            created_ts: now,
+            updated_ts: now,
+            correlation_id: correlation_id.to_string(),
+            sequence: 0,
+        }
+    }
+
+    pub fn leaves_qty(&self) -> Decimal {
+        if self.status.is_open() {
+            self.qty - self.filled_qty
+        } else {
+            Decimal::ZERO
+        }
+    }
+
+    /// +1 for buys, -1 for sells.
+    pub fn sign(&self) -> Decimal {
+        match self.side {
+            Side::Buy => Decimal::ONE,
+            Side::Sell => Decimal::NEGATIVE_ONE,
+        }
+    }
+
+    /// Applies a fill; returns the new status.
+    pub fn apply_fill(
+        &mut self,
+        qty: Decimal,
+        price: Decimal,
+        commission: Decimal,
+        bar_ts: UnixNanos,
+    ) -> OrderStatus {
+        let total = self.filled_qty + qty;
+        self.avg_fill_price = if total.is_zero() {
+            Decimal::ZERO
+        } else {
+            (self.avg_fill_price * self.filled_qty + price * qty) / total
+        };
+        self.filled_qty = total;
+        self.commission += commission;
+        self.fills += 1;
+        self.last_fill_bar_ts = Some(bar_ts);
+        self.status = if self.filled_qty >= self.qty {
+            OrderStatus::Filled
+        } else {
+            OrderStatus::PartiallyFilled
+        };
+        self.status
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    pub fn request(order_type: OrderType) -> OrderRequest {
+        OrderRequest {
+            client_order_id: "c1".into(),
+            account: "acc".into(),
+            symbol: Symbol::new("GOOG").unwrap(),
+            side: Side::Buy,
+            order_type,
+            qty: dec!(10),
+            limit_price: None,
+            stop_price: None,
+            tif: TimeInForce::Gtc,
+            reduce_only: false,
+            timeframe: None,
+            strategy_id: None,
+            after_ts: None,
+        }
+    }
+
+    #[test]
+    fn validation_names_what_is_wrong() {
+        assert_eq!(request(OrderType::Market).validate(), Ok(()));
+        let mut r = request(OrderType::Market);
+        r.qty = dec!(0);
+        assert_eq!(r.validate().unwrap_err().code(), "invalid_qty");
+        r.qty = dec!(-1);
+        assert_eq!(r.validate().unwrap_err().code(), "invalid_qty");
+        let r = request(OrderType::Limit);
+        assert_eq!(r.validate().unwrap_err().code(), "missing_limit_price");
+        let mut r = request(OrderType::StopLimit);
+        r.limit_price = Some(dec!(10));
+        assert_eq!(r.validate().unwrap_err().code(), "missing_stop_price");
+        let mut r = request(OrderType::Market);
+        r.limit_price = Some(dec!(10));
+        assert_eq!(r.validate().unwrap_err().code(), "unexpected_price");
+        let mut r = request(OrderType::Market);
+        r.client_order_id = "a.b".into();
+        assert_eq!(r.validate().unwrap_err().code(), "invalid_client_order_id");
+    }
+
+    #[test]
+    fn fills_move_the_state() {
+        let r = request(OrderType::Market);
+        let mut o = Order::new(&r, Timeframe::DAY, UnixNanos(0), UnixNanos(0), "c");
+        o.status = OrderStatus::Accepted;
+        assert_eq!(o.leaves_qty(), dec!(10));
+        assert_eq!(
+            o.apply_fill(dec!(4), dec!(100), dec!(1), UnixNanos(1)),
+            OrderStatus::PartiallyFilled
+        );
+        assert_eq!(
+            o.apply_fill(dec!(6), dec!(110), dec!(1), UnixNanos(2)),
+            OrderStatus::Filled
+        );
+        assert_eq!(o.avg_fill_price, dec!(106));
+        assert_eq!(o.leaves_qty(), dec!(0));
+        assert_eq!(o.commission, dec!(2));
+        assert_eq!(
+            OrderStatus::parse("partially_filled"),
+            Some(OrderStatus::PartiallyFilled)
+        );
+    }
+}

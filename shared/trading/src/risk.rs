@@ -1,0 +1,451 @@
+//! Pre-trade risk: per-account limits, the account's trading state, and the
+//! check of one order against both. Pure: the risk service feeds it what it
+//! knows of the account ([`RiskInput`]) and publishes what it says.
+
+use model::{Decimal, Side, Symbol};
+use serde::{Deserialize, Serialize};
+
+/// Limits of one account; `None` is "no limit". Stored as JSON in the
+/// `risk-limits` KV bucket under the account id.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct RiskLimits {
+    /// Largest quantity of one order.
+    pub max_order_qty: Option<Decimal>,
+    /// Largest `qty × price` of one order.
+    pub max_order_notional: Option<Decimal>,
+    /// Largest |position| in any one symbol, counting working orders on the same side.
+    pub max_position: Option<Decimal>,
+    /// Largest Σ |position| × price over all symbols, this order included.
+    pub max_gross_exposure: Option<Decimal>,
+    /// Most working orders at once.
+    pub max_open_orders: Option<u32>,
+    /// Most orders accepted per second (per risk instance).
+    pub max_orders_per_second: Option<u32>,
+    /// Loss since the start of the market day that halts the account.
+    pub daily_loss_limit: Option<Decimal>,
+    /// Symbols the account may trade; `None` allows all.
+    pub allowed_symbols: Option<Vec<Symbol>>,
+}
+
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TradingState {
+    /// Every order that passes the limits.
+    #[default]
+    Active,
+    /// Only orders that reduce a position.
+    Reducing,
+    /// Nothing.
+    Halted,
+}
+
+/// Machine-readable reason of a rejection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectCode {
+    UnknownAccount,
+    Halted,
+    ReducingOnly,
+    ReduceOnly,
+    SymbolNotAllowed,
+    MaxOrderQty,
+    MaxOrderNotional,
+    MaxPosition,
+    MaxGrossExposure,
+    MaxOpenOrders,
+    Throttled,
+    DailyLossLimit,
+}
+
+/// One limit an order breaks: which, its value, and what the order would make.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Violation {
+    pub code: RejectCode,
+    /// The limit's field name (`max_position`, …) or the state (`HALTED`).
+    pub limit: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_value: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual: Option<Decimal>,
+    pub message: String,
+}
+
+impl Violation {
+    fn new(
+        code: RejectCode,
+        limit: &str,
+        limit_value: Option<Decimal>,
+        actual: Option<Decimal>,
+        message: String,
+    ) -> Violation {
+        Violation {
+            code,
+            limit: limit.to_string(),
+            limit_value,
+            actual,
+            message,
+        }
+    }
+}
+
+/// An order and what is known of its account when it is checked.
+#[derive(Debug, Clone)]
+pub struct RiskInput<'a> {
+    pub symbol: &'a Symbol,
+    pub side: Side,
+    pub qty: Decimal,
+    /// Price used for notional and exposure (limit price, or the last price).
+    pub price: Decimal,
+    pub reduce_only: bool,
+    /// Signed position in the symbol.
+    pub position: Decimal,
+    /// Unfilled quantity of working buy / sell orders in the symbol.
+    pub open_buy_qty: Decimal,
+    pub open_sell_qty: Decimal,
+    /// Σ |position| × price over all symbols now.
+    pub gross_exposure: Decimal,
+    /// |position| × price of this symbol now (part of `gross_exposure`).
+    pub symbol_exposure: Decimal,
+    pub open_orders: u32,
+    /// Orders accepted in the last second.
+    pub recent_orders: u32,
+    /// Equity now minus equity at the start of the market day.
+    pub daily_pnl: Decimal,
+}
+
+impl RiskInput<'_> {
+    fn signed_qty(&self) -> Decimal {
+        match self.side {
+            Side::Buy => self.qty,
+            Side::Sell => -self.qty,
+        }
+    }
+
+    /// True when the order only shrinks the position (never flips it), counting
+    /// working orders on the same side.
+    pub fn reduces(&self) -> bool {
+        let working_same_side = match self.side {
+            Side::Buy => self.open_buy_qty,
+            Side::Sell => self.open_sell_qty,
+        };
+        let opposite = match self.side {
+            Side::Buy => self.position.is_sign_negative(),
+            Side::Sell => self.position.is_sign_positive(),
+        };
+        !self.position.is_zero() && opposite && self.qty + working_same_side <= self.position.abs()
+    }
+}
+
+/// Every limit the order breaks, most fundamental first; empty means accept.
+pub fn check(limits: &RiskLimits, state: TradingState, input: &RiskInput) -> Vec<Violation> {
+    use RejectCode::*;
+    let mut out = Vec::new();
+    let reduces = input.reduces();
+    match state {
+        TradingState::Halted => out.push(Violation::new(
+            Halted,
+            "HALTED",
+            None,
+            None,
+            "the account is halted: no orders".into(),
+        )),
+        TradingState::Reducing if !reduces => out.push(Violation::new(
+            ReducingOnly,
+            "REDUCING",
+            None,
+            None,
+            "the account is reducing: only orders that reduce a position pass".into(),
+        )),
+        _ => {}
+    }
+    if input.reduce_only && !reduces {
+        out.push(Violation::new(
+            ReduceOnly,
+            "reduce_only",
+            None,
+            Some(input.position),
+            format!(
+                "reduce_only order would not reduce the position of {}",
+                input.position
+            ),
+        ));
+    }
+    if let Some(allowed) = &limits.allowed_symbols {
+        if !allowed.contains(input.symbol) {
+            out.push(Violation::new(
+                SymbolNotAllowed,
+                "allowed_symbols",
+                None,
+                None,
+                format!(
+                    "{} is not among the account's allowed symbols",
+                    input.symbol
+                ),
+            ));
+        }
+    }
+    if let Some(max) = limits.max_order_qty {
+        if input.qty > max {
+            out.push(Violation::new(
+                MaxOrderQty,
+                "max_order_qty",
+                Some(max),
+                Some(input.qty),
+                format!("qty {} exceeds max_order_qty {max}", input.qty),
+            ));
+        }
+    }
+    let notional = input.qty * input.price;
+    if let Some(max) = limits.max_order_notional {
+        if notional > max {
+            out.push(Violation::new(
+                MaxOrderNotional,
+                "max_order_notional",
+                Some(max),
+                Some(notional),
+                format!("notional {notional} exceeds max_order_notional {max}"),
+            ));
+        }
+    }
+    if let Some(max) = limits.max_position {
+        let working = match input.side {
+            Side::Buy => input.open_buy_qty,
+            Side::Sell => -input.open_sell_qty,
+        };
+        let projected = input.position + working + input.signed_qty();
+        if projected.abs() > max && projected.abs() > input.position.abs() {
+            out.push(Violation::new(
+                MaxPosition,
+                "max_position",
+                Some(max),
+                Some(projected.abs()),
+                format!(
+                    "position would reach {} (with working orders) above max_position {max}",
+                    projected.abs()
+                ),
+            ));
+        }
+    }
+    if let Some(max) = limits.max_gross_exposure {
+        if !reduces {
+            let new_symbol = (input.position + input.signed_qty()).abs() * input.price;
+            let projected = input.gross_exposure - input.symbol_exposure + new_symbol;
+            if projected > max && projected > input.gross_exposure {
+                out.push(Violation::new(
+                    MaxGrossExposure,
+                    "max_gross_exposure",
+                    Some(max),
+                    Some(projected),
+                    format!(
+                        "gross exposure would reach {projected} above max_gross_exposure {max}"
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(max) = limits.max_open_orders {
+        if input.open_orders >= max {
+            out.push(Violation::new(
+                MaxOpenOrders,
+                "max_open_orders",
+                Some(max.into()),
+                Some(input.open_orders.into()),
+                format!(
+                    "{} orders are working; max_open_orders is {max}",
+                    input.open_orders
+                ),
+            ));
+        }
+    }
+    if let Some(max) = limits.max_orders_per_second {
+        if input.recent_orders >= max {
+            out.push(Violation::new(
+                Throttled,
+                "max_orders_per_second",
+                Some(max.into()),
+                Some(input.recent_orders.into()),
+                format!(
+                    "{} orders in the last second; max_orders_per_second is {max}",
+                    input.recent_orders
+                ),
+            ));
+        }
+    }
+    if let Some(max) = limits.daily_loss_limit {
+        if -input.daily_pnl >= max {
+            out.push(Violation::new(
+                DailyLossLimit,
+                "daily_loss_limit",
+                Some(max),
+                Some(-input.daily_pnl),
+                format!(
+                    "daily loss {} reached daily_loss_limit {max}",
+                    -input.daily_pnl
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// The daily loss limit is breached (the risk service then halts the account).
+pub fn daily_loss_breached(limits: &RiskLimits, daily_pnl: Decimal) -> bool {
+    limits.daily_loss_limit.is_some_and(|max| -daily_pnl >= max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn input(symbol: &Symbol) -> RiskInput<'_> {
+        RiskInput {
+            symbol,
+            side: Side::Buy,
+            qty: dec!(10),
+            price: dec!(100),
+            reduce_only: false,
+            position: Decimal::ZERO,
+            open_buy_qty: Decimal::ZERO,
+            open_sell_qty: Decimal::ZERO,
+            gross_exposure: Decimal::ZERO,
+            symbol_exposure: Decimal::ZERO,
+            open_orders: 0,
+            recent_orders: 0,
+            daily_pnl: Decimal::ZERO,
+        }
+    }
+
+    fn codes(v: Vec<Violation>) -> Vec<RejectCode> {
+        v.into_iter().map(|v| v.code).collect()
+    }
+
+    #[test]
+    fn each_limit_has_its_code() {
+        use RejectCode::*;
+        let s = Symbol::new("X").unwrap();
+        let base = input(&s);
+        assert!(check(&RiskLimits::default(), TradingState::Active, &base).is_empty());
+        let cases: Vec<(RiskLimits, RejectCode)> = vec![
+            (
+                RiskLimits {
+                    max_order_qty: Some(dec!(5)),
+                    ..Default::default()
+                },
+                MaxOrderQty,
+            ),
+            (
+                RiskLimits {
+                    max_order_notional: Some(dec!(999)),
+                    ..Default::default()
+                },
+                MaxOrderNotional,
+            ),
+            (
+                RiskLimits {
+                    max_position: Some(dec!(9)),
+                    ..Default::default()
+                },
+                MaxPosition,
+            ),
+            (
+                RiskLimits {
+                    max_gross_exposure: Some(dec!(999)),
+                    ..Default::default()
+                },
+                MaxGrossExposure,
+            ),
+            (
+                RiskLimits {
+                    max_open_orders: Some(0),
+                    ..Default::default()
+                },
+                MaxOpenOrders,
+            ),
+            (
+                RiskLimits {
+                    max_orders_per_second: Some(0),
+                    ..Default::default()
+                },
+                Throttled,
+            ),
+            (
+                RiskLimits {
+                    daily_loss_limit: Some(dec!(0)),
+                    ..Default::default()
+                },
+                DailyLossLimit,
+            ),
+            (
+                RiskLimits {
+                    allowed_symbols: Some(vec![Symbol::new("Y").unwrap()]),
+                    ..Default::default()
+                },
+                SymbolNotAllowed,
+            ),
+        ];
+        for (limits, code) in cases {
+            let v = check(&limits, TradingState::Active, &base);
+            assert_eq!(codes(v.clone()), vec![code], "{limits:?}");
+            assert!(!v[0].message.is_empty());
+        }
+    }
+
+    #[test]
+    fn working_orders_count_toward_the_position_limit() {
+        let s = Symbol::new("X").unwrap();
+        let limits = RiskLimits {
+            max_position: Some(dec!(25)),
+            ..Default::default()
+        };
+        let mut i = input(&s);
+        i.position = dec!(10);
+        assert!(check(&limits, TradingState::Active, &i).is_empty());
+        i.open_buy_qty = dec!(10);
+        assert_eq!(
+            codes(check(&limits, TradingState::Active, &i)),
+            vec![RejectCode::MaxPosition]
+        );
+        // Selling is never blocked by the position limit while long.
+        i.side = Side::Sell;
+        assert!(check(&limits, TradingState::Active, &i).is_empty());
+    }
+
+    #[test]
+    fn states_and_reducing() {
+        let s = Symbol::new("X").unwrap();
+        let l = RiskLimits::default();
+        let mut i = input(&s);
+        assert_eq!(
+            codes(check(&l, TradingState::Halted, &i)),
+            vec![RejectCode::Halted]
+        );
+        assert_eq!(
+            codes(check(&l, TradingState::Reducing, &i)),
+            vec![RejectCode::ReducingOnly]
+        );
+        i.position = dec!(10);
+        i.side = Side::Sell;
+        assert!(
+            check(&l, TradingState::Reducing, &i).is_empty(),
+            "selling 10 of a long 10 reduces"
+        );
+        i.qty = dec!(11);
+        assert_eq!(
+            codes(check(&l, TradingState::Reducing, &i)),
+            vec![RejectCode::ReducingOnly],
+            "flipping is not reducing"
+        );
+        i.qty = dec!(5);
+        i.reduce_only = true;
+        assert!(check(&l, TradingState::Active, &i).is_empty());
+        i.side = Side::Buy;
+        assert_eq!(
+            codes(check(&l, TradingState::Active, &i)),
+            vec![RejectCode::ReduceOnly]
+        );
+    }
+}
