@@ -5,7 +5,7 @@
 use model::{Decimal, Direction, Side};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum Sizing {
     /// Always this many units.
@@ -14,13 +14,8 @@ pub enum Sizing {
     PercentOfEquity { percent: Decimal },
     /// As many whole units as equity buys with commission,
     /// `floor(equity / (price × (1 + commission)))` (backtesting.py's all-in).
+    #[default]
     AllIn,
-}
-
-impl Default for Sizing {
-    fn default() -> Self {
-        Sizing::AllIn
-    }
 }
 
 impl Sizing {
