@@ -156,6 +156,7 @@ pub async fn run(
                 strategy_id: id.clone(),
                 kind: record.kind.clone(),
                 mode: record.mode,
+                paper: record.paper.clone(),
                 signal,
                 bar_sequence: sequence,
             };

@@ -128,6 +128,44 @@ pub fn backtests_stream(settings: &StreamSettings) -> stream::Config {
     )
 }
 
+/// ORDERS: orders, fills and account cash. Kept forever (no age or size
+/// limit: positions are rebuilt from it), de-duplicated by `Nats-Msg-Id`.
+pub fn orders_stream(settings: &StreamSettings) -> stream::Config {
+    stream::Config {
+        max_age: Duration::ZERO,
+        ..limits_stream(
+            subjects::streams::ORDERS,
+            "orders, fills and account cash (source of truth)",
+            &subjects::streams::ORDERS_SUBJECTS,
+            settings,
+            -1,
+        )
+    }
+}
+
+/// ALERTS: alerts for people (`evt.alert.<severity>.<source>`).
+pub fn alerts_stream(settings: &StreamSettings) -> stream::Config {
+    limits_stream(
+        subjects::streams::ALERTS,
+        "alerts",
+        &subjects::streams::ALERTS_SUBJECTS,
+        settings,
+        256 * 1024 * 1024,
+    )
+}
+
+/// PORTFOLIO: account summaries (`evt.portfolio.<account>`), the equity history
+/// analytics reads.
+pub fn portfolio_stream(settings: &StreamSettings) -> stream::Config {
+    limits_stream(
+        subjects::streams::PORTFOLIO,
+        "account summaries after every change (equity history)",
+        &subjects::streams::PORTFOLIO_SUBJECTS,
+        settings,
+        1024 * 1024 * 1024,
+    )
+}
+
 /// Creates the stream, or brings an existing one to `config`; returns a handle.
 pub async fn ensure_stream(
     js: &Context,

@@ -11,6 +11,7 @@
 //! - [`client`]: typed request helper with timeouts that turns error replies back into
 //!   [`ServiceError`].
 //! - [`queries`]: requests services make of each other (e.g. all bars of a range).
+//! - [`events`]: publishing durable events (envelope, ids, acks); ORDERS routing.
 //! - [`jetstream`]: idempotent stream and KV provisioning, the stream definitions.
 //! - [`lease`]: expiring leases in KV, so each piece of work runs on exactly one instance.
 //! - [`connect`]: connecting with retries and reconnect logging.
@@ -21,6 +22,7 @@ pub mod client;
 pub mod codec;
 pub mod connect;
 pub mod error;
+pub mod events;
 pub mod headers;
 pub mod jetstream;
 pub mod lease;

@@ -48,6 +48,43 @@ pub mod analytics {
     pub const REPORT_GET: &str = "analytics.report.get";
 }
 
+/// risk service.
+pub mod risk {
+    pub const SERVICE: &str = "risk";
+    pub const CHECK: &str = "risk.check";
+    pub const LIMITS_GET: &str = "risk.limits.get";
+    pub const LIMITS_SET: &str = "risk.limits.set";
+    pub const HALT: &str = "risk.halt";
+    pub const REDUCE: &str = "risk.reduce";
+    pub const RESUME: &str = "risk.resume";
+    pub const STATUS: &str = "risk.status";
+}
+
+/// execution service (OMS and paper exchange).
+pub mod execution {
+    pub const SERVICE: &str = "execution";
+    pub const SUBMIT: &str = "orders.submit";
+    pub const CANCEL: &str = "orders.cancel";
+    pub const GET: &str = "orders.get";
+    pub const LIST: &str = "orders.list";
+    /// Internal: cancels go to the one instance running the paper exchange, so
+    /// a cancel and a fill of the same order can never both be written.
+    pub const EXCHANGE_CANCEL: &str = "execution.exchange.cancel";
+    /// Durable consumer on SIGNALS turning paper strategies' signals into orders.
+    pub const SIGNALS_CONSUMER: &str = "execution-signals";
+    /// Lease name of the paper exchange.
+    pub const EXCHANGE_LEASE: &str = "exchange";
+}
+
+/// portfolio service.
+pub mod portfolio {
+    pub const SERVICE: &str = "portfolio";
+    pub const ACCOUNT_OPEN: &str = "portfolio.account.open";
+    pub const POSITIONS_GET: &str = "portfolio.positions.get";
+    pub const SUMMARY_GET: &str = "portfolio.summary.get";
+    pub const PROTECTION_SET: &str = "portfolio.protection.set";
+}
+
 /// Streams and what they hold.
 pub mod streams {
     /// Market data: bars (the history backtests and strategies replay).
@@ -65,6 +102,15 @@ pub mod streams {
     /// Backtest events (`BACKTEST_COMPLETE`).
     pub const BACKTESTS: &str = "BACKTESTS";
     pub const BACKTESTS_SUBJECTS: [&str; 1] = ["evt.backtest.>"];
+    /// Orders, fills and account cash: the source of truth of the trade lifecycle.
+    pub const ORDERS: &str = "ORDERS";
+    pub const ORDERS_SUBJECTS: [&str; 3] = ["evt.order.>", "evt.fill.>", "evt.account.>"];
+    /// Alerts (`RISK_ALERT`, …) for people and the notify service.
+    pub const ALERTS: &str = "ALERTS";
+    pub const ALERTS_SUBJECTS: [&str; 1] = ["evt.alert.>"];
+    /// Account summaries after every change (`PORTFOLIO_UPDATE`): equity history.
+    pub const PORTFOLIO: &str = "PORTFOLIO";
+    pub const PORTFOLIO_SUBJECTS: [&str; 1] = ["evt.portfolio.>"];
 }
 
 /// KV buckets.
@@ -79,6 +125,73 @@ pub mod buckets {
     pub const BACKTEST_JOBS: &str = "backtest-jobs";
     /// Sweep results (key: `<job id>.<task index>`).
     pub const BACKTEST_RESULTS: &str = "backtest-results";
+    /// Risk limits (key: account, value: `RiskLimits` JSON), watched live.
+    pub const RISK_LIMITS: &str = "risk-limits";
+    /// Trading state (key: account, value: `StateRecord` JSON), watched live.
+    pub const RISK_STATE: &str = "risk-state";
+    /// `lease.exchange`: the one execution instance running the paper exchange.
+    pub const EXECUTION_LEASES: &str = "execution-leases";
+}
+
+/// `evt.order.<account>.<event>`: an order's transition (`accepted`, `rejected`,
+/// `canceled`, `expired`).
+pub fn order_event(account: &str, event: &str) -> String {
+    format!("evt.order.{account}.{event}")
+}
+
+/// `evt.fill.<account>.<symbol>`: a fill (event type ORDER_EXECUTED).
+pub fn fill(account: &str, symbol: &Symbol) -> String {
+    format!("evt.fill.{account}.{symbol}")
+}
+
+/// `evt.account.<account>.<event>`: cash and settings of an account (`opened`,
+/// `protection`).
+pub fn account_event(account: &str, event: &str) -> String {
+    format!("evt.account.{account}.{event}")
+}
+
+/// Every ORDERS subject of one account.
+pub fn orders_of(account: &str) -> Vec<String> {
+    vec![
+        format!("evt.order.{account}.>"),
+        format!("evt.fill.{account}.>"),
+        format!("evt.account.{account}.>"),
+    ]
+}
+
+/// `evt.portfolio.<account>`: the account after a change (PORTFOLIO_UPDATE).
+pub fn portfolio_update(account: &str) -> String {
+    format!("evt.portfolio.{account}")
+}
+
+/// `evt.alert.<severity>.<source>`: an alert (RISK_ALERT, …).
+pub fn alert(severity: &str, source: &str) -> String {
+    format!("evt.alert.{severity}.{source}")
+}
+
+/// `Nats-Msg-Id`s on ORDERS. The accept/reject id is the order's own: however
+/// many instances race to record one client order id, JetStream keeps the first.
+pub mod msg_id {
+    pub fn order_decision(order_id: &str) -> String {
+        format!("ord:{order_id}")
+    }
+    pub fn cancel(order_id: &str) -> String {
+        format!("cxl:{order_id}")
+    }
+    pub fn expire(order_id: &str) -> String {
+        format!("exp:{order_id}")
+    }
+    pub fn fill(fill_id: &str) -> String {
+        format!("fill:{fill_id}")
+    }
+    pub fn account_opened(account: &str) -> String {
+        format!("acct:{account}")
+    }
+    /// A portfolio update is named by the ORDERS sequence and mark that made it,
+    /// so every portfolio instance publishes the same one.
+    pub fn portfolio_update(account: &str, sequence: u64, mark_ts: i64) -> String {
+        format!("pf:{account}:{sequence}:{mark_ts}")
+    }
 }
 
 /// `job.backtest.<job>`: one parameter set of a sweep.
@@ -188,6 +301,22 @@ mod tests {
             backtest::JOB_CANCEL,
             analytics::PERFORMANCE_GET,
             analytics::REPORT_GET,
+            risk::CHECK,
+            risk::LIMITS_GET,
+            risk::LIMITS_SET,
+            risk::HALT,
+            risk::REDUCE,
+            risk::RESUME,
+            risk::STATUS,
+            execution::SUBMIT,
+            execution::CANCEL,
+            execution::GET,
+            execution::LIST,
+            execution::EXCHANGE_CANCEL,
+            portfolio::ACCOUNT_OPEN,
+            portfolio::POSITIONS_GET,
+            portfolio::SUMMARY_GET,
+            portfolio::PROTECTION_SET,
         ] {
             assert!(!req.starts_with("job."), "{req}");
             assert!(!req.starts_with("evt."), "{req}");

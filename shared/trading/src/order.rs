@@ -240,6 +240,9 @@ pub struct Order {
     /// Why it was rejected, canceled or expired.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The limits a rejected order broke.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub violations: Vec<crate::risk::Violation>,
     pub created_ts: UnixNanos,
     pub updated_ts: UnixNanos,
     pub correlation_id: String,
@@ -278,6 +281,7 @@ impl Order {
             fills: 0,
             last_fill_bar_ts: None,
             reason: None,
+            violations: Vec::new(),
             created_ts: now,
             updated_ts: now,
             correlation_id: correlation_id.to_string(),

@@ -6,7 +6,10 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_nats::jetstream::stream::DirectGetErrorKind;
-use bus::api::strategy::{valid_strategy_id, DesiredState, StartRequest, StrategyRecord};
+use bus::api::strategy::{
+    valid_strategy_id, DesiredState, Mode, PaperSettings, StartRequest, StrategyRecord,
+    DEFAULT_PAPER_ACCOUNT,
+};
 use bus::{subjects, ErrorKind, RequestContext, ServiceError};
 use model::UnixNanos;
 
@@ -33,6 +36,30 @@ pub async fn handle(
     }
     let params = strategy::resolve_params(&req.kind, &req.params)
         .map_err(|e| ServiceError::bad_request(e.to_string()))?;
+    let paper = match req.mode {
+        Mode::Signals => {
+            if req.account.is_some() || req.sizing.is_some() {
+                return Err(ServiceError::bad_request(
+                    "account and sizing apply to mode \"paper\" only",
+                ));
+            }
+            None
+        }
+        Mode::Paper => {
+            let account = req
+                .account
+                .clone()
+                .unwrap_or_else(|| DEFAULT_PAPER_ACCOUNT.to_string());
+            if !trading::valid_id(&account) {
+                return Err(ServiceError::bad_request(format!(
+                    "invalid account {account:?}: use 1 to 64 of A-Z a-z 0-9 - _"
+                )));
+            }
+            let sizing = req.sizing.clone().unwrap_or_default();
+            sizing.validate().map_err(ServiceError::bad_request)?;
+            Some(PaperSettings { account, sizing })
+        }
+    };
     let now = UnixNanos::now();
     let mut record = StrategyRecord {
         id: req.id.clone(),
@@ -41,6 +68,7 @@ pub async fn handle(
         symbols: req.symbols,
         timeframe: req.timeframe,
         mode: req.mode,
+        paper,
         state: DesiredState::Running,
         created_ts: now,
         updated_ts: now,
@@ -71,7 +99,8 @@ pub async fn handle(
                 && old.params == record.params
                 && old.symbols == record.symbols
                 && old.timeframe == record.timeframe
-                && old.mode == record.mode;
+                && old.mode == record.mode
+                && old.paper == record.paper;
             if old.state == DesiredState::Running {
                 if same {
                     return Ok(old);

@@ -4,4 +4,7 @@
 pub mod analytics;
 pub mod backtest;
 pub mod md;
+pub mod orders;
+pub mod portfolio;
+pub mod risk;
 pub mod strategy;

@@ -10,6 +10,17 @@ fn day() -> Timeframe {
     Timeframe::DAY
 }
 
+/// Where a paper strategy trades and how big.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct PaperSettings {
+    /// The account its orders go to (opened with `portfolio.account.open`).
+    pub account: String,
+    pub sizing: trading::Sizing,
+}
+
+/// The account paper strategies trade in unless told otherwise.
+pub const DEFAULT_PAPER_ACCOUNT: &str = "paper";
+
 /// What a strategy's signals are for.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
@@ -19,8 +30,8 @@ pub enum Mode {
     /// Publish signals only.
     #[default]
     Signals,
-    /// Signals are marked for the execution service to turn into paper orders
-    /// (through risk). Until an execution service runs, the same as `signals`.
+    /// Signals also become orders in a paper account (execution turns them into
+    /// orders through risk; the paper exchange fills them).
     Paper,
 }
 
@@ -79,6 +90,12 @@ pub struct StartRequest {
     pub timeframe: Timeframe,
     #[serde(default)]
     pub mode: Mode,
+    /// `paper` mode: the account (default `paper`).
+    #[serde(default)]
+    pub account: Option<String>,
+    /// `paper` mode: position size (default `all_in`).
+    #[serde(default)]
+    pub sizing: Option<trading::Sizing>,
 }
 
 /// A strategy as stored in the `strategies` KV bucket.
@@ -90,6 +107,9 @@ pub struct StrategyRecord {
     pub symbols: Vec<Symbol>,
     pub timeframe: Timeframe,
     pub mode: Mode,
+    /// Set in `paper` mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paper: Option<PaperSettings>,
     pub state: DesiredState,
     pub created_ts: UnixNanos,
     pub updated_ts: UnixNanos,
@@ -134,6 +154,9 @@ pub struct SignalEvent {
     pub strategy_id: String,
     pub kind: String,
     pub mode: Mode,
+    /// Set in `paper` mode: where the signal trades.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paper: Option<PaperSettings>,
     pub signal: Signal,
     /// MARKET stream sequence of the bar that caused it.
     pub bar_sequence: u64,
