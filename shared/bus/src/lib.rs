@@ -12,6 +12,7 @@
 //!   [`ServiceError`].
 //! - [`queries`]: requests services make of each other (e.g. all bars of a range).
 //! - [`events`]: publishing durable events (envelope, ids, acks); ORDERS routing.
+//! - [`follow`]: state rebuilt by replaying a stream, with read-your-writes waits.
 //! - [`jetstream`]: idempotent stream and KV provisioning, the stream definitions.
 //! - [`lease`]: expiring leases in KV, so each piece of work runs on exactly one instance.
 //! - [`connect`]: connecting with retries and reconnect logging.
@@ -23,6 +24,7 @@ pub mod codec;
 pub mod connect;
 pub mod error;
 pub mod events;
+pub mod follow;
 pub mod headers;
 pub mod jetstream;
 pub mod lease;

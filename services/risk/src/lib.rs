@@ -1,0 +1,220 @@
+//! The `risk` micro service: every order passes `risk.check` before it reaches
+//! the exchange.
+//!
+//! - [`run`]: provisions the buckets and streams, rebuilds the account view,
+//!   serves the endpoints until `shutdown`.
+//! - `handlers/`: one file per endpoint (`risk.check`, `risk.limits.get|set`,
+//!   `risk.halt|reduce|resume`, `risk.status`).
+//! - `settings`: limits and trading states in KV, watched live.
+//! - `view`: accounts, working orders, positions and P&L from ORDERS and
+//!   PORTFOLIO, plus reservations for orders accepted but not yet recorded.
+//! - `alerts`: `RISK_ALERT` events.
+//!
+//! The rules themselves are pure, in `trading::risk`.
+
+mod alerts;
+mod handlers;
+mod settings;
+mod view;
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{pull, DeliverPolicy};
+use async_nats::jetstream::{self, stream::Stream};
+use async_nats::Client;
+use bus::api::portfolio::PortfolioUpdate;
+use bus::api::risk::{RiskLimits, StateRecord, TradingState};
+use bus::follow::Applied;
+use bus::jetstream::StreamSettings;
+use bus::{subjects, BusError, MicroService, ServiceSpec};
+use futures::StreamExt;
+use model::{Event, UnixNanos};
+use tokio::sync::{mpsc, watch};
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub stream: StreamSettings,
+    /// Limits of accounts with none in the `risk-limits` bucket.
+    pub default_limits: RiskLimits,
+    /// How long an accepted check holds room for its order before the order
+    /// must have shown up in ORDERS.
+    pub reservation_ttl: Duration,
+    /// How long a check waits for this instance to catch up with ORDERS when
+    /// it does not know the account yet.
+    pub catch_up_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            stream: StreamSettings::default(),
+            default_limits: RiskLimits::default(),
+            reservation_ttl: Duration::from_secs(5),
+            catch_up_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Bus(#[from] BusError),
+}
+
+pub(crate) struct Ctx {
+    pub config: Config,
+    pub js: jetstream::Context,
+    pub settings: settings::Settings,
+    pub view: Arc<Mutex<view::View>>,
+    pub orders: Applied,
+}
+
+impl Ctx {
+    /// Sets an account's trading state (KV, applied here at once).
+    pub async fn set_state(
+        &self,
+        account: &str,
+        state: TradingState,
+        reason: String,
+    ) -> Result<StateRecord, String> {
+        let record = StateRecord {
+            account: account.to_string(),
+            state,
+            reason,
+            since: UnixNanos::now(),
+        };
+        self.settings.states.put(account, &record).await?;
+        Ok(record)
+    }
+}
+
+pub async fn run(
+    config: Config,
+    client: Client,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Error> {
+    let js = jetstream::new(client.clone());
+    let orders =
+        bus::jetstream::ensure_stream(&js, bus::jetstream::orders_stream(&config.stream)).await?;
+    let portfolio =
+        bus::jetstream::ensure_stream(&js, bus::jetstream::portfolio_stream(&config.stream))
+            .await?;
+    bus::jetstream::ensure_stream(&js, bus::jetstream::alerts_stream(&config.stream)).await?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let settings = settings::Settings::open(
+        &js,
+        config.stream.replicas,
+        config.default_limits.clone(),
+        stop_rx.clone(),
+    )
+    .await?;
+
+    let view = Arc::new(Mutex::new(view::View::default()));
+    let v = view.clone();
+    let (applied, _orders_task) = bus::follow::follow(
+        orders,
+        0,
+        move |sequence, message| match bus::events::decode_order_event(&message.payload) {
+            Ok(event) => v.lock().unwrap().apply_order_event(&event.data),
+            Err(e) => tracing::warn!(sequence, error = %e, "ORDERS message does not parse"),
+        },
+        stop_rx.clone(),
+    )
+    .await?;
+    let ctx = Arc::new(Ctx {
+        config,
+        js,
+        settings,
+        view,
+        orders: applied,
+    });
+    let (breach_tx, breach_rx) = mpsc::unbounded_channel();
+    follow_portfolio(ctx.clone(), portfolio, breach_tx, stop_rx.clone()).await?;
+    tokio::spawn(halt_on_breach(ctx.clone(), breach_rx));
+
+    let mut service = MicroService::start(
+        &client,
+        ServiceSpec::new(
+            subjects::risk::SERVICE,
+            VERSION,
+            "Pre-trade risk: limits per account in KV (live), trading states, risk alerts",
+        ),
+    )
+    .await?;
+    handlers::register(&mut service, ctx.clone()).await?;
+    tracing::info!(service = subjects::risk::SERVICE, instance = %service.id().await, "service started");
+
+    shutdown.await;
+    tracing::info!(service = subjects::risk::SERVICE, "shutting down");
+    service.shutdown().await;
+    let _ = stop_tx.send(true);
+    let _ = client.flush().await;
+    Ok(())
+}
+
+/// Equity and daily P&L per account from PORTFOLIO: the newest update of each
+/// account first, then every new one. Accounts past their daily loss limit go
+/// to `breaches`.
+async fn follow_portfolio(
+    ctx: Arc<Ctx>,
+    portfolio: Stream,
+    breaches: mpsc::UnboundedSender<(String, rust_decimal::Decimal)>,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), BusError> {
+    let consumer = portfolio
+        .create_consumer(pull::OrderedConfig {
+            deliver_policy: DeliverPolicy::LastPerSubject,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| BusError::jetstream("follow PORTFOLIO", e))?;
+    let mut messages = consumer
+        .messages()
+        .await
+        .map_err(|e| BusError::jetstream("follow PORTFOLIO", e))?;
+    tokio::spawn(async move {
+        loop {
+            let next = tokio::select! {
+                biased;
+                _ = stop.wait_for(|s| *s) => break,
+                next = messages.next() => next,
+            };
+            match next {
+                Some(Ok(message)) => {
+                    let Ok(update) =
+                        serde_json::from_slice::<Event<PortfolioUpdate>>(&message.payload)
+                    else {
+                        continue;
+                    };
+                    ctx.view.lock().unwrap().apply_portfolio(&update);
+                    let account = &update.data.summary.account;
+                    let (limits, _) = ctx.settings.limits_of(account);
+                    if trading::risk::daily_loss_breached(&limits, update.data.summary.daily_pnl) {
+                        let _ = breaches.send((account.clone(), update.data.summary.daily_pnl));
+                    }
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "following PORTFOLIO: retrying");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                None => break,
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Halts accounts that reached their daily loss limit (once per breach).
+async fn halt_on_breach(
+    ctx: Arc<Ctx>,
+    mut breaches: mpsc::UnboundedReceiver<(String, rust_decimal::Decimal)>,
+) {
+    while let Some((account, daily_pnl)) = breaches.recv().await {
+        handlers::halt_for_daily_loss(&ctx, &account, daily_pnl, &model::ids::new_correlation_id())
+            .await;
+    }
+}

@@ -1,0 +1,281 @@
+//! What risk knows of each account, rebuilt from the streams at start and kept
+//! current by following them:
+//! - ORDERS: opened accounts, working orders, positions (from fills), last
+//!   fill prices;
+//! - PORTFOLIO: equity, daily P&L and marks (from the portfolio service).
+//!
+//! Between risk's answer and the order's event arriving in ORDERS, an accepted
+//! order is held as a reservation, so a burst of orders cannot all squeeze
+//! through the same free room. Reservations are per instance and expire.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bus::api::portfolio::PortfolioUpdate;
+use bus::api::risk::AccountView;
+use model::{Decimal, Event, Side, Symbol};
+use trading::event::OrderEvent;
+use trading::risk::RiskInput;
+
+#[derive(Debug, Clone)]
+struct Working {
+    symbol: Symbol,
+    side: Side,
+    leaves: Decimal,
+}
+
+#[derive(Debug, Clone)]
+struct Reservation {
+    working: Working,
+    at: Instant,
+}
+
+#[derive(Debug, Default)]
+pub struct Account {
+    pub known: bool,
+    open: HashMap<String, Working>,
+    reservations: HashMap<String, Reservation>,
+    positions: HashMap<Symbol, Decimal>,
+    marks: HashMap<Symbol, Decimal>,
+    recent: VecDeque<Instant>,
+    pub equity: Option<Decimal>,
+    pub daily_pnl: Decimal,
+}
+
+impl Account {
+    fn expire(&mut self, now: Instant, ttl: Duration) {
+        self.reservations
+            .retain(|_, r| now.duration_since(r.at) < ttl);
+        while self
+            .recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        {
+            self.recent.pop_front();
+        }
+    }
+
+    fn workings(&self) -> impl Iterator<Item = &Working> {
+        self.open
+            .values()
+            .chain(self.reservations.values().map(|r| &r.working))
+    }
+
+    fn price_of(&self, symbol: &Symbol, last: &HashMap<Symbol, Decimal>) -> Decimal {
+        self.marks
+            .get(symbol)
+            .or_else(|| last.get(symbol))
+            .copied()
+            .unwrap_or(Decimal::ZERO)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct View {
+    pub accounts: HashMap<String, Account>,
+    /// Last fill price per symbol.
+    last_price: HashMap<Symbol, Decimal>,
+}
+
+/// An order being checked, with the view's facts filled in.
+pub struct Facts {
+    pub position: Decimal,
+    pub open_buy_qty: Decimal,
+    pub open_sell_qty: Decimal,
+    pub gross_exposure: Decimal,
+    pub symbol_exposure: Decimal,
+    pub open_orders: u32,
+    pub recent_orders: u32,
+    pub daily_pnl: Decimal,
+}
+
+impl Facts {
+    pub fn input<'a>(
+        &self,
+        symbol: &'a Symbol,
+        side: Side,
+        qty: Decimal,
+        price: Decimal,
+        reduce_only: bool,
+    ) -> RiskInput<'a> {
+        RiskInput {
+            symbol,
+            side,
+            qty,
+            price,
+            reduce_only,
+            position: self.position,
+            open_buy_qty: self.open_buy_qty,
+            open_sell_qty: self.open_sell_qty,
+            gross_exposure: self.gross_exposure,
+            symbol_exposure: self.symbol_exposure,
+            open_orders: self.open_orders,
+            recent_orders: self.recent_orders,
+            daily_pnl: self.daily_pnl,
+        }
+    }
+}
+
+impl View {
+    pub fn apply_order_event(&mut self, event: &OrderEvent) {
+        let account = self
+            .accounts
+            .entry(event.account().to_string())
+            .or_default();
+        match event {
+            OrderEvent::AccountOpened(_) => account.known = true,
+            OrderEvent::OrderAccepted { order } => {
+                account.reservations.remove(&order.id);
+                if order.status.is_open() {
+                    account.open.insert(
+                        order.id.clone(),
+                        Working {
+                            symbol: order.symbol.clone(),
+                            side: order.side,
+                            leaves: order.qty - order.filled_qty,
+                        },
+                    );
+                }
+            }
+            OrderEvent::OrderRejected { order, .. } => {
+                account.reservations.remove(&order.id);
+            }
+            OrderEvent::OrderCanceled { order_id, .. }
+            | OrderEvent::OrderExpired { order_id, .. } => {
+                account.open.remove(order_id);
+            }
+            OrderEvent::OrderFilled { fill } => {
+                let signed = match fill.side {
+                    Side::Buy => fill.qty,
+                    Side::Sell => -fill.qty,
+                };
+                *account.positions.entry(fill.symbol.clone()).or_default() += signed;
+                if fill.status.is_open() {
+                    if let Some(w) = account.open.get_mut(&fill.order_id) {
+                        w.leaves = fill.leaves_qty;
+                    }
+                } else {
+                    account.open.remove(&fill.order_id);
+                }
+                self.last_price.insert(fill.symbol.clone(), fill.price);
+            }
+            OrderEvent::ProtectionSet(_) => {}
+        }
+    }
+
+    pub fn apply_portfolio(&mut self, update: &Event<PortfolioUpdate>) {
+        let summary = &update.data.summary;
+        let account = self.accounts.entry(summary.account.clone()).or_default();
+        account.equity = Some(summary.equity);
+        account.daily_pnl = summary.daily_pnl;
+        for p in &update.data.positions {
+            account.marks.insert(p.symbol.clone(), p.last_price);
+        }
+    }
+
+    pub fn known(&self, account: &str) -> bool {
+        self.accounts.get(account).is_some_and(|a| a.known)
+    }
+
+    /// The newest price known for a symbol (portfolio marks, then fills).
+    pub fn price(&self, account: &str, symbol: &Symbol) -> Option<Decimal> {
+        let p = match self.accounts.get(account) {
+            Some(a) => a.price_of(symbol, &self.last_price),
+            None => self.last_price.get(symbol).copied().unwrap_or_default(),
+        };
+        (p > Decimal::ZERO).then_some(p)
+    }
+
+    pub fn facts(
+        &mut self,
+        account: &str,
+        symbol: &Symbol,
+        price: Decimal,
+        ttl: Duration,
+    ) -> Facts {
+        let last = &self.last_price;
+        let a = self.accounts.entry(account.to_string()).or_default();
+        a.expire(Instant::now(), ttl);
+        let (mut open_buy_qty, mut open_sell_qty) = (Decimal::ZERO, Decimal::ZERO);
+        for w in a.workings().filter(|w| &w.symbol == symbol) {
+            match w.side {
+                Side::Buy => open_buy_qty += w.leaves,
+                Side::Sell => open_sell_qty += w.leaves,
+            }
+        }
+        let mut gross_exposure = Decimal::ZERO;
+        let mut symbol_exposure = Decimal::ZERO;
+        for (s, q) in &a.positions {
+            let p = if s == symbol {
+                price
+            } else {
+                a.price_of(s, last)
+            };
+            let exposure = q.abs() * p;
+            gross_exposure += exposure;
+            if s == symbol {
+                symbol_exposure = exposure;
+            }
+        }
+        Facts {
+            position: a.positions.get(symbol).copied().unwrap_or_default(),
+            open_buy_qty,
+            open_sell_qty,
+            gross_exposure,
+            symbol_exposure,
+            open_orders: (a.open.len() + a.reservations.len()) as u32,
+            recent_orders: a.recent.len() as u32,
+            daily_pnl: a.daily_pnl,
+        }
+    }
+
+    /// Holds room for an accepted order until its event arrives.
+    pub fn reserve(
+        &mut self,
+        account: &str,
+        order_id: String,
+        symbol: &Symbol,
+        side: Side,
+        qty: Decimal,
+    ) {
+        let a = self.accounts.entry(account.to_string()).or_default();
+        let now = Instant::now();
+        a.recent.push_back(now);
+        if !a.open.contains_key(&order_id) {
+            a.reservations.insert(
+                order_id,
+                Reservation {
+                    working: Working {
+                        symbol: symbol.clone(),
+                        side,
+                        leaves: qty,
+                    },
+                    at: now,
+                },
+            );
+        }
+    }
+
+    pub fn account_view(&self, account: &str) -> AccountView {
+        let Some(a) = self.accounts.get(account) else {
+            return AccountView::default();
+        };
+        let gross_exposure = a
+            .positions
+            .iter()
+            .map(|(s, q)| q.abs() * a.price_of(s, &self.last_price))
+            .sum();
+        AccountView {
+            open_orders: (a.open.len() + a.reservations.len()) as u32,
+            positions: a
+                .positions
+                .iter()
+                .filter(|(_, q)| !q.is_zero())
+                .map(|(s, q)| (s.clone(), *q))
+                .collect(),
+            gross_exposure,
+            equity: a.equity,
+            daily_pnl: a.daily_pnl,
+        }
+    }
+}

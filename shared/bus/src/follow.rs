@@ -1,0 +1,111 @@
+//! Following a stream: a state built by replaying a stream from its start (or
+//! from a snapshot's sequence) and then tailing it, with "applied up to
+//! sequence N" published so request handlers can read their own writes.
+//!
+//! The ordered consumer re-creates itself on gaps and reconnects, so the
+//! handler sees every message once, in stream order.
+
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{pull, DeliverPolicy};
+use async_nats::jetstream::stream::Stream;
+use async_nats::jetstream::Message;
+use futures::StreamExt;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::BusError;
+
+/// How far a follower got.
+#[derive(Clone)]
+pub struct Applied {
+    rx: watch::Receiver<u64>,
+    stream: Stream,
+}
+
+impl Applied {
+    /// The stream sequence of the last message applied.
+    pub fn sequence(&self) -> u64 {
+        *self.rx.borrow()
+    }
+
+    /// Waits until `sequence` is applied; false on timeout.
+    pub async fn wait(&self, sequence: u64, timeout: Duration) -> bool {
+        let mut rx = self.rx.clone();
+        tokio::time::timeout(timeout, rx.wait_for(|s| *s >= sequence))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Waits until everything stored when called is applied (read your writes
+    /// across instances); false on timeout.
+    pub async fn catch_up(&self, timeout: Duration) -> Result<bool, BusError> {
+        let mut stream = self.stream.clone();
+        let last = stream
+            .info()
+            .await
+            .map_err(|e| BusError::jetstream("read stream info", e))?
+            .state
+            .last_sequence;
+        Ok(self.wait(last, timeout).await)
+    }
+}
+
+/// Follows `stream` from `start` (a sequence; 1 or 0 for the beginning) through
+/// `apply(sequence, message)` until `stop`. Every message of the stream goes
+/// through (no filter), so [`Applied::catch_up`] can compare sequences.
+pub async fn follow<F>(
+    stream: Stream,
+    start: u64,
+    mut apply: F,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(Applied, JoinHandle<()>), BusError>
+where
+    F: FnMut(u64, &Message) + Send + 'static,
+{
+    let name = stream.cached_info().config.name.clone();
+    let consumer = stream
+        .create_consumer(pull::OrderedConfig {
+            deliver_policy: if start <= 1 {
+                DeliverPolicy::All
+            } else {
+                DeliverPolicy::ByStartSequence {
+                    start_sequence: start,
+                }
+            },
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| BusError::jetstream(&format!("follow {name}"), e))?;
+    let mut messages = consumer
+        .messages()
+        .await
+        .map_err(|e| BusError::jetstream(&format!("follow {name}"), e))?;
+    let (tx, rx) = watch::channel(start.saturating_sub(1));
+    let task = tokio::spawn(async move {
+        loop {
+            let next = tokio::select! {
+                biased;
+                _ = stop.wait_for(|s| *s) => break,
+                next = messages.next() => next,
+            };
+            match next {
+                Some(Ok(message)) => {
+                    let Ok(info) = message.info() else { continue };
+                    let sequence = info.stream_sequence;
+                    apply(sequence, &message);
+                    tx.send_replace(sequence);
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(stream = %name, error = %e, "following stream: retrying");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                None => {
+                    tracing::warn!(stream = %name, "stream follower ended");
+                    break;
+                }
+            }
+        }
+    });
+    Ok((Applied { rx, stream }, task))
+}
