@@ -1,0 +1,434 @@
+//! The paper exchange. One instance runs it (KV lease `lease.exchange` in
+//! `execution-leases`); when that instance dies another takes over within one
+//! lease time to live, rebuilds the working orders from the OMS and re-matches
+//! each from its last fill. Fill ids are `<order id>.<n>` and the same bars give
+//! the same fills, so anything the dead instance had published is dropped as a
+//! duplicate.
+//!
+//! A new order first catches up on the bars stored after its `after_ts`
+//! (paged `md.bars.get`), so a signal from replayed history fills on the bar
+//! after the signal; then it follows live bars (an ordered consumer on MARKET)
+//! and, for market orders, quotes. Cancels come here too
+//! (`execution.exchange.cancel`), so a cancel and a fill of one order are
+//! decided in one place.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{pull, DeliverPolicy};
+use bus::api::md::{BarsRequest, BarsResponse};
+use bus::api::orders::ExchangeCancel;
+use bus::lease::Leases;
+use bus::{events, request, subjects, RequestOptions};
+use futures::StreamExt;
+use model::{Bar, Decimal, Event, Quote, UnixNanos};
+use tokio::sync::{mpsc, watch};
+use trading::event::{Fill, OrderEvent};
+use trading::{Execution, Order, OrderStatus, Working};
+
+use crate::oms::Notice;
+use crate::Ctx;
+
+/// Bars per `md.bars.get` page during catch-up.
+const PAGE: u32 = 500;
+
+pub async fn run(
+    ctx: Arc<Ctx>,
+    leases: Leases,
+    mut notices: mpsc::UnboundedReceiver<Notice>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let name = subjects::execution::EXCHANGE_LEASE;
+    let tick = (ctx.config.lease_ttl / 3).max(Duration::from_millis(100));
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        while notices.try_recv().is_ok() {}
+        match leases.try_acquire(name).await {
+            Some(revision) => {
+                tracing::info!(
+                    instance = leases.holder(),
+                    "paper exchange runs on this instance"
+                );
+                match lead(&ctx, &leases, revision, tick, &mut notices, &mut stop).await {
+                    Ok(revision) => {
+                        leases.release(name, revision).await;
+                        break;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "paper exchange stopped on this instance"),
+                }
+            }
+            None => {
+                tokio::select! {
+                    _ = stop.wait_for(|s| *s) => break,
+                    _ = tokio::time::sleep(tick) => {}
+                }
+            }
+        }
+    }
+}
+
+/// Resolves when `stop` turns true (without holding the watch's guard).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+struct Book {
+    working: HashMap<String, Working>,
+    /// Orders still to catch up on stored bars (live bars wait for them).
+    behind: HashSet<String>,
+    /// Orders canceled here before their acceptance notice arrived.
+    canceled: HashSet<String>,
+}
+
+/// Runs the exchange while the lease holds; `Ok(revision)` on stop.
+async fn lead(
+    ctx: &Arc<Ctx>,
+    leases: &Leases,
+    mut revision: u64,
+    tick: Duration,
+    notices: &mut mpsc::UnboundedReceiver<Notice>,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<u64, String> {
+    let name = subjects::execution::EXCHANGE_LEASE;
+    let bars = ctx
+        .market
+        .create_consumer(pull::OrderedConfig {
+            filter_subject: "md.bar.>".to_string(),
+            deliver_policy: DeliverPolicy::New,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| format!("follow MARKET: {e}"))?;
+    let mut bars = bars
+        .messages()
+        .await
+        .map_err(|e| format!("follow MARKET: {e}"))?;
+    let mut quotes = ctx
+        .client
+        .subscribe("md.tick.>")
+        .await
+        .map_err(|e| format!("subscribe to quotes: {e}"))?;
+    let mut cancels = ctx
+        .client
+        .subscribe(subjects::execution::EXCHANGE_CANCEL)
+        .await
+        .map_err(|e| format!("subscribe to cancels: {e}"))?;
+
+    let mut book = Book {
+        working: HashMap::new(),
+        behind: HashSet::new(),
+        canceled: HashSet::new(),
+    };
+    // Whatever was accepted before now; notices after this may repeat some.
+    let _ = ctx.applied.catch_up(ctx.config.catch_up_timeout).await;
+    let open = ctx.oms.lock().unwrap().open_orders();
+    tracing::info!(
+        orders = open.len(),
+        "paper exchange: resuming working orders"
+    );
+    for order in open {
+        book.add(&order);
+    }
+    book.catch_up_all(ctx).await;
+
+    let mut renew = tokio::time::interval(tick);
+    let mut retry = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            biased;
+            _ = stopped(stop) => return Ok(revision),
+            _ = renew.tick() => {
+                revision = leases
+                    .renew(name, revision)
+                    .await
+                    .ok_or_else(|| "lost the exchange lease".to_string())?;
+            }
+            Some(message) = cancels.next() => book.cancel(ctx, message).await,
+            Some(notice) = notices.recv() => match notice {
+                Notice::Accepted(order) => {
+                    if book.canceled.remove(&order.id) || book.working.contains_key(&order.id) {
+                        continue;
+                    }
+                    book.add(&order);
+                    book.catch_up(ctx, &order.id).await;
+                }
+                Notice::Closed(id) => {
+                    book.working.remove(&id);
+                    book.behind.remove(&id);
+                }
+            },
+            next = bars.next() => match next {
+                Some(Ok(message)) => {
+                    if let Ok(bar) = serde_json::from_slice::<Event<Bar>>(&message.payload) {
+                        book.on_bar(ctx, &bar.data, None).await;
+                    }
+                }
+                Some(Err(e)) => tracing::warn!(error = %e, "following MARKET: retrying"),
+                None => return Err("MARKET consumer ended".to_string()),
+            },
+            Some(message) = quotes.next() => {
+                if let Ok(quote) = serde_json::from_slice::<Event<Quote>>(&message.payload) {
+                    book.on_quote(ctx, &quote.data).await;
+                }
+            }
+            _ = retry.tick() => {
+                if !book.behind.is_empty() {
+                    book.catch_up_all(ctx).await;
+                }
+            }
+        }
+    }
+}
+
+impl Book {
+    fn add(&mut self, order: &Order) {
+        if order.status.is_open() && !self.working.contains_key(&order.id) {
+            self.working.insert(order.id.clone(), Working::new(order));
+            self.behind.insert(order.id.clone());
+        }
+    }
+
+    async fn catch_up_all(&mut self, ctx: &Arc<Ctx>) {
+        let ids: Vec<String> = self.behind.iter().cloned().collect();
+        for id in ids {
+            self.catch_up(ctx, &id).await;
+        }
+    }
+
+    /// Feeds one order the stored bars after where it stands, page by page,
+    /// until it is done or the bars run out.
+    async fn catch_up(&mut self, ctx: &Arc<Ctx>, id: &str) {
+        loop {
+            let Some(w) = self.working.get(id) else {
+                self.behind.remove(id);
+                return;
+            };
+            let page: Result<BarsResponse, _> = request(
+                &ctx.client,
+                subjects::md::BARS_GET,
+                &BarsRequest {
+                    symbol: w.order.symbol.clone(),
+                    timeframe: w.order.timeframe,
+                    from: Some(UnixNanos(w.last_ts.0 + 1)),
+                    to: None,
+                    limit: Some(PAGE),
+                },
+                RequestOptions {
+                    timeout: ctx.config.request_timeout,
+                    correlation_id: Some(w.order.correlation_id.clone()),
+                },
+            )
+            .await;
+            let page = match page {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(order_id = id, error = %e, "catch-up on stored bars failed; retrying");
+                    return;
+                }
+            };
+            let more = page.next_from.is_some() && !page.bars.is_empty();
+            for bar in &page.bars {
+                self.on_bar(ctx, bar, Some(id)).await;
+                if !self.working.contains_key(id) {
+                    break;
+                }
+            }
+            if !more || !self.working.contains_key(id) {
+                self.behind.remove(id);
+                return;
+            }
+        }
+    }
+
+    /// Matches `bar` against the working orders it concerns (only `only` during
+    /// a catch-up; orders still catching up are skipped on live bars).
+    async fn on_bar(&mut self, ctx: &Arc<Ctx>, bar: &Bar, only: Option<&str>) {
+        let ids: Vec<String> = match only {
+            Some(id) => vec![id.to_string()],
+            None => self
+                .working
+                .iter()
+                .filter(|(id, w)| w.wants(bar) && !self.behind.contains(*id))
+                .map(|(id, _)| id.clone())
+                .collect(),
+        };
+        for id in ids {
+            let Some(w) = self.working.get_mut(&id) else {
+                continue;
+            };
+            let before = (w.fills, w.order.qty - w.leaves);
+            let executions = w.on_bar(bar, &ctx.config.exchange);
+            if !executions.is_empty() {
+                self.publish(ctx, &id, executions, before).await;
+            }
+        }
+    }
+
+    async fn on_quote(&mut self, ctx: &Arc<Ctx>, quote: &Quote) {
+        let ids: Vec<String> = self
+            .working
+            .iter()
+            .filter(|(id, w)| w.order.symbol == quote.symbol && !self.behind.contains(*id))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in ids {
+            let Some(w) = self.working.get_mut(&id) else {
+                continue;
+            };
+            let before = (w.fills, w.order.qty - w.leaves);
+            let executions = w.on_quote(quote, &ctx.config.exchange);
+            if !executions.is_empty() {
+                self.publish(ctx, &id, executions, before).await;
+            }
+        }
+    }
+
+    /// Writes what happened to an order into ORDERS (retrying: the ids make a
+    /// repeat harmless).
+    async fn publish(
+        &mut self,
+        ctx: &Arc<Ctx>,
+        id: &str,
+        executions: Vec<Execution>,
+        (fills_before, cum_before): (u32, Decimal),
+    ) {
+        let Some(w) = self.working.get(id) else {
+            return;
+        };
+        let order = &w.order;
+        let mut fills_so_far = fills_before;
+        let mut cum = cum_before;
+        let mut events = Vec::new();
+        for execution in executions {
+            match execution {
+                Execution::Fill {
+                    qty,
+                    price,
+                    commission,
+                    market_ts,
+                } => {
+                    fills_so_far += 1;
+                    cum += qty;
+                    let leaves = order.qty - cum;
+                    events.push(OrderEvent::OrderFilled {
+                        fill: Fill {
+                            fill_id: format!("{}.{}", order.id, fills_so_far),
+                            order_id: order.id.clone(),
+                            client_order_id: order.client_order_id.clone(),
+                            account: order.account.clone(),
+                            symbol: order.symbol.clone(),
+                            side: order.side,
+                            qty,
+                            price,
+                            commission,
+                            market_ts,
+                            status: if leaves <= Decimal::ZERO {
+                                OrderStatus::Filled
+                            } else {
+                                OrderStatus::PartiallyFilled
+                            },
+                            cum_qty: cum,
+                            leaves_qty: leaves.max(Decimal::ZERO),
+                            strategy_id: order.strategy_id.clone(),
+                        },
+                    });
+                }
+                Execution::Expire { reason, market_ts } => events.push(OrderEvent::OrderExpired {
+                    order_id: order.id.clone(),
+                    account: order.account.clone(),
+                    reason,
+                    market_ts,
+                }),
+            }
+        }
+        let correlation_id = order.correlation_id.clone();
+        if w.done {
+            self.working.remove(id);
+            self.behind.remove(id);
+        }
+        for event in events {
+            publish_with_retry(ctx, &event, &correlation_id).await;
+        }
+    }
+
+    async fn cancel(&mut self, ctx: &Arc<Ctx>, message: async_nats::Message) {
+        let Some(reply) = message.reply.clone() else {
+            return;
+        };
+        let answer = match serde_json::from_slice::<ExchangeCancel>(&message.payload) {
+            Ok(req) => self.cancel_order(ctx, &req).await,
+            Err(e) => serde_json::json!({"error": format!("bad cancel request: {e}")}),
+        };
+        let _ = ctx
+            .client
+            .publish(
+                reply,
+                serde_json::to_vec(&answer).unwrap_or_default().into(),
+            )
+            .await;
+    }
+
+    async fn cancel_order(&mut self, ctx: &Arc<Ctx>, req: &ExchangeCancel) -> serde_json::Value {
+        let order = match self.working.get(&req.order_id) {
+            Some(w) if !w.done => Some(w.order.clone()),
+            _ => {
+                // Accepted, but its notice may not have reached us yet.
+                let o = ctx.oms.lock().unwrap().order(&req.order_id).cloned();
+                o.filter(|o| o.status.is_open())
+            }
+        };
+        let Some(order) = order else {
+            return serde_json::json!({"error": "the order is not working"});
+        };
+        if !self.working.contains_key(&order.id) {
+            self.canceled.insert(order.id.clone());
+        }
+        self.working.remove(&order.id);
+        self.behind.remove(&order.id);
+        let event = OrderEvent::OrderCanceled {
+            order_id: order.id.clone(),
+            account: order.account.clone(),
+            reason: req.reason.clone(),
+            ts: UnixNanos::now(),
+        };
+        match publish_with_retry(ctx, &event, &order.correlation_id).await {
+            Some(sequence) => serde_json::json!({ "sequence": sequence }),
+            None => serde_json::json!({"error": "ORDERS did not store the cancel"}),
+        }
+    }
+}
+
+/// Publishes an ORDERS event, retrying with backoff for about half a minute.
+pub async fn publish_with_retry(
+    ctx: &Ctx,
+    event: &OrderEvent,
+    correlation_id: &str,
+) -> Option<u64> {
+    let mut delay = Duration::from_millis(50);
+    for attempt in 1..=10 {
+        match events::publish_order_event(
+            &ctx.js,
+            event,
+            correlation_id,
+            subjects::execution::SERVICE,
+        )
+        .await
+        {
+            Ok(stored) => return Some(stored.sequence),
+            Err(e) => {
+                tracing::warn!(correlation_id, attempt, error = %e, "ORDERS publish failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+    tracing::error!(
+        correlation_id,
+        event = event.event_type(),
+        "giving up on an ORDERS publish"
+    );
+    None
+}

@@ -1,0 +1,178 @@
+//! The `execution` micro service: order management and the paper exchange.
+//!
+//! - [`run`]: provisions streams, rebuilds the OMS from ORDERS, serves the
+//!   endpoints, runs the paper exchange (on one instance, by lease) and turns
+//!   paper strategies' signals into orders.
+//! - `handlers/`: one file per endpoint (`orders.submit|cancel|get|list`).
+//! - `submit`: the path every order takes: validation, market lookup,
+//!   idempotency on `(account, client_order_id)`, `risk.check`, the decision
+//!   recorded in ORDERS.
+//! - `oms`: orders and account ledgers from ORDERS.
+//! - `exchange`: the paper exchange: matches working orders on MARKET bars
+//!   (and quotes) with `trading::exchange`'s rules, publishes fills, expiries
+//!   and cancels; exactly one instance holds it.
+//! - `signals`: durable consumer on SIGNALS: a paper strategy's signal → an
+//!   order sized by its rule.
+
+mod exchange;
+mod handlers;
+mod oms;
+mod signals;
+mod submit;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, stream::Stream};
+use async_nats::Client;
+use bus::follow::Applied;
+use bus::jetstream::StreamSettings;
+use bus::lease::Leases;
+use bus::{subjects, BusError, MicroService, ServiceSpec};
+use tokio::sync::{mpsc, watch};
+
+pub use trading::ExchangeConfig;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub stream: StreamSettings,
+    /// Fill rules of the paper exchange (commission, slippage, volume share).
+    pub exchange: ExchangeConfig,
+    /// Another instance takes the paper exchange over this long after its
+    /// holder dies.
+    pub lease_ttl: Duration,
+    /// Timeout of `risk.check` and `md.bars.get`.
+    pub request_timeout: Duration,
+    /// How long a handler waits for this instance to apply its own write.
+    pub catch_up_timeout: Duration,
+    /// Turn paper strategies' signals into orders.
+    pub paper_signals: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            stream: StreamSettings::default(),
+            exchange: ExchangeConfig::default(),
+            lease_ttl: Duration::from_secs(6),
+            request_timeout: Duration::from_secs(5),
+            catch_up_timeout: Duration::from_secs(5),
+            paper_signals: true,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Bus(#[from] BusError),
+}
+
+pub(crate) struct Ctx {
+    pub config: Config,
+    pub client: Client,
+    pub js: jetstream::Context,
+    pub market: Stream,
+    pub quotes: Stream,
+    pub oms: Arc<Mutex<oms::Oms>>,
+    pub applied: Applied,
+    /// One submit at a time per order id on this instance (100 concurrent
+    /// duplicates wait for the first and get its order).
+    pub submitting: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+pub async fn run(
+    config: Config,
+    client: Client,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Error> {
+    let js = jetstream::new(client.clone());
+    let orders =
+        bus::jetstream::ensure_stream(&js, bus::jetstream::orders_stream(&config.stream)).await?;
+    let market =
+        bus::jetstream::ensure_stream(&js, bus::jetstream::market_stream(&config.stream)).await?;
+    let quotes =
+        bus::jetstream::ensure_stream(&js, bus::jetstream::quotes_stream(&config.stream)).await?;
+    let signals_stream =
+        bus::jetstream::ensure_stream(&js, bus::jetstream::signals_stream(&config.stream)).await?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+
+    let (notice_tx, notice_rx) = mpsc::unbounded_channel();
+    let oms = Arc::new(Mutex::new(oms::Oms::new(notice_tx)));
+    let o = oms.clone();
+    let (applied, _follower) = bus::follow::follow(
+        orders,
+        0,
+        move |sequence, message| match bus::events::decode_order_event(&message.payload) {
+            Ok(event) => o.lock().unwrap().apply(sequence, &event),
+            Err(e) => tracing::warn!(sequence, error = %e, "ORDERS message does not parse"),
+        },
+        stop_rx.clone(),
+    )
+    .await?;
+    let ctx = Arc::new(Ctx {
+        config: config.clone(),
+        client: client.clone(),
+        js: js.clone(),
+        market,
+        quotes,
+        oms,
+        applied,
+        submitting: Mutex::default(),
+    });
+
+    let mut service = MicroService::start(
+        &client,
+        ServiceSpec::new(
+            subjects::execution::SERVICE,
+            VERSION,
+            "Orders: submit (idempotent per client order id, through risk), cancel, get, list; paper exchange",
+        ),
+    )
+    .await?;
+    let instance = service.id().await;
+    handlers::register(&mut service, ctx.clone()).await?;
+    let leases = Leases::open(
+        &js,
+        subjects::buckets::EXECUTION_LEASES,
+        config.lease_ttl,
+        config.stream.replicas,
+        &instance,
+    )
+    .await?;
+    let exchange = tokio::spawn(exchange::run(
+        ctx.clone(),
+        leases,
+        notice_rx,
+        stop_rx.clone(),
+    ));
+    let signals = if config.paper_signals {
+        Some(tokio::spawn(signals::run(
+            ctx.clone(),
+            signals_stream,
+            stop_rx.clone(),
+        )))
+    } else {
+        None
+    };
+    tracing::info!(
+        service = subjects::execution::SERVICE,
+        instance,
+        "service started"
+    );
+
+    shutdown.await;
+    tracing::info!(service = subjects::execution::SERVICE, "shutting down");
+    service.shutdown().await;
+    let _ = stop_tx.send(true);
+    let _ = exchange.await;
+    if let Some(s) = signals {
+        let _ = s.await;
+    }
+    let _ = client.flush().await;
+    Ok(())
+}

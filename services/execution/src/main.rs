@@ -1,0 +1,46 @@
+//! `execution`: runs the execution service alone. The all-in-one `trader`
+//! binary runs it together with the others.
+
+use clap::Parser;
+use rust_decimal::Decimal;
+
+#[derive(Parser, Debug)]
+#[command(version, about = "execution micro service (OMS and paper exchange)")]
+struct Args {
+    /// NATS server URL(s), comma-separated.
+    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    nats_url: String,
+    /// Stream and bucket replicas (3 in a cluster).
+    #[arg(long, default_value_t = 1)]
+    replicas: usize,
+    /// Commission as a fraction of traded value (0.001 = 0.1 %).
+    #[arg(long, default_value = "0")]
+    commission_pct: Decimal,
+    /// Commission per order.
+    #[arg(long, default_value = "0")]
+    commission_fixed: Decimal,
+    /// Adverse slippage of market and stop fills, in basis points.
+    #[arg(long, default_value = "0")]
+    slippage_bps: Decimal,
+    /// Largest share of a bar's volume one order takes (e.g. 0.1); unset: any.
+    #[arg(long)]
+    max_volume_share: Option<Decimal>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    bus::telemetry::init_tracing(bus::telemetry::SERVICE_LOGS);
+    let args = Args::parse();
+    let mut config = execution_service::Config::default();
+    config.stream.replicas = args.replicas;
+    config.exchange.commission_pct = args.commission_pct;
+    config.exchange.commission_fixed = args.commission_fixed;
+    config.exchange.slippage_bps = args.slippage_bps;
+    config.exchange.max_volume_share = args.max_volume_share;
+    let client = bus::connect::connect(&args.nats_url, "execution", None).await?;
+    execution_service::run(config, client, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}

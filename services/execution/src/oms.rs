@@ -1,0 +1,190 @@
+//! The order book of record: every order and every account's cash and
+//! positions, rebuilt from ORDERS (the source of truth) and kept current by
+//! following it. All instances hold the same state; handlers wait until their
+//! own writes are applied before they answer.
+
+use std::collections::HashMap;
+
+use model::{Decimal, Event, Side, Symbol};
+use tokio::sync::mpsc;
+use trading::event::OrderEvent;
+use trading::{AccountLedger, Order, OrderStatus};
+
+/// What the paper exchange needs to hear about.
+#[derive(Debug, Clone)]
+pub enum Notice {
+    /// A new working order.
+    Accepted(Order),
+    /// An order stopped working (filled, canceled, expired).
+    Closed(String),
+}
+
+#[derive(Default)]
+pub struct Oms {
+    orders: HashMap<String, Order>,
+    /// Order ids per account, oldest first.
+    by_account: HashMap<String, Vec<String>>,
+    ledgers: HashMap<String, AccountLedger>,
+    notices: Option<mpsc::UnboundedSender<Notice>>,
+}
+
+impl Oms {
+    pub fn new(notices: mpsc::UnboundedSender<Notice>) -> Oms {
+        Oms {
+            notices: Some(notices),
+            ..Default::default()
+        }
+    }
+
+    fn notify(&self, notice: Notice) {
+        if let Some(tx) = &self.notices {
+            let _ = tx.send(notice);
+        }
+    }
+
+    pub fn apply(&mut self, sequence: u64, event: &Event<OrderEvent>) {
+        let ts = event.ts;
+        match &event.data {
+            OrderEvent::AccountOpened(a) => {
+                self.ledgers
+                    .entry(a.account.clone())
+                    .or_insert_with(|| AccountLedger::open(&a.account, a.cash));
+            }
+            OrderEvent::OrderAccepted { order } | OrderEvent::OrderRejected { order, .. } => {
+                if self.orders.contains_key(&order.id) {
+                    return; // the first decision stands
+                }
+                let mut order = order.clone();
+                order.sequence = sequence;
+                self.by_account
+                    .entry(order.account.clone())
+                    .or_default()
+                    .push(order.id.clone());
+                if order.status.is_open() {
+                    self.notify(Notice::Accepted(order.clone()));
+                }
+                self.orders.insert(order.id.clone(), order);
+            }
+            OrderEvent::OrderCanceled {
+                order_id, reason, ..
+            }
+            | OrderEvent::OrderExpired {
+                order_id, reason, ..
+            } => {
+                let status = if matches!(event.data, OrderEvent::OrderCanceled { .. }) {
+                    OrderStatus::Canceled
+                } else {
+                    OrderStatus::Expired
+                };
+                if let Some(order) = self.orders.get_mut(order_id) {
+                    if order.status.is_open() {
+                        order.status = status;
+                        order.reason = Some(reason.clone());
+                        order.updated_ts = ts;
+                        order.sequence = sequence;
+                    }
+                }
+                self.notify(Notice::Closed(order_id.clone()));
+            }
+            OrderEvent::OrderFilled { fill } => {
+                if let Some(order) = self.orders.get_mut(&fill.order_id) {
+                    order.apply_fill(fill.qty, fill.price, fill.commission, fill.market_ts);
+                    order.status = fill.status;
+                    order.updated_ts = ts;
+                    order.sequence = sequence;
+                    if !order.status.is_open() {
+                        self.notify(Notice::Closed(fill.order_id.clone()));
+                    }
+                }
+                if let Some(ledger) = self.ledgers.get_mut(&fill.account) {
+                    ledger.apply_fill(fill);
+                }
+            }
+            OrderEvent::ProtectionSet(_) => {}
+        }
+    }
+
+    pub fn order(&self, order_id: &str) -> Option<&Order> {
+        self.orders.get(order_id)
+    }
+
+    pub fn account_known(&self, account: &str) -> bool {
+        self.ledgers.contains_key(account)
+    }
+
+    pub fn open_orders(&self) -> Vec<Order> {
+        self.orders
+            .values()
+            .filter(|o| o.status.is_open())
+            .cloned()
+            .collect()
+    }
+
+    /// Orders matching the filters, newest first.
+    pub fn list(
+        &self,
+        account: Option<&str>,
+        symbol: Option<&Symbol>,
+        status: Option<OrderStatus>,
+        open: bool,
+        limit: usize,
+    ) -> Vec<Order> {
+        let mut out: Vec<&Order> = match account {
+            Some(a) => self
+                .by_account
+                .get(a)
+                .map(|ids| ids.iter().filter_map(|id| self.orders.get(id)).collect())
+                .unwrap_or_default(),
+            None => self.orders.values().collect(),
+        };
+        out.retain(|o| {
+            symbol.is_none_or(|s| &o.symbol == s)
+                && status.is_none_or(|s| o.status == s)
+                && (!open || o.status.is_open())
+        });
+        out.sort_by(|a, b| b.sequence.cmp(&a.sequence).then(b.id.cmp(&a.id)));
+        out.into_iter().take(limit).cloned().collect()
+    }
+
+    /// Position plus working orders (signed) of an account in a symbol: what
+    /// it will hold once everything working fills.
+    pub fn expected_position(&self, account: &str, symbol: &Symbol) -> Decimal {
+        let held = self
+            .ledgers
+            .get(account)
+            .map(|l| l.position_qty(symbol))
+            .unwrap_or_default();
+        let working: Decimal = self
+            .by_account
+            .get(account)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.orders.get(id))
+            .filter(|o| &o.symbol == symbol && o.status.is_open())
+            .map(|o| match o.side {
+                Side::Buy => o.leaves_qty(),
+                Side::Sell => -o.leaves_qty(),
+            })
+            .sum();
+        held + working
+    }
+
+    /// Equity with `symbol` marked at `price` and other positions at their
+    /// last fill price.
+    pub fn equity_at(&self, account: &str, symbol: &Symbol, price: Decimal) -> Option<Decimal> {
+        let ledger = self.ledgers.get(account)?;
+        let marked: Decimal = ledger
+            .positions
+            .values()
+            .map(|p| {
+                let last = if &p.symbol == symbol {
+                    price
+                } else {
+                    p.last_price
+                };
+                p.qty * last
+            })
+            .sum();
+        Some(ledger.cash + marked)
+    }
+}

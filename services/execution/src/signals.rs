@@ -1,0 +1,166 @@
+//! Paper trading: signals of strategies started in `paper` mode become orders.
+//!
+//! A durable consumer on SIGNALS (`execution-signals`, shared by every
+//! execution instance, one signal in flight so signals apply in order). For a
+//! paper signal: the position wanted (long, short, flat) × the strategy's
+//! sizing rule, minus what the account holds and has working, is one market
+//! order through the same path as `orders.submit` (risk included). Its client
+//! order id is derived from the signal, so a redelivered signal finds its
+//! order instead of making a second one. Acked once the order is decided.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
+use async_nats::jetstream::stream::Stream;
+use async_nats::jetstream::AckKind;
+use bus::api::strategy::{Mode, SignalEvent};
+use bus::{subjects, ErrorKind};
+use futures::StreamExt;
+use model::Event;
+use tokio::sync::watch;
+use trading::{OrderRequest, OrderType, TimeInForce};
+
+use crate::Ctx;
+
+pub async fn run(ctx: Arc<Ctx>, signals: Stream, mut stop: watch::Receiver<bool>) {
+    let durable = subjects::execution::SIGNALS_CONSUMER;
+    loop {
+        let consumer = signals
+            .get_or_create_consumer(
+                durable,
+                pull::Config {
+                    durable_name: Some(durable.to_string()),
+                    description: Some("paper strategies' signals into orders".to_string()),
+                    ack_policy: AckPolicy::Explicit,
+                    deliver_policy: DeliverPolicy::All,
+                    ack_wait: Duration::from_secs(30),
+                    max_ack_pending: 1,
+                    ..Default::default()
+                },
+            )
+            .await;
+        let mut messages = match consumer {
+            Ok(c) => match c.messages().await {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read {durable}; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot create {durable}; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        loop {
+            let next = tokio::select! {
+                biased;
+                _ = stop.wait_for(|s| *s) => return,
+                next = messages.next() => next,
+            };
+            match next {
+                Some(Ok(message)) => handle(&ctx, message).await,
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "reading {durable}; retrying");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                None => break,
+            }
+        }
+    }
+}
+
+/// Client order id of a signal's order: short, valid, the same on every replay.
+fn client_order_id(signal: &SignalEvent) -> String {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    // DefaultHasher::new() uses fixed keys: stable across processes.
+    (
+        &signal.strategy_id,
+        signal.signal.symbol.as_str(),
+        signal.signal.timeframe.to_string(),
+        signal.signal.ts.0,
+    )
+        .hash(&mut h);
+    format!("sig-{:016x}", h.finish())
+}
+
+async fn handle(ctx: &Arc<Ctx>, message: async_nats::jetstream::Message) {
+    let event: Event<SignalEvent> = match serde_json::from_slice(&message.payload) {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::warn!(error = %e, "signal does not parse; terminated");
+            let _ = message.ack_with(AckKind::Term).await;
+            return;
+        }
+    };
+    let signal = &event.data;
+    let (Mode::Paper, Some(paper)) = (signal.mode, &signal.paper) else {
+        let _ = message.ack().await;
+        return;
+    };
+    let correlation_id = event.correlation_id.clone();
+    let symbol = &signal.signal.symbol;
+    let price = signal.signal.price;
+    let (expected, equity) = {
+        let oms = ctx.oms.lock().unwrap();
+        (
+            oms.expected_position(&paper.account, symbol),
+            oms.equity_at(&paper.account, symbol, price),
+        )
+    };
+    let Some(equity) = equity else {
+        tracing::warn!(correlation_id, account = %paper.account, strategy = %signal.strategy_id,
+            "paper signal for an account that is not open; skipped");
+        let _ = message.ack().await;
+        return;
+    };
+    let units = paper
+        .sizing
+        .units(equity, price, ctx.config.exchange.commission_pct);
+    let Some((side, qty)) = trading::sizing::order_for(signal.signal.direction, units, expected)
+    else {
+        let _ = message.ack().await;
+        return;
+    };
+    let req = OrderRequest {
+        client_order_id: client_order_id(signal),
+        account: paper.account.clone(),
+        symbol: symbol.clone(),
+        side,
+        order_type: OrderType::Market,
+        qty,
+        limit_price: None,
+        stop_price: None,
+        tif: TimeInForce::Gtc,
+        reduce_only: false,
+        timeframe: Some(signal.signal.timeframe),
+        strategy_id: Some(signal.strategy_id.clone()),
+        after_ts: Some(signal.signal.ts),
+    };
+    match crate::submit::submit(ctx, req, &correlation_id).await {
+        Ok(order) => {
+            tracing::info!(correlation_id, strategy = %signal.strategy_id, order_id = %order.id,
+                status = ?order.status, "paper signal became an order");
+            let _ = message.ack().await;
+        }
+        Err(e)
+            if matches!(
+                e.kind,
+                ErrorKind::Unavailable | ErrorKind::Timeout | ErrorKind::Internal
+            ) =>
+        {
+            tracing::warn!(correlation_id, error = %e, "paper signal: will retry");
+            let _ = message
+                .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+                .await;
+        }
+        Err(e) => {
+            tracing::warn!(correlation_id, error = %e, "paper signal cannot become an order; skipped");
+            let _ = message.ack().await;
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! The path of every order, from `orders.submit` and from paper signals alike:
+//!
+//! 1. validate the request (nothing is written for a bad one);
+//! 2. one submit per order id at a time on this instance; an order id that
+//!    exists returns the existing order (idempotency across restarts: the OMS
+//!    is rebuilt from ORDERS);
+//! 3. the account must be open; the symbol must have bars (its newest bar
+//!    gives the default timeframe, the market time the order works after, and
+//!    the reference price for risk);
+//! 4. `risk.check`;
+//! 5. the decision (`OrderAccepted` / `OrderRejected`) goes to ORDERS with the
+//!    order's own `Nats-Msg-Id`: when instances race on one client order id,
+//!    JetStream keeps the first and the others read it back;
+//! 6. answer once this instance has applied it (read your writes).
+
+use std::sync::Arc;
+
+use async_nats::jetstream::stream::DirectGetErrorKind;
+use bus::api::risk::{CheckRequest, CheckResponse};
+use bus::{events, request, ErrorKind, RequestError, RequestOptions, ServiceError};
+use model::{Bar, Decimal, Event, Quote, Symbol, Timeframe, UnixNanos};
+use trading::event::OrderEvent;
+use trading::{Order, OrderRequest, OrderStatus, OrderType};
+
+use crate::Ctx;
+use bus::subjects;
+
+/// What the market says about a symbol at submit time.
+pub struct MarketRef {
+    pub timeframe: Timeframe,
+    /// Open time of the newest bar.
+    pub last_bar_ts: UnixNanos,
+    /// Newest price (quote's last if newer than the bar, else the bar's close).
+    pub last_price: Decimal,
+}
+
+pub async fn market_ref(
+    ctx: &Ctx,
+    symbol: &Symbol,
+    timeframe: Option<Timeframe>,
+) -> Result<MarketRef, ServiceError> {
+    let subject = match timeframe {
+        Some(tf) => subjects::bar(symbol, tf),
+        None => subjects::bars_of_symbol(symbol),
+    };
+    let message = match ctx.market.direct_get_last_for_subject(subject).await {
+        Ok(m) => m,
+        Err(e) if matches!(e.kind(), DirectGetErrorKind::NotFound) => {
+            return Err(ServiceError::not_found(match timeframe {
+                Some(tf) => format!("unknown symbol {symbol}: no {tf} bars in MARKET"),
+                None => format!("unknown symbol {symbol}: no bars in MARKET"),
+            }))
+        }
+        Err(e) => {
+            return Err(ServiceError::unavailable(format!(
+                "cannot read MARKET: {e}"
+            )))
+        }
+    };
+    let bar: Event<Bar> = serde_json::from_slice(&message.payload)
+        .map_err(|e| ServiceError::internal(format!("bar in MARKET does not parse: {e}")))?;
+    let mut last_price = bar.data.close;
+    if let Ok(m) = ctx
+        .quotes
+        .direct_get_last_for_subject(subjects::tick(symbol))
+        .await
+    {
+        if let Ok(q) = serde_json::from_slice::<Event<Quote>>(&m.payload) {
+            if q.data.ts > bar.data.ts && q.data.last > Decimal::ZERO {
+                last_price = q.data.last;
+            }
+        }
+    }
+    Ok(MarketRef {
+        timeframe: bar.data.timeframe,
+        last_bar_ts: bar.data.ts,
+        last_price,
+    })
+}
+
+fn same_order(existing: &Order, req: &OrderRequest) -> bool {
+    existing.symbol == req.symbol
+        && existing.side == req.side
+        && existing.order_type == req.order_type
+        && existing.qty == req.qty
+        && existing.limit_price == req.limit_price
+        && existing.stop_price == req.stop_price
+}
+
+fn existing_or_conflict(existing: Order, req: &OrderRequest) -> Result<Order, ServiceError> {
+    if same_order(&existing, req) {
+        Ok(existing)
+    } else {
+        Err(ServiceError::new(
+            ErrorKind::Conflict,
+            format!(
+                "client_order_id {} of account {} is already used by another order",
+                req.client_order_id, req.account
+            ),
+        )
+        .with_details(&existing))
+    }
+}
+
+pub async fn submit(
+    ctx: &Arc<Ctx>,
+    req: OrderRequest,
+    correlation_id: &str,
+) -> Result<Order, ServiceError> {
+    req.validate().map_err(|e| {
+        ServiceError::bad_request(e.to_string()).with_details(serde_json::json!({"code": e.code()}))
+    })?;
+    let order_id = trading::order::order_id(&req.account, &req.client_order_id);
+
+    let lock = ctx
+        .submitting
+        .lock()
+        .unwrap()
+        .entry(order_id.clone())
+        .or_default()
+        .clone();
+    let result = {
+        let _one_at_a_time = lock.lock().await;
+        decide(ctx, &req, &order_id, correlation_id).await
+    };
+    {
+        let mut map = ctx.submitting.lock().unwrap();
+        if Arc::strong_count(&lock) <= 2 {
+            map.remove(&order_id);
+        }
+    }
+    result
+}
+
+async fn decide(
+    ctx: &Arc<Ctx>,
+    req: &OrderRequest,
+    order_id: &str,
+    correlation_id: &str,
+) -> Result<Order, ServiceError> {
+    let existing = ctx.oms.lock().unwrap().order(order_id).cloned();
+    if let Some(existing) = existing {
+        return existing_or_conflict(existing, req);
+    }
+    if !ctx.oms.lock().unwrap().account_known(&req.account) {
+        let _ = ctx.applied.catch_up(ctx.config.catch_up_timeout).await;
+        let oms = ctx.oms.lock().unwrap();
+        if let Some(existing) = oms.order(order_id).cloned() {
+            drop(oms);
+            return existing_or_conflict(existing, req);
+        }
+        if !oms.account_known(&req.account) {
+            return Err(ServiceError::not_found(format!(
+                "unknown account {}: open it with portfolio.account.open",
+                req.account
+            )));
+        }
+    }
+    let market = market_ref(ctx, &req.symbol, req.timeframe).await?;
+    let risk_price = match req.order_type {
+        OrderType::Market => market.last_price,
+        OrderType::Limit | OrderType::StopLimit => req.limit_price.unwrap_or(market.last_price),
+        OrderType::Stop => req.stop_price.unwrap_or(market.last_price),
+    };
+    let check: CheckResponse = request(
+        &ctx.client,
+        subjects::risk::CHECK,
+        &CheckRequest {
+            account: req.account.clone(),
+            symbol: req.symbol.clone(),
+            side: req.side,
+            qty: req.qty,
+            price: Some(risk_price),
+            reduce_only: req.reduce_only,
+            client_order_id: Some(req.client_order_id.clone()),
+        },
+        RequestOptions {
+            timeout: ctx.config.request_timeout,
+            correlation_id: Some(correlation_id.to_string()),
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        RequestError::Service(s) => s,
+        other => ServiceError::unavailable(format!("risk: {other}")),
+    })?;
+
+    let after_ts = req.after_ts.unwrap_or(market.last_bar_ts);
+    let mut order = Order::new(
+        req,
+        market.timeframe,
+        after_ts,
+        UnixNanos::now(),
+        correlation_id,
+    );
+    let event = if check.accepted {
+        order.status = OrderStatus::Accepted;
+        OrderEvent::OrderAccepted { order }
+    } else {
+        order.status = OrderStatus::Rejected;
+        order.reason = check.violations.first().map(|v| v.message.clone());
+        order.violations = check.violations.clone();
+        OrderEvent::OrderRejected {
+            order,
+            violations: check.violations,
+        }
+    };
+    let stored = events::publish_order_event(
+        &ctx.js,
+        &event,
+        correlation_id,
+        subjects::execution::SERVICE,
+    )
+    .await
+    .map_err(|e| ServiceError::unavailable(format!("ORDERS: {e}")))?;
+    if !ctx
+        .applied
+        .wait(stored.sequence, ctx.config.catch_up_timeout)
+        .await
+    {
+        return Err(ServiceError::unavailable(format!(
+            "order {order_id} is stored (sequence {}) but this instance has not applied it yet",
+            stored.sequence
+        )));
+    }
+    let order = ctx.oms.lock().unwrap().order(order_id).cloned();
+    match order {
+        Some(o) if stored.duplicate => existing_or_conflict(o, req),
+        Some(o) => {
+            tracing::info!(
+                correlation_id,
+                order_id,
+                status = ?o.status,
+                sequence = stored.sequence,
+                "order decided"
+            );
+            Ok(o)
+        }
+        None => Err(ServiceError::internal(format!(
+            "order {order_id} is stored but missing from the OMS"
+        ))),
+    }
+}
