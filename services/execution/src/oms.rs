@@ -14,7 +14,7 @@ use trading::{AccountLedger, Order, OrderStatus};
 #[derive(Debug, Clone)]
 pub enum Notice {
     /// A new working order.
-    Accepted(Order),
+    Accepted(Box<Order>),
     /// An order stopped working (filled, canceled, expired).
     Closed(String),
 }
@@ -61,7 +61,7 @@ impl Oms {
                     .or_default()
                     .push(order.id.clone());
                 if order.status.is_open() {
-                    self.notify(Notice::Accepted(order.clone()));
+                    self.notify(Notice::Accepted(Box::new(order.clone())));
                 }
                 self.orders.insert(order.id.clone(), order);
             }

@@ -146,7 +146,12 @@ pub async fn run(
     )
     .await?;
     handlers::register(&mut service, ctx.clone()).await?;
-    tracing::info!(service = subjects::risk::SERVICE, instance = %service.id().await, "service started");
+    let instance = service.id().await;
+    tracing::info!(
+        service = subjects::risk::SERVICE,
+        instance,
+        "service started"
+    );
 
     shutdown.await;
     tracing::info!(service = subjects::risk::SERVICE, "shutting down");
@@ -167,6 +172,7 @@ async fn follow_portfolio(
 ) -> Result<(), BusError> {
     let consumer = portfolio
         .create_consumer(pull::OrderedConfig {
+            filter_subject: "evt.portfolio.>".to_string(),
             deliver_policy: DeliverPolicy::LastPerSubject,
             ..Default::default()
         })
