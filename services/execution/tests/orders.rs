@@ -1,0 +1,294 @@
+//! The OMS and paper exchange against a real nats-server, market-data and risk.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{goog_bars, Env};
+use model::Decimal;
+use rust_decimal_macros::dec;
+use serde_json::json;
+use trading::{OrderStatus, TimeInForce};
+
+fn config() -> execution_service::Config {
+    execution_service::Config {
+        lease_ttl: Duration::from_millis(1500),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn market_orders_fill_on_the_next_bar_and_limits_wait_for_their_price() {
+    let env = Env::start().await;
+    let bars = goog_bars();
+    env.import_goog(0, 50).await;
+    env.open_account("acc", dec!(100000)).await;
+    let _execution = env.execution(config());
+    env.execution_ready().await;
+
+    // A signal-style order on replayed history: fills at the open of the bar
+    // after bars[20], not at the end of the data.
+    let o = env
+        .submit(
+            json!({"client_order_id": "m1", "account": "acc", "symbol": "GOOG", "side": "buy",
+            "type": "market", "qty": "10", "after_ts": bars[20].ts}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(o.id, "acc.m1");
+    assert!(
+        matches!(o.status, OrderStatus::Accepted | OrderStatus::Filled),
+        "{o:?}"
+    );
+    let done = env.wait_done("acc", "m1").await;
+    assert_eq!(done.status, OrderStatus::Filled);
+    assert_eq!(done.avg_fill_price, bars[21].open);
+    assert_eq!(done.filled_qty, dec!(10));
+    assert_eq!(done.last_fill_bar_ts, Some(bars[21].ts));
+
+    // Live: orders placed now work after the newest bar (bars[49]).
+    let m2 = env
+        .submit(
+            json!({"client_order_id": "m2", "account": "acc", "symbol": "GOOG", "side": "sell",
+            "type": "market", "qty": "4"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(m2.status, OrderStatus::Accepted);
+    assert_eq!(m2.after_ts, bars[49].ts);
+    // A buy limit a little under the next bars' lows: the first bar whose low
+    // reaches it fills, at the limit (or at the open on a gap down).
+    let limit = bars[50..60].iter().map(|b| b.low).min().unwrap() + dec!(1);
+    let l1 = env
+        .submit(
+            json!({"client_order_id": "l1", "account": "acc", "symbol": "GOOG", "side": "buy",
+            "type": "limit", "qty": "3", "limit_price": limit}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(l1.status, OrderStatus::Accepted);
+    // A sell limit no bar reaches stays working.
+    let far = env
+        .submit(
+            json!({"client_order_id": "far", "account": "acc", "symbol": "GOOG", "side": "sell",
+            "type": "limit", "qty": "1", "limit_price": "100000", "tif": "GTC"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(far.tif, TimeInForce::Gtc);
+
+    env.import_goog(50, 60).await;
+    let m2 = env.wait_done("acc", "m2").await;
+    assert_eq!(m2.avg_fill_price, bars[50].open);
+    let l1 = env.wait_done("acc", "l1").await;
+    let hit = bars[50..60].iter().find(|b| b.low <= limit).unwrap();
+    let expected = if hit.open <= limit { hit.open } else { limit };
+    assert_eq!(l1.avg_fill_price, expected);
+    assert_eq!(l1.last_fill_bar_ts, Some(hit.ts));
+    assert_eq!(
+        env.get("acc", "far").await.unwrap().status,
+        OrderStatus::Accepted
+    );
+
+    // Fills are events on evt.fill.<account>.<symbol>.
+    assert_eq!(env.orders_count("evt.fill.acc.GOOG").await, 3);
+    let open = env.list(json!({"account": "acc", "open": true})).await;
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].client_order_id, "far");
+}
+
+#[tokio::test]
+async fn one_hundred_concurrent_duplicates_make_one_order() {
+    let env = Env::start().await;
+    env.import_goog(0, 30).await;
+    env.open_account("acc", dec!(100000)).await;
+    let _e1 = env.execution(config());
+    let _e2 = env.execution(config());
+    env.execution_ready().await;
+    // Both instances serve (queue group); give the second a moment to join.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let body = json!({"client_order_id": "dup", "account": "acc", "symbol": "GOOG", "side": "buy",
+        "type": "market", "qty": "5", "after_ts": goog_bars()[10].ts});
+    let replies = futures::future::join_all((0..100).map(|_| env.submit(body.clone()))).await;
+    let orders: Vec<_> = replies
+        .into_iter()
+        .map(|r| r.expect("every duplicate is answered"))
+        .collect();
+    assert!(orders.iter().all(|o| o.id == "acc.dup"));
+    let done = env.wait_done("acc", "dup").await;
+    assert_eq!(done.filled_qty, dec!(5));
+    assert_eq!(env.orders_count("evt.order.acc.accepted").await, 1);
+    assert_eq!(
+        env.orders_count("evt.fill.acc.>").await,
+        1,
+        "at most its own fills"
+    );
+    // The same client order id for a different order is a conflict.
+    let mut other = body.clone();
+    other["qty"] = json!("6");
+    let err = env.submit(other).await.unwrap_err();
+    assert_eq!(err.service_error().unwrap().code, 409);
+}
+
+#[tokio::test]
+async fn bad_orders_get_clear_errors_and_nothing_is_written() {
+    let env = Env::start().await;
+    env.import_goog(0, 5).await;
+    env.open_account("acc", dec!(1000)).await;
+    let _execution = env.execution(config());
+    env.execution_ready().await;
+    let before = env.orders_count(">").await;
+    let base = json!({"client_order_id": "b1", "account": "acc", "symbol": "GOOG", "side": "buy",
+        "type": "market", "qty": "1"});
+    let with = |k: &str, v: serde_json::Value| {
+        let mut b = base.clone();
+        b[k] = v;
+        b
+    };
+    let cases = [
+        (with("qty", json!("0")), 400, "qty"),
+        (with("qty", json!("-2")), 400, "qty"),
+        (with("symbol", json!("NOPE")), 404, "unknown symbol"),
+        (with("type", json!("limit")), 400, "limit_price"),
+        (
+            {
+                let mut b = with("type", json!("stop_limit"));
+                b["limit_price"] = json!("10");
+                b
+            },
+            400,
+            "stop_price",
+        ),
+        (with("account", json!("ghost")), 404, "unknown account"),
+        (with("client_order_id", json!("")), 400, "client_order_id"),
+        (with("tif", json!("FOREVER")), 400, "unknown variant"),
+    ];
+    for (body, code, words) in cases {
+        let reply = env
+            .client
+            .request("orders.submit", serde_json::to_vec(&body).unwrap().into())
+            .await
+            .unwrap();
+        let headers = reply
+            .headers
+            .as_ref()
+            .unwrap_or_else(|| panic!("an error for {body}"));
+        assert_eq!(
+            headers.get("Nats-Service-Error-Code").unwrap().as_str(),
+            code.to_string(),
+            "{body}"
+        );
+        let err: serde_json::Value = serde_json::from_slice(&reply.payload).unwrap();
+        assert!(
+            err["message"].as_str().unwrap().contains(words),
+            "{body}: {err}"
+        );
+    }
+    assert_eq!(env.orders_count(">").await, before, "nothing written");
+}
+
+#[tokio::test]
+async fn risk_rejections_are_recorded_once_and_cancels_stop_working_orders() {
+    let env = Env::start().await;
+    env.import_goog(0, 5).await;
+    env.open_account("acc", dec!(100000)).await;
+    let _execution = env.execution(config());
+    env.execution_ready().await;
+    let _: serde_json::Value = bus::request(
+        &env.client,
+        "risk.limits.set",
+        &json!({"account": "acc", "limits": {"max_order_qty": "5"}}),
+        bus::RequestOptions::default(),
+    )
+    .await
+    .unwrap();
+    let body = json!({"client_order_id": "big", "account": "acc", "symbol": "GOOG", "side": "buy",
+        "type": "market", "qty": "10"});
+    let o = env.submit(body.clone()).await.unwrap();
+    assert_eq!(o.status, OrderStatus::Rejected);
+    assert_eq!(o.violations[0].limit, "max_order_qty");
+    let again = env.submit(body).await.unwrap();
+    assert_eq!(
+        again, o,
+        "a resubmitted client order id returns the decision made"
+    );
+    assert_eq!(env.orders_count("evt.order.acc.rejected").await, 1);
+
+    let l = env
+        .submit(
+            json!({"client_order_id": "low", "account": "acc", "symbol": "GOOG", "side": "buy",
+            "type": "limit", "qty": "1", "limit_price": "1"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(l.status, OrderStatus::Accepted);
+    let canceled: trading::Order = bus::request(
+        &env.client,
+        "orders.cancel",
+        &json!({"account": "acc", "client_order_id": "low"}),
+        bus::RequestOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(canceled.status, OrderStatus::Canceled);
+    let again: Result<trading::Order, _> = bus::request(
+        &env.client,
+        "orders.cancel",
+        &json!({"account": "acc", "client_order_id": "low"}),
+        bus::RequestOptions::default(),
+    )
+    .await;
+    assert_eq!(again.unwrap_err().service_error().unwrap().code, 409);
+    let missing: Result<trading::Order, _> = bus::request(
+        &env.client,
+        "orders.get",
+        &json!({"account": "acc", "client_order_id": "nope"}),
+        bus::RequestOptions::default(),
+    )
+    .await;
+    assert_eq!(missing.unwrap_err().service_error().unwrap().code, 404);
+}
+
+#[tokio::test]
+async fn a_restarted_execution_rebuilds_the_same_orders_and_finishes_working_ones() {
+    let env = Env::start().await;
+    let bars = goog_bars();
+    env.import_goog(0, 40).await;
+    env.open_account("acc", dec!(100000)).await;
+    let execution = env.execution(config());
+    env.execution_ready().await;
+    for i in 0..5 {
+        env.submit(
+            json!({"client_order_id": format!("h{i}"), "account": "acc", "symbol": "GOOG",
+            "side": if i % 2 == 0 { "buy" } else { "sell" }, "type": "market", "qty": "2",
+            "after_ts": bars[10 + i].ts}),
+        )
+        .await
+        .unwrap();
+    }
+    for i in 0..5 {
+        env.wait_done("acc", &format!("h{i}")).await;
+    }
+    // Working orders that fill only on bars to come.
+    env.submit(
+        json!({"client_order_id": "w1", "account": "acc", "symbol": "GOOG", "side": "buy",
+        "type": "market", "qty": "1"}),
+    )
+    .await
+    .unwrap();
+    let before = env.list(json!({"account": "acc"})).await;
+    assert_eq!(before.len(), 6);
+
+    execution.abort();
+    let _execution = env.execution(config());
+    env.execution_ready().await;
+    let after = env.list(json!({"account": "acc"})).await;
+    assert_eq!(after, before, "the OMS is rebuilt from ORDERS");
+
+    env.import_goog(40, 42).await;
+    let w1 = env.wait_done("acc", "w1").await;
+    assert_eq!(w1.avg_fill_price, bars[40].open);
+    assert_eq!(env.orders_count("evt.fill.acc.>").await, 6, "no fill twice");
+    let _ = Decimal::ZERO;
+}
