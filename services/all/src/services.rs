@@ -10,7 +10,14 @@ use tokio::sync::watch;
 use crate::{default_data_dir, embedded};
 
 /// Every service this binary can run, in start order.
-pub const ALL_SERVICES: &[&str] = &["market-data", "strategy", "backtest", "analytics"];
+pub const ALL_SERVICES: &[&str] = &[
+    "market-data",
+    "strategy",
+    "risk",
+    "execution",
+    "backtest",
+    "analytics",
+];
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
@@ -48,6 +55,12 @@ pub struct RunArgs {
     /// Directory md.import may read `path` imports from.
     #[arg(long)]
     import_dir: Option<PathBuf>,
+    /// Paper exchange commission, as a fraction of traded value (0.001 = 0.1 %).
+    #[arg(long, default_value = "0")]
+    commission_pct: model::Decimal,
+    /// Paper exchange slippage of market and stop fills, in basis points.
+    #[arg(long, default_value = "0")]
+    slippage_bps: model::Decimal,
     /// Show the embedded nats-server's log.
     #[arg(long)]
     nats_logs: bool,
@@ -113,6 +126,26 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 config.stream.replicas = args.replicas;
                 tokio::spawn(async move {
                     strategy_service::run(config, client, shutdown)
+                        .await
+                        .map_err(anyhow::Error::from)
+                })
+            }
+            "risk" => {
+                let mut config = risk_service::Config::default();
+                config.stream.replicas = args.replicas;
+                tokio::spawn(async move {
+                    risk_service::run(config, client, shutdown)
+                        .await
+                        .map_err(anyhow::Error::from)
+                })
+            }
+            "execution" => {
+                let mut config = execution_service::Config::default();
+                config.stream.replicas = args.replicas;
+                config.exchange.commission_pct = args.commission_pct;
+                config.exchange.slippage_bps = args.slippage_bps;
+                tokio::spawn(async move {
+                    execution_service::run(config, client, shutdown)
                         .await
                         .map_err(anyhow::Error::from)
                 })
