@@ -2,12 +2,13 @@
 //! measured in the same run, on a private nats-server, and writes
 //! `results/<name>.json` and `results/<name>.md`.
 //!
-//! `cargo run --release -p load-tests -- request-reply | indicators | strategy-throughput | backtest`
+//! `cargo run --release -p load-tests -- request-reply | indicators | strategy-throughput | backtest | risk-check`
 
 mod backtest_bench;
 mod indicators_bench;
 mod report;
 mod request_reply;
+mod risk_check;
 mod strategy_throughput;
 
 use std::path::PathBuf;
@@ -34,6 +35,8 @@ enum Bench {
     StrategyThroughput(strategy_throughput::Args),
     /// Backtest engine bars/s (vs backtesting.py) and sweep speed-up 1 → 2 instances.
     Backtest(backtest_bench::Args),
+    /// risk.check vs raw request-reply: 1/16/64 in flight and a fixed 10k req/s.
+    RiskCheck(risk_check::Args),
 }
 
 #[tokio::main]
@@ -48,5 +51,6 @@ async fn main() -> anyhow::Result<()> {
         Bench::Indicators(args) => indicators_bench::run(args, &out_dir),
         Bench::StrategyThroughput(args) => strategy_throughput::run(args, &out_dir).await,
         Bench::Backtest(args) => backtest_bench::run(args, &out_dir).await,
+        Bench::RiskCheck(args) => risk_check::run(args, &out_dir).await,
     }
 }

@@ -33,11 +33,11 @@ pub struct Args {
 }
 
 #[derive(Clone)]
-struct Target {
-    name: &'static str,
-    subject: &'static str,
-    headers: Option<HeaderMap>,
-    payload: Bytes,
+pub(crate) struct Target {
+    pub name: &'static str,
+    pub subject: &'static str,
+    pub headers: Option<HeaderMap>,
+    pub payload: Bytes,
 }
 
 pub async fn run(args: Args, out_dir: &std::path::Path) -> anyhow::Result<()> {
@@ -141,7 +141,7 @@ Latency is per request, measured at the client. The machine is shared and noisy:
     Ok(())
 }
 
-async fn wait_for_reply(
+pub(crate) async fn wait_for_reply(
     client: &Client,
     subject: &str,
     payload: Bytes,
@@ -167,7 +167,10 @@ async fn wait_for_reply(
 }
 
 /// The baseline responder: queue subscription, answers with `reply` bytes.
-async fn spawn_echo(url: &str, reply: Bytes) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+pub(crate) async fn spawn_echo(
+    url: &str,
+    reply: Bytes,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let client = async_nats::connect(url).await?;
     let mut sub = client.queue_subscribe("bench.echo", "q".into()).await?;
     client.flush().await?;
@@ -180,7 +183,7 @@ async fn spawn_echo(url: &str, reply: Bytes) -> anyhow::Result<tokio::task::Join
     }))
 }
 
-async fn measure(
+pub(crate) async fn measure(
     client: &Client,
     target: &Target,
     in_flight: usize,

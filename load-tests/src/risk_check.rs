@@ -1,0 +1,227 @@
+//! `risk.check`: throughput and latency through the risk service against a raw
+//! async-nats responder that answers with the same bytes, at 1, 16 and 64
+//! requests in flight (closed loop) and at a fixed rate (open loop: requests are
+//! sent on schedule whether or not earlier ones were answered, and latency
+//! counts from the scheduled send, so a stall is not hidden).
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use async_nats::Client;
+use bytes::Bytes;
+use rust_decimal_macros::dec;
+use testkit::{spawn_service, NatsServer};
+use trading::event::{AccountOpened, OrderEvent};
+
+use crate::report::{self, Machine, Report, Row};
+use crate::request_reply::{measure, spawn_echo, wait_for_reply, Target};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Measured requests per closed-loop configuration.
+    #[arg(long, default_value_t = 20_000)]
+    requests: u64,
+    #[arg(long, default_value_t = 2_000)]
+    warmup: u64,
+    #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
+    in_flight: Vec<usize>,
+    /// Fixed rate of the open-loop run, requests per second.
+    #[arg(long, default_value_t = 10_000)]
+    rate: u64,
+    /// Length of the open-loop run.
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+}
+
+const CHECK: &str = r#"{"account":"bench","symbol":"GOOG","side":"buy","qty":"10","price":"100"}"#;
+
+pub async fn run(args: Args, out_dir: &std::path::Path) -> anyhow::Result<()> {
+    let server = NatsServer::start_with(Default::default()).await?;
+    let service_client = async_nats::connect(server.url()).await?;
+    let risk = spawn_service(|shutdown| {
+        risk_service::run(
+            risk_service::Config::default(),
+            service_client,
+            shutdown.wait(),
+        )
+    });
+    let client = async_nats::connect(server.url()).await?;
+    let js = async_nats::jetstream::new(client.clone());
+    // Wait for risk to provision ORDERS, then open the account.
+    wait_for_reply(&client, "risk.limits.get", r#"{"account":"bench"}"#.into()).await?;
+    bus::events::publish_order_event(
+        &js,
+        &OrderEvent::AccountOpened(AccountOpened {
+            account: "bench".into(),
+            cash: dec!(1000000),
+        }),
+        "bench",
+        "load-tests",
+    )
+    .await
+    .context("open the account")?;
+    // Every limit set, so the check does all its work.
+    let limits = serde_json::json!({"account": "bench", "limits": {
+        "max_order_qty": "1000", "max_order_notional": "1000000", "max_position": "100000",
+        "max_gross_exposure": "100000000", "max_open_orders": 1000,
+        "daily_loss_limit": "100000", "allowed_symbols": ["GOOG", "MSFT"]}});
+    let reply = wait_for_reply(
+        &client,
+        "risk.limits.set",
+        serde_json::to_vec(&limits)?.into(),
+    )
+    .await?;
+    anyhow::ensure!(reply.headers.is_none(), "limits.set failed");
+    let answer = wait_for_reply(&client, "risk.check", CHECK.into()).await?;
+    anyhow::ensure!(
+        answer.headers.is_none(),
+        "risk.check failed: {}",
+        String::from_utf8_lossy(&answer.payload)
+    );
+    let echo = spawn_echo(server.url(), answer.payload.clone()).await?;
+
+    let targets = [
+        Target {
+            name: "raw async-nats echo (baseline)",
+            subject: "bench.echo",
+            headers: None,
+            payload: CHECK.into(),
+        },
+        Target {
+            name: "risk.check",
+            subject: "risk.check",
+            headers: None,
+            payload: CHECK.into(),
+        },
+    ];
+    let mut rows = Vec::new();
+    for &in_flight in &args.in_flight {
+        let mut baseline: Option<f64> = None;
+        for target in &targets {
+            measure(&client, target, in_flight, args.warmup).await?;
+            let (hist, elapsed) = measure(&client, target, in_flight, args.requests).await?;
+            let mut row = Row::new(target.name, in_flight, &hist, elapsed);
+            match baseline {
+                None => baseline = Some(row.throughput_per_s),
+                Some(b) => {
+                    row.overhead_vs_baseline_pct = Some((1.0 - row.throughput_per_s / b) * 100.0)
+                }
+            }
+            print_row(&row);
+            rows.push(row);
+        }
+    }
+    let mut open_loop = Vec::new();
+    for target in &targets {
+        let (hist, elapsed, errors) = fixed_rate(&client, target, args.rate, args.seconds).await?;
+        let mut row = Row::new(
+            &format!("{} @ {} req/s", target.name, args.rate),
+            0,
+            &hist,
+            elapsed,
+        );
+        row.throughput_per_s = hist.len() as f64 / elapsed.as_secs_f64();
+        println!(
+            "{:<44} open loop: {} answered, {} errors, p50 {:.1} µs, p99 {:.1} µs",
+            row.target,
+            hist.len(),
+            errors,
+            row.p50_us,
+            row.p99_us
+        );
+        open_loop.push(row);
+    }
+    rows.extend(open_loop);
+    echo.abort();
+    risk.stop().await?;
+
+    let parameters = serde_json::json!({
+        "requests": args.requests,
+        "warmup": args.warmup,
+        "in_flight": args.in_flight,
+        "open_loop_rate_per_s": args.rate,
+        "open_loop_seconds": args.seconds,
+        "request": CHECK,
+        "reply_bytes": answer.payload.len(),
+        "limits": limits["limits"],
+        "server": "private nats-server, loopback, JetStream on",
+        "process": "load generator, echo responder and risk in one process",
+    });
+    let report = Report {
+        benchmark: "risk-check",
+        description: "risk.check through the risk micro service (every limit set) against a raw async-nats echo of the same reply, same server and run; closed loop at 1/16/64 in flight, then open loop at a fixed rate.",
+        date: report::now_rfc3339(),
+        machine: Machine::here(),
+        parameters,
+        rows: &rows,
+    };
+    let notes = "Closed-loop rows: in_flight requests outstanding at all times; overhead vs the echo at the same in-flight count. \
+Open-loop rows (in_flight 0): requests sent on a fixed schedule, latency measured from the scheduled send time (no coordinated omission). \
+The machine is shared and noisy: compare rows of one run.\n";
+    report::write(out_dir, "risk_check", &report, notes)?;
+    Ok(())
+}
+
+fn print_row(row: &Row) {
+    println!(
+        "{:<32} in_flight={:<3} {:>9.0} req/s  p50 {:>7.1} µs  p99 {:>7.1} µs{}",
+        row.target,
+        row.in_flight,
+        row.throughput_per_s,
+        row.p50_us,
+        row.p99_us,
+        row.overhead_vs_baseline_pct
+            .map(|o| format!("  overhead {o:.1} %"))
+            .unwrap_or_default()
+    );
+}
+
+/// Sends `rate` requests per second for `seconds`, each at its scheduled time
+/// (in 1 ms batches), and records latency from that time.
+async fn fixed_rate(
+    client: &Client,
+    target: &Target,
+    rate: u64,
+    seconds: u64,
+) -> anyhow::Result<(hdrhistogram::Histogram<u64>, Duration, u64)> {
+    let total = rate * seconds;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Result<u64, ()>>();
+    let start = Instant::now();
+    let per_ms = rate as f64 / 1000.0;
+    let mut sent = 0u64;
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    while sent < total {
+        tick.tick().await;
+        let due = ((start.elapsed().as_secs_f64() * 1000.0 + 1.0) * per_ms) as u64;
+        while sent < due.min(total) {
+            let scheduled = start + Duration::from_secs_f64(sent as f64 / rate as f64);
+            let client = client.clone();
+            let subject = target.subject;
+            let payload: Bytes = target.payload.clone();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let r = client.request(subject, payload).await;
+                let ok = matches!(&r, Ok(m) if m.headers.is_none());
+                let _ = tx.send(if ok {
+                    Ok(scheduled.elapsed().as_nanos() as u64)
+                } else {
+                    Err(())
+                });
+            });
+            sent += 1;
+        }
+    }
+    drop(tx);
+    let mut hist = report::histogram();
+    let mut errors = 0;
+    while let Some(r) = rx.recv().await {
+        match r {
+            Ok(ns) => {
+                hist.record(ns.max(1)).ok();
+            }
+            Err(()) => errors += 1,
+        }
+    }
+    Ok((hist, start.elapsed(), errors))
+}
