@@ -3,7 +3,7 @@
 //! - `trader run`: starts nats-server (unless `--nats-url` points at one), every
 //!   service (or `--services a,b`), and the simulator; Ctrl-C drains and stops.
 //! - `trader import`, `trader quote`, `trader bars`, `trader services`,
-//!   `trader sweep`: clients that talk to a running platform over NATS, for
+//!   `trader sweep`, `trader order`, `trader orders`: clients that talk to a running platform over NATS, for
 //!   people without the `nats` CLI.
 //! - `trader backtest FILE.csv`: a backtest run here, with the services' engine.
 
@@ -11,6 +11,7 @@ mod backtest_cmds;
 mod client_cmds;
 mod embedded;
 mod services;
+mod trading_cmds;
 
 use std::path::PathBuf;
 
@@ -46,6 +47,10 @@ enum Command {
     Backtest(backtest_cmds::BacktestArgs),
     /// Run a parameter sweep on the backtest service, with a progress bar.
     Sweep(backtest_cmds::SweepArgs),
+    /// Submit an order (orders.submit).
+    Order(trading_cmds::OrderArgs),
+    /// List orders (orders.list).
+    Orders(trading_cmds::OrdersArgs),
 }
 
 #[tokio::main]
@@ -63,6 +68,8 @@ async fn main() -> std::process::ExitCode {
         Command::Services(args) => client_cmds::services(args).await,
         Command::Backtest(args) => backtest_cmds::backtest(args),
         Command::Sweep(args) => backtest_cmds::sweep(args).await,
+        Command::Order(args) => trading_cmds::order(args).await,
+        Command::Orders(args) => trading_cmds::orders(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,0 +1,149 @@
+//! Trading client commands: orders, accounts, positions.
+
+use std::time::Duration;
+
+use bus::api::orders::{ListRequest, ListResponse};
+use bus::{request, subjects, RequestOptions};
+use model::{Decimal, Side, Symbol};
+use trading::{Order, OrderRequest, OrderType, TimeInForce};
+
+use crate::Connection;
+
+async fn connect(c: &Connection) -> anyhow::Result<async_nats::Client> {
+    Ok(bus::connect::connect(&c.nats_url, "trader-cli", Some(Duration::from_secs(5))).await?)
+}
+
+fn print_orders(orders: &[Order]) {
+    println!(
+        "{:<28} {:<10} {:<5} {:<10} {:>10} {:>10} {:>12} {:<16}",
+        "order", "symbol", "side", "type", "qty", "filled", "avg price", "status"
+    );
+    for o in orders {
+        println!(
+            "{:<28} {:<10} {:<5} {:<10} {:>10} {:>10} {:>12} {:<16}",
+            o.id,
+            o.symbol.as_str(),
+            format!("{:?}", o.side).to_lowercase(),
+            o.order_type.name(),
+            o.qty,
+            o.filled_qty,
+            o.avg_fill_price.round_dp(4),
+            format!("{:?}", o.status).to_lowercase(),
+        );
+    }
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+pub enum SideArg {
+    Buy,
+    Sell,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+pub enum TypeArg {
+    Market,
+    Limit,
+    Stop,
+    StopLimit,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct OrderArgs {
+    #[command(flatten)]
+    connection: Connection,
+    #[arg(long, default_value = bus::api::strategy::DEFAULT_PAPER_ACCOUNT)]
+    account: String,
+    #[arg(long)]
+    symbol: String,
+    #[arg(long, value_enum)]
+    side: SideArg,
+    #[arg(long)]
+    qty: Decimal,
+    #[arg(long = "type", value_enum, default_value = "market")]
+    order_type: TypeArg,
+    #[arg(long)]
+    limit_price: Option<Decimal>,
+    #[arg(long)]
+    stop_price: Option<Decimal>,
+    /// GTC, IOC, FOK or DAY.
+    #[arg(long, default_value = "GTC")]
+    tif: String,
+    /// Client order id (default: a new one). Resubmitting one returns its order.
+    #[arg(long)]
+    id: Option<String>,
+}
+
+pub async fn order(args: OrderArgs) -> anyhow::Result<()> {
+    let tif: TimeInForce =
+        serde_json::from_value(serde_json::Value::String(args.tif.to_uppercase()))
+            .map_err(|_| anyhow::anyhow!("tif is one of GTC, IOC, FOK, DAY"))?;
+    let req = OrderRequest {
+        client_order_id: args
+            .id
+            .unwrap_or_else(|| format!("cli-{}", model::ids::new_id())),
+        account: args.account,
+        symbol: Symbol::new(&args.symbol)?,
+        side: match args.side {
+            SideArg::Buy => Side::Buy,
+            SideArg::Sell => Side::Sell,
+        },
+        order_type: match args.order_type {
+            TypeArg::Market => OrderType::Market,
+            TypeArg::Limit => OrderType::Limit,
+            TypeArg::Stop => OrderType::Stop,
+            TypeArg::StopLimit => OrderType::StopLimit,
+        },
+        qty: args.qty,
+        limit_price: args.limit_price,
+        stop_price: args.stop_price,
+        tif,
+        reduce_only: false,
+        timeframe: None,
+        strategy_id: None,
+        after_ts: None,
+    };
+    let client = connect(&args.connection).await?;
+    let order: Order = request(
+        &client,
+        subjects::execution::SUBMIT,
+        &req,
+        RequestOptions::default(),
+    )
+    .await?;
+    print_orders(std::slice::from_ref(&order));
+    if let Some(reason) = &order.reason {
+        println!("reason: {reason}");
+    }
+    Ok(())
+}
+
+#[derive(clap::Args, Debug)]
+pub struct OrdersArgs {
+    #[command(flatten)]
+    connection: Connection,
+    #[arg(long)]
+    account: Option<String>,
+    /// Only working orders.
+    #[arg(long)]
+    open: bool,
+    #[arg(long, default_value_t = 50)]
+    limit: u32,
+}
+
+pub async fn orders(args: OrdersArgs) -> anyhow::Result<()> {
+    let client = connect(&args.connection).await?;
+    let list: ListResponse = request(
+        &client,
+        subjects::execution::LIST,
+        &ListRequest {
+            account: args.account,
+            open: args.open,
+            limit: Some(args.limit),
+            ..Default::default()
+        },
+        RequestOptions::default(),
+    )
+    .await?;
+    print_orders(&list.orders);
+    Ok(())
+}
