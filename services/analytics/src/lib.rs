@@ -6,10 +6,11 @@
 //! - `handlers/`: `analytics.performance.get`, `analytics.report.get`.
 //! - `source`: turns a request's source into a backtest report (through
 //!   `backtest.run`; a sweep result is run again with its parameters).
+//! - `account`: a live or paper account's history (PORTFOLIO, ORDERS) as the
+//!   same kind of report, against buying and holding a benchmark.
 //! - [`html`]: the page.
-//!
-//! Live and paper accounts come with the portfolio service.
 
+mod account;
 mod handlers;
 pub mod html;
 mod source;
@@ -61,7 +62,7 @@ pub async fn run(
         ServiceSpec::new(
             subjects::analytics::SERVICE,
             VERSION,
-            "Performance and HTML reports of backtests",
+            "Performance and HTML reports of backtests and of live or paper accounts",
         ),
     )
     .await?;

@@ -17,6 +17,11 @@ pub async fn report(
             ..(**req).clone()
         },
         Source::SweepResult { job_id, index } => sweep_run(ctx, job_id, *index).await?,
+        Source::Account {
+            account,
+            benchmark,
+            timeframe,
+        } => return crate::account::report(ctx, rc, account, benchmark.as_ref(), *timeframe).await,
     };
     request(
         &ctx.client,

@@ -20,6 +20,7 @@ pub async fn handle(
             serde_json::Value::Object(run.strategy.params.clone())
         ),
         Source::SweepResult { job_id, index } => format!("Sweep {job_id}, result {index}"),
+        Source::Account { account, .. } => format!("Account {account}"),
     });
     let performance = source::performance(&backtest);
     let page =

@@ -4,13 +4,24 @@ use serde::{Deserialize, Serialize};
 
 use super::backtest::{BacktestReport, RunRequest, Stats};
 
-/// What to analyse: a backtest given in full (as for `backtest.run`), or one
-/// result of a sweep (`job_id`, `index`), which is run again with its parameters.
+/// What to analyse: a backtest given in full (as for `backtest.run`), one
+/// result of a sweep (`job_id`, `index`), which is run again with its
+/// parameters, or a live or paper account from its history (PORTFOLIO for the
+/// equity, ORDERS for the trades), compared with buying and holding
+/// `benchmark` (default: the symbol it traded most) over the same bars.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Source {
     Backtest(Box<RunRequest>),
     SweepResult { job_id: String, index: u32 },
+    Account {
+        account: String,
+        #[serde(default)]
+        benchmark: Option<model::Symbol>,
+        /// Bars the equity is sampled at (default: the benchmark's newest series).
+        #[serde(default)]
+        timeframe: Option<model::Timeframe>,
+    },
 }
 
 /// `analytics.performance.get` request.

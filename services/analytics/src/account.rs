@@ -1,0 +1,338 @@
+//! A live or paper account as a backtest report, so it gets the same
+//! statistics, charts and trade list:
+//! - equity: the account's `PORTFOLIO_UPDATE`s (PORTFOLIO), sampled at the bars
+//!   of a benchmark series (the equity at a bar is the newest update at or
+//!   before it);
+//! - buy & hold, alpha, beta: against those bars;
+//! - trades: round trips rebuilt from the account's fills (ORDERS): a trade
+//!   closes when a fill reduces a position; it carries its share of the entry
+//!   commission and the exit fill's commission.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{pull, DeliverPolicy};
+use bus::api::backtest::BacktestReport;
+use bus::api::md::{SymbolsRequest, SymbolsResponse};
+use bus::api::portfolio::PortfolioUpdate;
+use bus::{queries, request, subjects, RequestContext, RequestOptions, ServiceError};
+use futures::StreamExt;
+use model::{Bar, Decimal, Event, Side, Symbol, Timeframe, UnixNanos};
+use rust_decimal::prelude::ToPrimitive;
+use trading::event::{Fill, OrderEvent};
+
+use crate::Ctx;
+
+/// Most bars an account report samples.
+const MAX_BARS: usize = 200_000;
+
+pub async fn report(
+    ctx: &Ctx,
+    rc: &RequestContext,
+    account: &str,
+    benchmark: Option<&Symbol>,
+    timeframe: Option<Timeframe>,
+) -> Result<BacktestReport, ServiceError> {
+    if !trading::valid_id(account) {
+        return Err(ServiceError::bad_request(format!(
+            "invalid account {account:?}"
+        )));
+    }
+    let updates: Vec<Event<PortfolioUpdate>> = read_all(
+        ctx,
+        subjects::streams::PORTFOLIO,
+        vec![subjects::portfolio_update(account)],
+    )
+    .await?;
+    if updates.is_empty() {
+        return Err(ServiceError::not_found(format!(
+            "no history for account {account}: unknown account, or no portfolio service has published it"
+        )));
+    }
+    let orders: Vec<Event<OrderEvent>> = read_all(
+        ctx,
+        subjects::streams::ORDERS,
+        vec![format!("evt.fill.{account}.>")],
+    )
+    .await?;
+    let fills: Vec<Fill> = orders
+        .into_iter()
+        .filter_map(|e| match e.data {
+            OrderEvent::OrderFilled { fill } => Some(fill),
+            _ => None,
+        })
+        .collect();
+
+    // Equity by market time (the last update of a time wins).
+    let mut curve: BTreeMap<i64, Decimal> = BTreeMap::new();
+    for u in &updates {
+        curve.insert(u.data.summary.market_ts.0, u.data.summary.equity);
+    }
+    let first_ts = *curve.keys().next().expect("not empty");
+    let last_ts = *curve.keys().next_back().expect("not empty");
+
+    let benchmark = match benchmark {
+        Some(s) => s.clone(),
+        None => most_traded(&fills).ok_or_else(|| {
+            ServiceError::bad_request("the account has no fills: name a benchmark symbol")
+        })?,
+    };
+    let timeframe = match timeframe {
+        Some(tf) => tf,
+        None => newest_series(ctx, rc, &benchmark).await?,
+    };
+    let bars = queries::fetch_bars(
+        &ctx.client,
+        &benchmark,
+        timeframe,
+        (Some(UnixNanos(first_ts)), Some(UnixNanos(last_ts))),
+        MAX_BARS,
+        RequestOptions {
+            timeout: ctx.config.request_timeout,
+            correlation_id: Some(rc.correlation_id.clone()),
+        },
+    )
+    .await
+    .map_err(ServiceError::from)?;
+    if bars.len() < 2 {
+        return Err(ServiceError::unprocessable(format!(
+            "{benchmark} has {} {timeframe} bars over the account's history: too few to measure",
+            bars.len()
+        )));
+    }
+    let equity: Vec<Decimal> = bars
+        .iter()
+        .map(|b| {
+            curve
+                .range(..=b.ts.0)
+                .next_back()
+                .map(|(_, e)| *e)
+                .unwrap_or_else(|| *curve.values().next().expect("not empty"))
+        })
+        .collect();
+    let trades = round_trips(&fills, &bars);
+    let (stats, points) = backtest::stats::curve_stats(&bars, &equity, &trades)
+        .ok_or_else(|| ServiceError::internal("equity and bars disagree"))?;
+    Ok(BacktestReport {
+        stats,
+        trades,
+        equity: points,
+        open_position: None,
+    })
+}
+
+/// Every message on `filters` from the stream's start, decoded.
+async fn read_all<T: serde::de::DeserializeOwned>(
+    ctx: &Ctx,
+    stream: &str,
+    filters: Vec<String>,
+) -> Result<Vec<T>, ServiceError> {
+    let unavailable =
+        |e: &dyn std::fmt::Display| ServiceError::unavailable(format!("{stream}: {e}"));
+    let stream = match ctx.js.get_stream(stream).await {
+        Ok(s) => s,
+        Err(_) => return Ok(Vec::new()),
+    };
+    let consumer = stream
+        .create_consumer(pull::OrderedConfig {
+            filter_subjects: filters,
+            deliver_policy: DeliverPolicy::All,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| unavailable(&e))?;
+    if consumer.cached_info().num_pending == 0 {
+        return Ok(Vec::new());
+    }
+    let mut messages = consumer.messages().await.map_err(|e| unavailable(&e))?;
+    let mut out = Vec::new();
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(10), messages.next())
+            .await
+            .map_err(|_| ServiceError::unavailable("reading history timed out"))?;
+        let Some(message) = next else { break };
+        let message = message.map_err(|e| unavailable(&e))?;
+        if let Ok(v) = serde_json::from_slice::<T>(&message.payload) {
+            out.push(v);
+        }
+        if message.info().map(|i| i.pending == 0).unwrap_or(true) {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+fn most_traded(fills: &[Fill]) -> Option<Symbol> {
+    let mut counts: HashMap<&Symbol, usize> = HashMap::new();
+    for f in fills {
+        *counts.entry(&f.symbol).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.as_str().cmp(a.0.as_str())))
+        .map(|(s, _)| s.clone())
+}
+
+/// The symbol's series with the newest bar (the finest on a tie).
+async fn newest_series(
+    ctx: &Ctx,
+    rc: &RequestContext,
+    symbol: &Symbol,
+) -> Result<Timeframe, ServiceError> {
+    let list: SymbolsResponse = request(
+        &ctx.client,
+        subjects::md::SYMBOLS_LIST,
+        &SymbolsRequest {},
+        RequestOptions {
+            timeout: ctx.config.request_timeout,
+            correlation_id: Some(rc.correlation_id.clone()),
+        },
+    )
+    .await
+    .map_err(|e| match e.service_error() {
+        Some(se) => se.clone(),
+        None => ServiceError::unavailable(format!("market-data: {e}")),
+    })?;
+    list.symbols
+        .into_iter()
+        .find(|s| &s.symbol == symbol)
+        .and_then(|s| {
+            s.series.into_iter().max_by(|a, b| {
+                a.last_ts
+                    .cmp(&b.last_ts)
+                    .then(b.timeframe.seconds().cmp(&a.timeframe.seconds()))
+            })
+        })
+        .map(|s| s.timeframe)
+        .ok_or_else(|| ServiceError::not_found(format!("no bars of {symbol} to compare with")))
+}
+
+/// Index of the bar a market time falls in (the last bar at or before it).
+fn bar_index(bars: &[Bar], ts: UnixNanos) -> usize {
+    bars.partition_point(|b| b.ts <= ts).saturating_sub(1)
+}
+
+struct Lot {
+    qty: Decimal,
+    avg_price: Decimal,
+    /// Entry commission not yet assigned to a closed trade.
+    commission: Decimal,
+    entry_ts: UnixNanos,
+}
+
+/// Closed trades from fills, average-cost: each reducing fill closes a trade of
+/// the quantity it reduces (a reversal closes one and opens another).
+pub fn round_trips(fills: &[Fill], bars: &[Bar]) -> Vec<backtest::engine::Trade> {
+    let mut lots: HashMap<Symbol, Lot> = HashMap::new();
+    let mut trades = Vec::new();
+    for f in fills {
+        let signed = match f.side {
+            Side::Buy => f.qty,
+            Side::Sell => -f.qty,
+        };
+        let lot = lots.entry(f.symbol.clone()).or_insert(Lot {
+            qty: Decimal::ZERO,
+            avg_price: Decimal::ZERO,
+            commission: Decimal::ZERO,
+            entry_ts: f.market_ts,
+        });
+        let same_way = lot.qty.is_zero() || lot.qty.is_sign_positive() == signed.is_sign_positive();
+        if same_way {
+            let total = lot.qty.abs() + f.qty;
+            lot.avg_price = (lot.avg_price * lot.qty.abs() + f.price * f.qty) / total;
+            if lot.qty.is_zero() {
+                lot.entry_ts = f.market_ts;
+            }
+            lot.qty += signed;
+            lot.commission += f.commission;
+            continue;
+        }
+        let closed = f.qty.min(lot.qty.abs());
+        let share = closed / lot.qty.abs();
+        let entry_commission = lot.commission * share;
+        let exit_commission = f.commission * closed / f.qty;
+        let direction = if lot.qty.is_sign_positive() {
+            Decimal::ONE
+        } else {
+            Decimal::NEGATIVE_ONE
+        };
+        let pnl =
+            closed * (f.price - lot.avg_price) * direction - entry_commission - exit_commission;
+        let entry_value = closed * lot.avg_price;
+        trades.push(backtest::engine::Trade {
+            size: (closed * direction).trunc().to_i64().unwrap_or(0),
+            entry_bar: bar_index(bars, lot.entry_ts),
+            exit_bar: bar_index(bars, f.market_ts),
+            entry_time: lot.entry_ts,
+            exit_time: f.market_ts,
+            duration_ns: f.market_ts.0 - lot.entry_ts.0,
+            entry_price: lot.avg_price,
+            exit_price: f.price,
+            pnl,
+            return_pct: if entry_value.is_zero() {
+                0.0
+            } else {
+                (pnl / entry_value).to_f64().unwrap_or(0.0)
+            },
+            commission: entry_commission + exit_commission,
+        });
+        lot.commission -= entry_commission;
+        lot.qty += signed;
+        if lot.qty.is_zero() {
+            lot.avg_price = Decimal::ZERO;
+            lot.commission = Decimal::ZERO;
+        } else if lot.qty.is_sign_positive() == signed.is_sign_positive() {
+            // Reversed: the rest of the fill opens a new lot.
+            let opened = f.qty - closed;
+            lot.avg_price = f.price;
+            lot.commission = f.commission * opened / f.qty;
+            lot.entry_ts = f.market_ts;
+        }
+    }
+    trades
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+    use trading::OrderStatus;
+
+    fn fill(side: Side, qty: Decimal, price: Decimal, commission: Decimal, ts: i64) -> Fill {
+        Fill {
+            fill_id: "f".into(),
+            order_id: "o".into(),
+            client_order_id: "c".into(),
+            account: "a".into(),
+            symbol: Symbol::new("X").unwrap(),
+            side,
+            qty,
+            price,
+            commission,
+            market_ts: UnixNanos(ts),
+            status: OrderStatus::Filled,
+            cum_qty: qty,
+            leaves_qty: Decimal::ZERO,
+            strategy_id: None,
+        }
+    }
+
+    #[test]
+    fn round_trips_with_reversal_and_commissions() {
+        let fills = [
+            fill(Side::Buy, dec!(10), dec!(100), dec!(2), 1),
+            fill(Side::Sell, dec!(20), dec!(110), dec!(4), 2),
+            fill(Side::Buy, dec!(10), dec!(105), dec!(1), 3),
+        ];
+        let t = round_trips(&fills, &[]);
+        assert_eq!(t.len(), 2);
+        // Long 10 @100 → 110: +100 − 2 (entry) − 2 (half the exit fill's 4).
+        assert_eq!(t[0].size, 10);
+        assert_eq!(t[0].pnl, dec!(96));
+        // Short 10 @110 → 105: +50 − 2 (other half) − 1.
+        assert_eq!(t[1].size, -10);
+        assert_eq!(t[1].entry_price, dec!(110));
+        assert_eq!(t[1].pnl, dec!(47));
+        assert_eq!(t[1].duration_ns, 1);
+    }
+}
