@@ -728,6 +728,34 @@ impl TradeStats {
     }
 }
 
+/// The statistics of any equity curve, by the same definitions as a backtest:
+/// a live or paper account's equity sampled at the bars of a benchmark series
+/// (`equity[i]` is the equity at `bars[i]`; buy & hold, alpha and beta are
+/// against those bars), with the account's closed trades (`entry_bar` and
+/// `exit_bar` index `bars`). Returns the equity points with their drawdowns.
+/// `None` when the series are empty or of different lengths.
+pub fn curve_stats(
+    bars: &[Bar],
+    equity: &[Decimal],
+    trades: &[Trade],
+) -> Option<(Stats, Vec<EquityPoint>)> {
+    if bars.is_empty() || bars.len() != equity.len() {
+        return None;
+    }
+    let mut acc = Accumulator::new(bars, 0);
+    let points: Vec<EquityPoint> = bars
+        .iter()
+        .zip(equity)
+        .map(|(bar, e)| EquityPoint {
+            ts: bar.ts,
+            equity: *e,
+            drawdown: acc.push(bar, to_f64(*e)),
+        })
+        .collect();
+    let stats = acc.finish(bars, &points, trades);
+    Some((stats, points))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -797,32 +825,4 @@ mod tests {
         assert_eq!(exposed_bars(&[t(2, 5), t(5, 9)]), 8);
         assert_eq!(exposed_bars(&[t(2, 5), t(7, 7)]), 5);
     }
-}
-
-/// The statistics of any equity curve, by the same definitions as a backtest:
-/// a live or paper account's equity sampled at the bars of a benchmark series
-/// (`equity[i]` is the equity at `bars[i]`; buy & hold, alpha and beta are
-/// against those bars), with the account's closed trades (`entry_bar` and
-/// `exit_bar` index `bars`). Returns the equity points with their drawdowns.
-/// `None` when the series are empty or of different lengths.
-pub fn curve_stats(
-    bars: &[Bar],
-    equity: &[Decimal],
-    trades: &[Trade],
-) -> Option<(Stats, Vec<EquityPoint>)> {
-    if bars.is_empty() || bars.len() != equity.len() {
-        return None;
-    }
-    let mut acc = Accumulator::new(bars, 0);
-    let points: Vec<EquityPoint> = bars
-        .iter()
-        .zip(equity)
-        .map(|(bar, e)| EquityPoint {
-            ts: bar.ts,
-            equity: *e,
-            drawdown: acc.push(bar, to_f64(*e)),
-        })
-        .collect();
-    let stats = acc.finish(bars, &points, trades);
-    Some((stats, points))
 }
