@@ -1,0 +1,179 @@
+//! The `portfolio` micro service: every account's cash, positions and P&L,
+//! from the fills in ORDERS.
+//!
+//! - [`run`]: provisions streams, restores the sled snapshot, consumes ORDERS
+//!   from the snapshot's sequence, marks positions on live bars, serves the
+//!   endpoints until `shutdown`.
+//! - `book`: ledgers per account (rules in `trading::ledger`).
+//! - `consumer`: the durable consumer `portfolio-<node>`: apply, snapshot to
+//!   sled, then ack; a `PORTFOLIO_UPDATE` per change.
+//! - `marks`: live bars mark positions (and trip stop-loss / take-profit,
+//!   which send a closing order through `orders.submit`).
+//! - `handlers/`: `portfolio.account.open`, `portfolio.summary.get`,
+//!   `portfolio.positions.get`, `portfolio.protection.set`.
+//!
+//! Several instances (different `node`s) each keep the whole book with their
+//! own consumer and snapshot; their updates carry the same ids, so JetStream
+//! keeps one of each.
+
+mod book;
+mod consumer;
+mod handlers;
+mod marks;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, stream::Stream};
+use async_nats::Client;
+use bus::jetstream::StreamSettings;
+use bus::{subjects, BusError, MicroService, ServiceSpec};
+use tokio::sync::watch;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub stream: StreamSettings,
+    /// sled snapshots live in `<data_dir>/portfolio-<node>`.
+    pub data_dir: PathBuf,
+    /// This instance's name: its consumer is `portfolio-<node>`.
+    pub node: String,
+    /// How long a read waits for this instance to catch up with ORDERS.
+    pub catch_up_timeout: Duration,
+    /// Timeout of `orders.submit` for protective orders.
+    pub request_timeout: Duration,
+}
+
+impl Config {
+    pub fn new(data_dir: PathBuf) -> Config {
+        Config {
+            stream: StreamSettings::default(),
+            data_dir,
+            node: "local".to_string(),
+            catch_up_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(5),
+        }
+    }
+
+    pub fn snapshot_dir(&self) -> PathBuf {
+        self.data_dir.join(format!("portfolio-{}", self.node))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error("snapshot: {0}")]
+    Store(#[from] store::StoreError),
+    #[error("invalid node name {0:?}: use A-Z a-z 0-9 - _")]
+    Node(String),
+}
+
+pub(crate) struct Ctx {
+    pub config: Config,
+    pub client: Client,
+    pub js: jetstream::Context,
+    pub orders: Stream,
+    pub book: Arc<Mutex<book::Book>>,
+    /// ORDERS sequence applied so far.
+    pub applied: watch::Receiver<u64>,
+}
+
+impl Ctx {
+    /// Waits until `sequence` is applied.
+    pub async fn wait_applied(&self, sequence: u64) -> bool {
+        let mut rx = self.applied.clone();
+        tokio::time::timeout(
+            self.config.catch_up_timeout,
+            rx.wait_for(|s| *s >= sequence),
+        )
+        .await
+        .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Waits until everything in ORDERS now is applied (read your writes).
+    pub async fn catch_up(&self) -> bool {
+        let mut orders = self.orders.clone();
+        match orders.info().await {
+            Ok(info) => self.wait_applied(info.state.last_sequence).await,
+            Err(_) => false,
+        }
+    }
+}
+
+pub async fn run(
+    config: Config,
+    client: Client,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Error> {
+    if !trading::valid_id(&config.node) {
+        return Err(Error::Node(config.node.clone()));
+    }
+    let js = jetstream::new(client.clone());
+    let orders =
+        bus::jetstream::ensure_stream(&js, bus::jetstream::orders_stream(&config.stream)).await?;
+    bus::jetstream::ensure_stream(&js, bus::jetstream::portfolio_stream(&config.stream)).await?;
+    let market =
+        bus::jetstream::ensure_stream(&js, bus::jetstream::market_stream(&config.stream)).await?;
+
+    let snapshot = store::Snapshot::open(&config.snapshot_dir())?;
+    let mut restored = book::Book {
+        sequence: snapshot.sequence()?,
+        ..Default::default()
+    };
+    for (account, ledger) in snapshot.load::<trading::AccountLedger>()? {
+        restored.ledgers.insert(account, ledger);
+    }
+    tracing::info!(
+        node = %config.node,
+        accounts = restored.ledgers.len(),
+        sequence = restored.sequence,
+        "portfolio snapshot restored"
+    );
+    let (applied_tx, applied) = watch::channel(restored.sequence);
+    let ctx = Arc::new(Ctx {
+        config: config.clone(),
+        client: client.clone(),
+        js,
+        orders: orders.clone(),
+        book: Arc::new(Mutex::new(restored)),
+        applied,
+    });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let consumer = tokio::spawn(consumer::run(
+        ctx.clone(),
+        snapshot.clone(),
+        applied_tx,
+        stop_rx.clone(),
+    ));
+    marks::mark_from_stored_bars(&ctx, &market).await;
+    let marks = tokio::spawn(marks::run(ctx.clone(), market, stop_rx.clone()));
+
+    let mut service = MicroService::start(
+        &client,
+        ServiceSpec::new(
+            subjects::portfolio::SERVICE,
+            VERSION,
+            "Accounts: cash, positions, realized and unrealized P&L from ORDERS; stop-loss and take-profit",
+        ),
+    )
+    .await
+    .map_err(Error::from)?;
+    handlers::register(&mut service, ctx.clone()).await?;
+    let instance = service.id().await;
+    tracing::info!(service = subjects::portfolio::SERVICE, instance, node = %config.node, "service started");
+
+    shutdown.await;
+    tracing::info!(service = subjects::portfolio::SERVICE, "shutting down");
+    service.shutdown().await;
+    let _ = stop_tx.send(true);
+    let _ = consumer.await;
+    let _ = marks.await;
+    let _ = snapshot.flush();
+    let _ = client.flush().await;
+    Ok(())
+}
