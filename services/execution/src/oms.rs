@@ -169,6 +169,28 @@ impl Oms {
         held + working
     }
 
+    /// True while a market order of the account in the symbol placed before
+    /// `ts` (market time) is still working: it fills on a bar that exists by
+    /// the time a later signal arrives, so sizing waits for it.
+    pub fn market_order_pending(
+        &self,
+        account: &str,
+        symbol: &Symbol,
+        ts: model::UnixNanos,
+    ) -> bool {
+        self.by_account
+            .get(account)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.orders.get(id))
+            .any(|o| {
+                &o.symbol == symbol
+                    && o.status.is_open()
+                    && o.order_type == trading::OrderType::Market
+                    && o.after_ts < ts
+            })
+    }
+
     /// Equity with `symbol` marked at `price` and other positions at their
     /// last fill price.
     pub fn equity_at(&self, account: &str, symbol: &Symbol, price: Decimal) -> Option<Decimal> {

@@ -7,6 +7,8 @@
 //! order through the same path as `orders.submit` (risk included). Its client
 //! order id is derived from the signal, so a redelivered signal finds its
 //! order instead of making a second one. Acked once the order is decided.
+//! Sizing waits (5 s at most) for the account's earlier market orders in the
+//! symbol to fill, so the size does not depend on the exchange's timing.
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -105,6 +107,19 @@ async fn handle(ctx: &Arc<Ctx>, message: async_nats::jetstream::Message) {
     let correlation_id = event.correlation_id.clone();
     let symbol = &signal.signal.symbol;
     let price = signal.signal.price;
+    // Size on a settled account: the previous signal's market order fills on a
+    // bar at or before this signal's, so wait for it (bounded) to make sizing
+    // independent of how fast the exchange got there.
+    let settle = tokio::time::Instant::now() + Duration::from_secs(5);
+    while ctx
+        .oms
+        .lock()
+        .unwrap()
+        .market_order_pending(&paper.account, symbol, signal.signal.ts)
+        && tokio::time::Instant::now() < settle
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let (expected, equity) = {
         let oms = ctx.oms.lock().unwrap();
         (

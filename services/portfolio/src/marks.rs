@@ -118,8 +118,8 @@ async fn on_bar(ctx: &Arc<Ctx>, bar: &Event<Bar>, sent: &mut HashMap<(String, Sy
                 sent.remove(&key);
             }
             if let Some(why) = trading::ledger::protection_hit(position, b.low, b.high) {
-                if !sent.contains_key(&key) {
-                    sent.insert(key, position.qty);
+                if let std::collections::hash_map::Entry::Vacant(e) = sent.entry(key) {
+                    e.insert(position.qty);
                     protect.push((account.clone(), position.qty, why));
                 }
             }
