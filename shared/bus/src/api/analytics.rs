@@ -13,7 +13,10 @@ use super::backtest::{BacktestReport, RunRequest, Stats};
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Source {
     Backtest(Box<RunRequest>),
-    SweepResult { job_id: String, index: u32 },
+    SweepResult {
+        job_id: String,
+        index: u32,
+    },
     Account {
         account: String,
         #[serde(default)]
