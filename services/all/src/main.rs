@@ -3,7 +3,7 @@
 //! - `trader run`: starts nats-server (unless `--nats-url` points at one), every
 //!   service (or `--services a,b`), and the simulator; Ctrl-C drains and stops.
 //! - `trader import`, `trader quote`, `trader bars`, `trader services`,
-//!   `trader sweep`, `trader order`, `trader orders`: clients that talk to a running platform over NATS, for
+//!   `trader sweep`, `trader order`, `trader orders`, `trader account`: clients that talk to a running platform over NATS, for
 //!   people without the `nats` CLI.
 //! - `trader backtest FILE.csv`: a backtest run here, with the services' engine.
 
@@ -51,6 +51,8 @@ enum Command {
     Order(trading_cmds::OrderArgs),
     /// List orders (orders.list).
     Orders(trading_cmds::OrdersArgs),
+    /// An account's equity, cash, P&L and positions (portfolio).
+    Account(trading_cmds::AccountArgs),
 }
 
 #[tokio::main]
@@ -70,6 +72,7 @@ async fn main() -> std::process::ExitCode {
         Command::Sweep(args) => backtest_cmds::sweep(args).await,
         Command::Order(args) => trading_cmds::order(args).await,
         Command::Orders(args) => trading_cmds::orders(args).await,
+        Command::Account(args) => trading_cmds::account(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

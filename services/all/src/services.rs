@@ -15,6 +15,7 @@ pub const ALL_SERVICES: &[&str] = &[
     "strategy",
     "risk",
     "execution",
+    "portfolio",
     "backtest",
     "analytics",
 ];
@@ -61,6 +62,10 @@ pub struct RunArgs {
     /// Paper exchange slippage of market and stop fills, in basis points.
     #[arg(long, default_value = "0")]
     slippage_bps: model::Decimal,
+    /// Cash of the `paper` account opened at start (paper strategies trade in
+    /// it by default); opening is once, later starts keep the account as it is.
+    #[arg(long, default_value = "100000")]
+    paper_cash: model::Decimal,
     /// Show the embedded nats-server's log.
     #[arg(long)]
     nats_logs: bool,
@@ -150,6 +155,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                         .map_err(anyhow::Error::from)
                 })
             }
+            "portfolio" => {
+                let mut config = portfolio_service::Config::new(data_dir.clone());
+                config.stream.replicas = args.replicas;
+                tokio::spawn(async move {
+                    portfolio_service::run(config, client, shutdown)
+                        .await
+                        .map_err(anyhow::Error::from)
+                })
+            }
             "backtest" => {
                 let mut config = backtest_service::Config::default();
                 config.stream.replicas = args.replicas;
@@ -167,6 +181,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             other => bail!("service {other} is known but not wired into trader run"),
         };
         tasks.push((*name, task));
+    }
+    if services.contains(&"portfolio") {
+        tokio::spawn(open_paper_account(client.clone(), args.paper_cash));
     }
     print_banner(&url, &services, &args, &data_dir);
 
@@ -218,6 +235,32 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         bail!("one or more services failed");
     }
     Ok(())
+}
+
+/// Opens the default paper account once the portfolio service answers (a no-op
+/// when it exists).
+async fn open_paper_account(client: async_nats::Client, cash: model::Decimal) {
+    let req = bus::api::portfolio::OpenAccountRequest {
+        account: bus::api::strategy::DEFAULT_PAPER_ACCOUNT.to_string(),
+        cash,
+    };
+    for _ in 0..100 {
+        match bus::request::<_, bus::api::portfolio::Summary>(
+            &client,
+            bus::subjects::portfolio::ACCOUNT_OPEN,
+            &req,
+            bus::RequestOptions::timeout(Duration::from_secs(2)),
+        )
+        .await
+        {
+            Ok(s) => {
+                tracing::info!(account = %s.account, equity = %s.equity, "paper account ready");
+                return;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    tracing::warn!("could not open the paper account");
 }
 
 fn market_data_config(args: &RunArgs) -> anyhow::Result<market_data::Config> {
@@ -286,6 +329,11 @@ fn print_banner(url: &str, services: &[&str], args: &RunArgs, data_dir: &std::pa
         format!("  trader quote {first}                             # md.quote.get"),
         format!("  trader bars {first} --timeframe {tf}s --limit 5    # md.bars.get"),
         "  trader import --symbol GOOG testdata/GOOG.csv  # md.import".to_string(),
+        format!(
+            "  trader order --symbol {first} --side buy --qty 10   # orders.submit (account paper)"
+        ),
+        "  trader orders; trader account                  # orders.list, portfolio.summary.get"
+            .to_string(),
         "With the nats CLI:".to_string(),
         format!("  nats -s {url} micro ls"),
         format!("  nats -s {url} req md.quote.get '{{\"symbol\":\"{first}\"}}'"),

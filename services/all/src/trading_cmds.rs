@@ -147,3 +147,73 @@ pub async fn orders(args: OrdersArgs) -> anyhow::Result<()> {
     print_orders(&list.orders);
     Ok(())
 }
+
+#[derive(clap::Args, Debug)]
+pub struct AccountArgs {
+    #[command(flatten)]
+    connection: Connection,
+    #[arg(long, default_value = bus::api::strategy::DEFAULT_PAPER_ACCOUNT)]
+    account: String,
+    /// Open the account with this cash first (a no-op if it exists).
+    #[arg(long)]
+    open: Option<Decimal>,
+}
+
+/// `portfolio.summary.get` and `portfolio.positions.get` (after opening, if asked).
+pub async fn account(args: AccountArgs) -> anyhow::Result<()> {
+    use bus::api::portfolio::{AccountRequest, OpenAccountRequest, PositionsResponse, Summary};
+    let client = connect(&args.connection).await?;
+    if let Some(cash) = args.open {
+        let _: Summary = request(
+            &client,
+            subjects::portfolio::ACCOUNT_OPEN,
+            &OpenAccountRequest {
+                account: args.account.clone(),
+                cash,
+            },
+            RequestOptions::default(),
+        )
+        .await?;
+    }
+    let req = AccountRequest {
+        account: args.account.clone(),
+    };
+    let s: Summary = request(
+        &client,
+        subjects::portfolio::SUMMARY_GET,
+        &req,
+        RequestOptions::default(),
+    )
+    .await?;
+    let p: PositionsResponse = request(
+        &client,
+        subjects::portfolio::POSITIONS_GET,
+        &req,
+        RequestOptions::default(),
+    )
+    .await?;
+    println!("account     {}", s.account);
+    println!("equity      {}", s.equity.round_dp(2));
+    println!("cash        {}", s.cash.round_dp(2));
+    println!("realized    {}", s.realized_pnl.round_dp(2));
+    println!("unrealized  {}", s.unrealized_pnl.round_dp(2));
+    println!("daily P&L   {}", s.daily_pnl.round_dp(2));
+    println!("commissions {}", s.commissions.round_dp(2));
+    println!("fills       {}", s.fills);
+    println!();
+    println!(
+        "{:<10} {:>12} {:>12} {:>12} {:>14}",
+        "symbol", "qty", "avg price", "last", "unrealized"
+    );
+    for pos in &p.positions {
+        println!(
+            "{:<10} {:>12} {:>12} {:>12} {:>14}",
+            pos.symbol.as_str(),
+            pos.qty,
+            pos.avg_price.round_dp(4),
+            pos.last_price,
+            pos.unrealized_pnl().round_dp(2)
+        );
+    }
+    Ok(())
+}

@@ -58,7 +58,8 @@ async fn run_starts_everything_and_stops_cleanly_on_sigterm() {
     // A strategy on the simulated symbol turns live bars into signals.
     let start = serde_json::json!({
         "id": "e2e", "kind": "sma_cross", "params": {"fast": 2, "slow": 3},
-        "symbols": ["RUN-A"], "timeframe": "1s"
+        "symbols": ["RUN-A"], "timeframe": "1s",
+        "mode": "paper", "sizing": {"rule": "fixed_qty", "qty": "5"}
     });
     // (Accepted once the simulator has stored the symbol's first bar.)
     testkit::wait_until(
@@ -89,6 +90,38 @@ async fn run_starts_everything_and_stops_cleanly_on_sigterm() {
         "JetStream store under the data dir"
     );
 
+    // Paper mode: the signal becomes an order in the default `paper` account,
+    // through risk, filled by the paper exchange, booked by the portfolio.
+    testkit::wait_until("a paper fill", Duration::from_secs(60), || async {
+        let reply = client
+            .request("portfolio.summary.get", r#"{"account":"paper"}"#.into())
+            .await
+            .ok()?;
+        let s: serde_json::Value = serde_json::from_slice(&reply.payload).ok()?;
+        (s["fills"].as_u64()? >= 1).then_some(())
+    })
+    .await;
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_trader"))
+        .args(["account", "--nats-url", &url])
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("equity") && text.contains("RUN-A"),
+        "{text}"
+    );
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_trader"))
+        .args(["orders", "--nats-url", &url])
+        .output()
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("paper.sig-"));
+    assert!(
+        data.path().join("portfolio-local").is_dir(),
+        "sled snapshot under the data dir"
+    );
+
     // The client commands talk to it.
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_trader"))
         .args(["services", "--nats-url", &url])
@@ -98,7 +131,15 @@ async fn run_starts_everything_and_stops_cleanly_on_sigterm() {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("market-data") && text.contains("md.quote.get"),
+        [
+            "market-data",
+            "md.quote.get",
+            "risk",
+            "execution",
+            "portfolio"
+        ]
+        .iter()
+        .all(|w| text.contains(w)),
         "{text}"
     );
 
