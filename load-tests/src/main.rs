@@ -2,9 +2,10 @@
 //! measured in the same run, on a private nats-server, and writes
 //! `results/<name>.json` and `results/<name>.md`.
 //!
-//! `cargo run --release -p load-tests -- request-reply | indicators | strategy-throughput | backtest | risk-check`
+//! `cargo run --release -p load-tests -- request-reply | indicators | strategy-throughput | backtest | risk-check | bar-to-position`
 
 mod backtest_bench;
+mod bar_to_position;
 mod indicators_bench;
 mod report;
 mod request_reply;
@@ -37,6 +38,8 @@ enum Bench {
     Backtest(backtest_bench::Args),
     /// risk.check vs raw request-reply: 1/16/64 in flight and a fixed 10k req/s.
     RiskCheck(risk_check::Args),
+    /// Bar published → position updated (PORTFOLIO_UPDATE), p50/p99.
+    BarToPosition(bar_to_position::Args),
 }
 
 #[tokio::main]
@@ -52,5 +55,6 @@ async fn main() -> anyhow::Result<()> {
         Bench::StrategyThroughput(args) => strategy_throughput::run(args, &out_dir).await,
         Bench::Backtest(args) => backtest_bench::run(args, &out_dir).await,
         Bench::RiskCheck(args) => risk_check::run(args, &out_dir).await,
+        Bench::BarToPosition(args) => bar_to_position::run(args, &out_dir).await,
     }
 }
