@@ -116,7 +116,7 @@ pub async fn run(args: Args, out_dir: &std::path::Path) -> anyhow::Result<()> {
             rows.push(row);
         }
     }
-    echo.abort();
+    echo.stop().await?;
     md.stop().await?;
 
     let parameters = serde_json::json!({
@@ -166,21 +166,39 @@ pub(crate) async fn wait_for_reply(
     anyhow::bail!("{subject} never answered")
 }
 
-/// The baseline responder: queue subscription, answers with `reply` bytes.
+/// The baseline responder: a queue subscription that answers with `reply`
+/// bytes, on a runtime of its own with one worker thread and its own
+/// connection, exactly as the services under test run (testkit's
+/// `spawn_service`), so both sides pay the same thread hop.
 pub(crate) async fn spawn_echo(
     url: &str,
     reply: Bytes,
-) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+) -> anyhow::Result<testkit::ServiceHandle<anyhow::Error>> {
     let client = async_nats::connect(url).await?;
-    let mut sub = client.queue_subscribe("bench.echo", "q".into()).await?;
-    client.flush().await?;
-    Ok(tokio::spawn(async move {
-        while let Some(msg) = sub.next().await {
-            if let Some(to) = msg.reply {
-                let _ = client.publish(to, reply.clone()).await;
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let handle = spawn_service(move |shutdown| async move {
+        let mut sub = client.queue_subscribe("bench.echo", "q".into()).await?;
+        client.flush().await?;
+        let _ = ready_tx.send(());
+        let stop = shutdown.wait();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                msg = sub.next() => match msg {
+                    Some(msg) => {
+                        if let Some(to) = msg.reply {
+                            let _ = client.publish(to, reply.clone()).await;
+                        }
+                    }
+                    None => break,
+                },
             }
         }
-    }))
+        Ok(())
+    });
+    ready_rx.await?;
+    Ok(handle)
 }
 
 pub(crate) async fn measure(

@@ -132,7 +132,7 @@ pub async fn run(args: Args, out_dir: &std::path::Path) -> anyhow::Result<()> {
         open_loop.push(row);
     }
     rows.extend(open_loop);
-    echo.abort();
+    echo.stop().await?;
     risk.stop().await?;
 
     let parameters = serde_json::json!({
