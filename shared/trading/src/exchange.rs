@@ -19,8 +19,9 @@
 //! - volume: a bar fills at most `floor(volume × max_volume_share)` units; the
 //!   rest works on the next bars (IOC: expires; FOK: nothing fills).
 //! - time in force: IOC and FOK get the first eligible bar only; DAY expires on
-//!   the first bar of a later UTC day than `after_ts`; GTC works until filled
-//!   or canceled.
+//!   the first bar of a later UTC day than its first eligible bar (its
+//!   trading day: the same day for intraday bars, the next session for daily
+//!   bars); GTC works until filled or canceled.
 //! - commission: `commission_pct × notional` per fill plus `commission_fixed`
 //!   on the first fill of an order.
 
@@ -110,6 +111,8 @@ pub struct Working {
     pub triggered: bool,
     /// A first eligible bar (or quote) has been seen (ends IOC and FOK).
     pub started: bool,
+    /// UTC day of the order's first eligible bar (its trading day, for DAY).
+    pub trading_day: Option<i64>,
     pub done: bool,
 }
 
@@ -127,6 +130,7 @@ impl Working {
             last_ts: order.last_fill_bar_ts.unwrap_or(order.after_ts),
             triggered: order.fills > 0,
             started: order.fills > 0,
+            trading_day: order.last_fill_bar_ts.map(utc_day),
             done: !order.status.is_open(),
             order: order.clone(),
         }
@@ -224,7 +228,9 @@ impl Working {
             return Vec::new();
         }
         self.last_ts = bar.ts;
-        if self.order.tif == TimeInForce::Day && utc_day(bar.ts) > utc_day(self.order.after_ts) {
+        let day = utc_day(bar.ts);
+        let trading_day = *self.trading_day.get_or_insert(day);
+        if self.order.tif == TimeInForce::Day && day > trading_day {
             return vec![self.expire("day order: its trading day ended", bar.ts)];
         }
         let first = !self.started;
@@ -551,24 +557,30 @@ mod tests {
         );
         assert!(matches!(e[..], [Execution::Expire { .. }]));
 
-        let mut w = order(
-            Side::Buy,
-            OrderType::Limit,
-            Some(dec!(50)),
-            None,
-            TimeInForce::Day,
-        );
-        assert!(w
-            .on_bar(
-                &bar(0, dec!(100), dec!(100), dec!(100), dec!(100), dec!(1000)),
-                &cfg
+        // DAY: its trading day is its first eligible bar's (the next session
+        // on daily bars); the first bar of a later day expires it.
+        let day = || {
+            order(
+                Side::Buy,
+                OrderType::Limit,
+                Some(dec!(50)),
+                None,
+                TimeInForce::Day,
             )
-            .is_empty());
-        let e = w.on_bar(
-            &bar(1, dec!(40), dec!(40), dec!(40), dec!(40), dec!(1000)),
-            &cfg,
-        );
+        };
+        let mut w = day();
+        let high = bar(1, dec!(100), dec!(100), dec!(100), dec!(100), dec!(1000));
+        let low = |d| bar(d, dec!(40), dec!(40), dec!(40), dec!(40), dec!(1000));
+        assert!(w.on_bar(&high, &cfg).is_empty());
+        let e = w.on_bar(&low(2), &cfg);
         assert!(matches!(e[..], [Execution::Expire { .. }]), "{e:?}");
+        let mut w = day();
+        let e = w.on_bar(&low(1), &cfg);
+        assert_eq!(
+            price_of(&e),
+            Some(dec!(40)),
+            "a daily bar's session is the order's day"
+        );
     }
 
     #[test]
