@@ -29,34 +29,30 @@ use crate::Ctx;
 pub async fn run(ctx: Arc<Ctx>, signals: Stream, mut stop: watch::Receiver<bool>) {
     let durable = subjects::execution::SIGNALS_CONSUMER;
     loop {
-        let consumer = signals
-            .get_or_create_consumer(
-                durable,
-                pull::Config {
-                    durable_name: Some(durable.to_string()),
-                    description: Some("paper strategies' signals into orders".to_string()),
-                    ack_policy: AckPolicy::Explicit,
-                    deliver_policy: DeliverPolicy::All,
-                    ack_wait: Duration::from_secs(30),
-                    max_ack_pending: 1,
-                    ..Default::default()
-                },
-            )
-            .await;
-        let mut messages = match consumer {
-            Ok(c) => match c.messages().await {
-                Ok(m) => m,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot read {durable}; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
-            },
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot create {durable}; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
+        let Some(mut messages) =
+            bus::follow::retry_until(durable, Duration::from_secs(1), &mut stop, || async {
+                signals
+                    .get_or_create_consumer(
+                        durable,
+                        pull::Config {
+                            durable_name: Some(durable.to_string()),
+                            description: Some("paper strategies' signals into orders".to_string()),
+                            ack_policy: AckPolicy::Explicit,
+                            deliver_policy: DeliverPolicy::All,
+                            ack_wait: Duration::from_secs(30),
+                            max_ack_pending: 1,
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .messages()
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+            .await
+        else {
+            return;
         };
         loop {
             let next = tokio::select! {

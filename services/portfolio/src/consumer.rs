@@ -25,39 +25,36 @@ pub async fn run(
     let durable = format!("portfolio-{}", ctx.config.node);
     loop {
         let from = ctx.book.lock().unwrap().sequence + 1;
-        let _ = ctx.orders.delete_consumer(&durable).await;
-        let consumer = ctx
-            .orders
-            .create_consumer(pull::Config {
-                durable_name: Some(durable.clone()),
-                description: Some(format!("portfolio node {}", ctx.config.node)),
-                ack_policy: AckPolicy::Explicit,
-                deliver_policy: if from <= 1 {
-                    DeliverPolicy::All
-                } else {
-                    DeliverPolicy::ByStartSequence {
-                        start_sequence: from,
-                    }
-                },
-                ack_wait: Duration::from_secs(30),
-                max_ack_pending: 1_000,
-                ..Default::default()
-            })
-            .await;
-        let mut messages = match consumer {
-            Ok(c) => match c.messages().await {
-                Ok(m) => m,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot read {durable}; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
+        let config = pull::Config {
+            durable_name: Some(durable.clone()),
+            description: Some(format!("portfolio node {}", ctx.config.node)),
+            ack_policy: AckPolicy::Explicit,
+            deliver_policy: if from <= 1 {
+                DeliverPolicy::All
+            } else {
+                DeliverPolicy::ByStartSequence {
+                    start_sequence: from,
                 }
             },
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot create {durable}; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
+            ack_wait: Duration::from_secs(30),
+            max_ack_pending: 1_000,
+            ..Default::default()
+        };
+        let Some(mut messages) =
+            bus::follow::retry_until(&durable, Duration::from_secs(1), &mut stop, || async {
+                // Re-created from the snapshot's sequence, whatever its ack floor says.
+                let _ = ctx.orders.delete_consumer(&durable).await;
+                ctx.orders
+                    .create_consumer(config.clone())
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .messages()
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+            .await
+        else {
+            return;
         };
         tracing::info!(consumer = %durable, from, "following ORDERS");
         loop {

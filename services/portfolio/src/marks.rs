@@ -57,27 +57,27 @@ pub async fn run(ctx: Arc<Ctx>, market: Stream, mut stop: watch::Receiver<bool>)
     // Protective orders sent, by (account, symbol), with the position they closed.
     let mut sent: HashMap<(String, Symbol), Decimal> = HashMap::new();
     loop {
-        let consumer = market
-            .create_consumer(pull::OrderedConfig {
-                filter_subject: "md.bar.>".to_string(),
-                deliver_policy: DeliverPolicy::New,
-                ..Default::default()
-            })
-            .await;
-        let mut bars = match consumer {
-            Ok(c) => match c.messages().await {
-                Ok(m) => m,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot follow MARKET; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
+        let Some(mut bars) = bus::follow::retry_until(
+            "follow MARKET",
+            Duration::from_secs(1),
+            &mut stop,
+            || async {
+                market
+                    .create_consumer(pull::OrderedConfig {
+                        filter_subject: "md.bar.>".to_string(),
+                        deliver_policy: DeliverPolicy::New,
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .messages()
+                    .await
+                    .map_err(|e| e.to_string())
             },
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot follow MARKET; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
+        )
+        .await
+        else {
+            return;
         };
         loop {
             let next = tokio::select! {

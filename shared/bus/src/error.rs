@@ -106,3 +106,15 @@ impl ServiceError {
         Self::new(ErrorKind::Unavailable, message)
     }
 }
+
+/// An account, client order id or other id that becomes a subject token: 1 to
+/// 64 of `A-Z a-z 0-9 - _`, else a bad request naming `what`.
+pub fn check_id(what: &str, id: &str) -> Result<(), ServiceError> {
+    if trading::valid_id(id) {
+        Ok(())
+    } else {
+        Err(ServiceError::bad_request(format!(
+            "invalid {what} {id:?}: use 1 to 64 of A-Z a-z 0-9 - _"
+        )))
+    }
+}

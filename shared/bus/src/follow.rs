@@ -109,3 +109,40 @@ where
     });
     Ok((Applied { rx, stream }, task))
 }
+
+/// Resolves once `stop` turns true (without holding the watch's guard, so the
+/// caller's future stays `Send`).
+pub async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// Runs `attempt` until it succeeds (creating a consumer, say), saying so in
+/// the log each time it fails and pausing `pause` in between; `None` once
+/// `stop` turns true.
+pub async fn retry_until<T, E, F, Fut>(
+    what: &str,
+    pause: Duration,
+    stop: &mut watch::Receiver<bool>,
+    mut attempt: F,
+) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+    E: std::fmt::Display,
+{
+    loop {
+        if *stop.borrow() {
+            return None;
+        }
+        match attempt().await {
+            Ok(v) => return Some(v),
+            Err(e) => {
+                tracing::warn!(what, error = %e, "failed; retrying");
+                tokio::select! {
+                    _ = stopped(stop) => return None,
+                    _ = tokio::time::sleep(pause) => {}
+                }
+            }
+        }
+    }
+}

@@ -60,13 +60,7 @@ pub(crate) async fn register(service: &mut MicroService, ctx: Arc<Ctx>) -> Resul
 }
 
 pub(crate) fn valid_account(account: &str) -> Result<(), ServiceError> {
-    if trading::valid_id(account) {
-        Ok(())
-    } else {
-        Err(ServiceError::bad_request(format!(
-            "invalid account {account:?}: use 1 to 64 of A-Z a-z 0-9 - _"
-        )))
-    }
+    bus::error::check_id("account", account)
 }
 
 /// Catches up with ORDERS, then checks the account exists.

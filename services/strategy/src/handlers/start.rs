@@ -50,11 +50,7 @@ pub async fn handle(
                 .account
                 .clone()
                 .unwrap_or_else(|| DEFAULT_PAPER_ACCOUNT.to_string());
-            if !trading::valid_id(&account) {
-                return Err(ServiceError::bad_request(format!(
-                    "invalid account {account:?}: use 1 to 64 of A-Z a-z 0-9 - _"
-                )));
-            }
+            bus::error::check_id("account", &account)?;
             let sizing = req.sizing.clone().unwrap_or_default();
             sizing.validate().map_err(ServiceError::bad_request)?;
             Some(PaperSettings { account, sizing })
