@@ -125,4 +125,58 @@ mod tests {
             vec![("a".to_string(), 3), ("b".to_string(), 2)]
         );
     }
+
+    #[test]
+    fn a_save_without_entries_moves_only_the_sequence() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Snapshot::open(dir.path()).unwrap();
+        s.save(3, [("k", &"v".to_string())]).unwrap();
+        s.save::<String>(4, []).unwrap();
+        assert_eq!(s.sequence().unwrap(), 4);
+        assert_eq!(s.load::<String>().unwrap(), vec![("k".into(), "v".into())]);
+    }
+
+    #[test]
+    fn structured_values_round_trip() {
+        #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+        struct Ledger {
+            cash: String,
+            qty: Vec<i64>,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let value = Ledger {
+            cash: "100.25".into(),
+            qty: vec![-3, 7],
+        };
+        {
+            let s = Snapshot::open(dir.path()).unwrap();
+            s.save(u64::MAX, [("acc-1", &value)]).unwrap();
+            s.flush().unwrap();
+        }
+        let s = Snapshot::open(dir.path()).unwrap();
+        assert_eq!(s.sequence().unwrap(), u64::MAX);
+        assert_eq!(s.load::<Ledger>().unwrap(), vec![("acc-1".into(), value)]);
+    }
+
+    #[test]
+    fn an_entry_of_another_shape_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Snapshot::open(dir.path()).unwrap();
+        s.save(1, [("acc", &"text".to_string())]).unwrap();
+        match s.load::<u32>() {
+            Err(StoreError::Codec { key, .. }) => assert_eq!(key, "acc"),
+            other => panic!("expected a codec error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_second_open_of_the_same_directory_is_refused() {
+        // Two nodes must not share a snapshot: sled locks its directory.
+        let dir = tempfile::tempdir().unwrap();
+        let _first = Snapshot::open(dir.path()).unwrap();
+        assert!(matches!(
+            Snapshot::open(dir.path()),
+            Err(StoreError::Sled(_))
+        ));
+    }
 }
