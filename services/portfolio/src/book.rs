@@ -29,7 +29,17 @@ impl Book {
             }
             OrderEvent::OrderFilled { fill } => {
                 let ledger = self.ledgers.get_mut(&fill.account)?;
+                let before = ledger.position_qty(&fill.symbol);
                 ledger.apply_fill(fill);
+                let after = ledger.position_qty(&fill.symbol);
+                // Protection belongs to the position it was set on: once that
+                // is closed or reversed, its levels must not trip the next one
+                // (a long's stop under a new short would fire at once).
+                if !before.is_zero()
+                    && (after.is_zero() || after.is_sign_positive() != before.is_sign_positive())
+                {
+                    ledger.set_protection(&fill.symbol, None, None);
+                }
                 Some(fill.account.clone())
             }
             OrderEvent::ProtectionSet(p) => {
@@ -77,5 +87,99 @@ impl Book {
             .cloned()
             .collect();
         Some(PortfolioUpdate { summary, positions })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{Side, Symbol};
+    use rust_decimal::Decimal;
+    use trading::event::{AccountOpened, Fill, ProtectionSet};
+    use trading::OrderStatus;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    fn filled(account: &str, side: Side, qty: &str, price: &str) -> OrderEvent {
+        OrderEvent::OrderFilled {
+            fill: Fill {
+                fill_id: "o.1".into(),
+                order_id: "o".into(),
+                client_order_id: "c".into(),
+                account: account.into(),
+                symbol: Symbol::new("AAA").unwrap(),
+                side,
+                qty: d(qty),
+                price: d(price),
+                commission: Decimal::ZERO,
+                market_ts: UnixNanos(1),
+                status: OrderStatus::Filled,
+                cum_qty: d(qty),
+                leaves_qty: Decimal::ZERO,
+                strategy_id: None,
+            },
+        }
+    }
+
+    fn protect(stop_loss: &str) -> OrderEvent {
+        OrderEvent::ProtectionSet(ProtectionSet {
+            account: "a".into(),
+            symbol: Symbol::new("AAA").unwrap(),
+            stop_loss: Some(d(stop_loss)),
+            take_profit: None,
+        })
+    }
+
+    fn stop(book: &Book) -> Option<Decimal> {
+        book.ledgers["a"].positions[&Symbol::new("AAA").unwrap()].stop_loss
+    }
+
+    fn open(book: &mut Book, sequence: u64, cash: &str) -> Option<String> {
+        book.apply(
+            sequence,
+            &OrderEvent::AccountOpened(AccountOpened {
+                account: "a".into(),
+                cash: d(cash),
+            }),
+        )
+    }
+
+    #[test]
+    fn an_account_opens_once_and_fills_of_unknown_accounts_change_nothing() {
+        let mut book = Book::default();
+        assert_eq!(open(&mut book, 1, "100"), Some("a".into()));
+        assert_eq!(open(&mut book, 2, "5"), None);
+        assert_eq!(book.ledgers["a"].cash, d("100"));
+        assert_eq!(book.apply(3, &filled("ghost", Side::Buy, "1", "10")), None);
+        assert_eq!(book.sequence, 3);
+        assert!(book.summary("ghost").is_none());
+        assert_eq!(book.summary("a").unwrap().sequence, 3);
+    }
+
+    #[test]
+    fn protection_goes_with_the_position_it_was_set_on() {
+        let mut book = Book::default();
+        open(&mut book, 1, "1000");
+        // Set while flat: kept for the position that opens.
+        book.apply(2, &protect("9"));
+        book.apply(3, &filled("a", Side::Buy, "10", "10"));
+        assert_eq!(stop(&book), Some(d("9")));
+        // Reduced: still the same position.
+        book.apply(4, &filled("a", Side::Sell, "4", "11"));
+        assert_eq!(stop(&book), Some(d("9")));
+        // Closed: gone.
+        book.apply(5, &filled("a", Side::Sell, "6", "11"));
+        assert_eq!(stop(&book), None);
+        // Reversed: gone (a long's stop below a new short would trip at once).
+        book.apply(6, &filled("a", Side::Buy, "5", "10"));
+        book.apply(7, &protect("8"));
+        book.apply(8, &filled("a", Side::Sell, "7", "10"));
+        assert_eq!(
+            book.ledgers["a"].position_qty(&Symbol::new("AAA").unwrap()),
+            d("-2")
+        );
+        assert_eq!(stop(&book), None);
     }
 }

@@ -1,20 +1,21 @@
-//! The durable consumer `portfolio-<node>` on ORDERS. It is re-created at every
-//! start from the snapshot's sequence + 1 (the snapshot, not the consumer's ack
-//! floor, says what this node has: a snapshot lost or deleted means a replay
-//! from the start). Each event: apply → save the changed account and the
-//! sequence to sled (one atomic batch) → ack → `PORTFOLIO_UPDATE`.
+//! The durable consumer `portfolio-<node>` on the fills and account events of
+//! ORDERS. It is re-created at every start from the snapshot's sequence + 1
+//! (the snapshot, not the consumer's ack floor, says what this node has: a
+//! snapshot lost or deleted means a replay from the start). Each event: apply
+//! → save the changed account and the sequence to sled (one atomic batch) →
+//! ack → `PORTFOLIO_UPDATE`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use async_nats::jetstream::AckKind;
-use bus::{events, subjects};
 use futures::StreamExt;
-use model::event::types;
 use tokio::sync::watch;
 
-use crate::Ctx;
+use trading::event::OrderEvent;
+
+use crate::{marks, updates, Ctx, APPLIED_SUBJECTS};
 
 pub async fn run(
     ctx: Arc<Ctx>,
@@ -28,6 +29,7 @@ pub async fn run(
         let config = pull::Config {
             durable_name: Some(durable.clone()),
             description: Some(format!("portfolio node {}", ctx.config.node)),
+            filter_subjects: APPLIED_SUBJECTS.iter().map(|s| s.to_string()).collect(),
             ack_policy: AckPolicy::Explicit,
             deliver_policy: if from <= 1 {
                 DeliverPolicy::All
@@ -75,73 +77,73 @@ pub async fn run(
             let Ok(info) = message.info() else { continue };
             let sequence = info.stream_sequence;
             let event = match bus::events::decode_order_event(&message.payload) {
-                Ok(e) => e,
+                Ok(e) => Some(e),
                 Err(e) => {
-                    tracing::warn!(sequence, error = %e, "ORDERS message does not parse; skipped");
-                    let _ = message.ack_with(AckKind::Term).await;
-                    continue;
+                    // A poison message: reported, and passed over like an
+                    // event that changes nothing (reads must not wait for it).
+                    tracing::error!(sequence, error = %e, "ORDERS message does not parse; skipped");
+                    None
                 }
             };
             let applied_here = {
                 let mut book = ctx.book.lock().unwrap();
                 (sequence > book.sequence).then(|| {
-                    let changed = book.apply(sequence, &event.data);
+                    book.sequence = sequence;
+                    let changed = event.as_ref().and_then(|e| book.apply(sequence, &e.data));
                     let ledger = changed.as_ref().and_then(|a| book.ledgers.get(a).cloned());
-                    (changed, ledger)
+                    // The update as of this event, whatever happens next.
+                    let update = changed.as_ref().and_then(|a| book.update(a));
+                    (changed, ledger, update)
                 })
             };
-            let Some((changed, ledger)) = applied_here else {
+            let Some((changed, ledger, update)) = applied_here else {
                 // Already in the snapshot.
                 let _ = message.ack().await;
                 continue;
             };
-            let saved = match (&changed, &ledger) {
-                (Some(account), Some(ledger)) => {
-                    snapshot.save(sequence, [(account.as_str(), ledger)])
+            // The book is ahead of the snapshot now: nothing goes on (no ack,
+            // no next event) until the snapshot has caught up with it.
+            let mut delay = Duration::from_millis(100);
+            loop {
+                let saved = match (&changed, &ledger) {
+                    (Some(account), Some(ledger)) => {
+                        snapshot.save(sequence, [(account.as_str(), ledger)])
+                    }
+                    _ => snapshot.save::<trading::AccountLedger>(sequence, []),
+                };
+                match saved {
+                    Ok(()) => break,
+                    Err(e) => {
+                        tracing::error!(sequence, error = %e, "snapshot write failed; retrying");
+                        tokio::select! {
+                            _ = bus::follow::stopped(&mut stop) => return,
+                            _ = tokio::time::sleep(delay) => {}
+                        }
+                        delay = (delay * 2).min(Duration::from_secs(5));
+                    }
                 }
-                _ => snapshot.save::<trading::AccountLedger>(sequence, []),
+            }
+            let ack = if event.is_some() {
+                message.ack().await
+            } else {
+                message.ack_with(AckKind::Term).await
             };
-            if let Err(e) = saved {
-                // Not persisted: do not ack; the message comes again.
-                tracing::error!(sequence, error = %e, "snapshot write failed");
-                let _ = message
-                    .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
-                    .await;
-                continue;
+            if let Err(e) = ack {
+                // Harmless: the consumer restarts from the snapshot anyway.
+                tracing::debug!(sequence, error = %e, "ack failed");
             }
-            let _ = message.ack().await;
+            if let (Some(account), Some(update), Some(event)) = (&changed, update, &event) {
+                updates::publish(&ctx, account, sequence, 0, &update, &event.correlation_id).await;
+                // Marked at the newest bar at once (not on the next live one),
+                // so a read after the fill sees what a replay will. What was
+                // in ORDERS at start is marked once, when it is all applied.
+                if let OrderEvent::OrderFilled { fill } = &event.data {
+                    if sequence > ctx.start_sequence {
+                        marks::mark_at_stored_bars(&ctx, [fill.symbol.clone()]).await;
+                    }
+                }
+            }
             applied.send_replace(sequence);
-            if let Some(account) = changed {
-                publish_update(&ctx, &account, sequence, 0, &event.correlation_id).await;
-            }
         }
-    }
-}
-
-/// Publishes the account's `PORTFOLIO_UPDATE` (its id names what made it, so
-/// every node publishes the same one).
-pub async fn publish_update(
-    ctx: &Ctx,
-    account: &str,
-    sequence: u64,
-    mark_ts: i64,
-    correlation_id: &str,
-) {
-    let update = ctx.book.lock().unwrap().update(account);
-    let Some(update) = update else { return };
-    let msg_id = subjects::msg_id::portfolio_update(account, sequence, mark_ts);
-    if let Err(e) = events::publish(
-        &ctx.js,
-        subjects::portfolio_update(account),
-        &msg_id,
-        types::PORTFOLIO_UPDATE,
-        correlation_id,
-        subjects::portfolio::SERVICE,
-        &update,
-        None,
-    )
-    .await
-    {
-        tracing::warn!(account, error = %e, "PORTFOLIO_UPDATE not stored");
     }
 }

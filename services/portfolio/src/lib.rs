@@ -5,10 +5,13 @@
 //!   from the snapshot's sequence, marks positions on live bars, serves the
 //!   endpoints until `shutdown`.
 //! - `book`: ledgers per account (rules in `trading::ledger`).
-//! - `consumer`: the durable consumer `portfolio-<node>`: apply, snapshot to
-//!   sled, then ack; a `PORTFOLIO_UPDATE` per change.
-//! - `marks`: live bars mark positions (and trip stop-loss / take-profit,
+//! - `consumer`: the durable consumer `portfolio-<node>` on the fills and
+//!   account events of ORDERS: apply, snapshot to sled, then ack; a
+//!   `PORTFOLIO_UPDATE` per change.
+//! - `marks`: once the book has caught up with ORDERS, the newest stored bar
+//!   and then every live bar mark positions (and trip stop-loss / take-profit,
 //!   which send a closing order through `orders.submit`).
+//! - `updates`: publishing `PORTFOLIO_UPDATE`s, never one PORTFOLIO has already.
 //! - `handlers/`: `portfolio.account.open`, `portfolio.summary.get`,
 //!   `portfolio.positions.get`, `portfolio.protection.set`.
 //!
@@ -20,13 +23,16 @@ mod book;
 mod consumer;
 mod handlers;
 mod marks;
+mod updates;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_nats::jetstream::{self, stream::Stream};
+use async_nats::jetstream::stream::{DirectGetErrorKind, Stream};
+use async_nats::jetstream::{self};
 use async_nats::Client;
 use bus::jetstream::StreamSettings;
 use bus::{subjects, BusError, MicroService, ServiceSpec};
@@ -78,9 +84,23 @@ pub(crate) struct Ctx {
     pub client: Client,
     pub js: jetstream::Context,
     pub orders: Stream,
+    pub portfolio: Stream,
+    pub market: Stream,
     pub book: Arc<Mutex<book::Book>>,
+    /// Everything in ORDERS up to here was there at start: the consumer
+    /// replays it without marks, and marks the result once (`marks`).
+    pub start_sequence: u64,
     /// ORDERS sequence applied so far.
     pub applied: watch::Receiver<u64>,
+    /// Whether the positions replayed at start are marked at the newest stored
+    /// bars (and live bars are followed).
+    pub marked: watch::Receiver<bool>,
+    /// Per account, the (ORDERS sequence, mark time) of the newest update known
+    /// to be in PORTFOLIO.
+    pub published: Mutex<HashMap<String, (u64, i64)>>,
+    /// Protective orders sent, by (account, symbol), with the position they
+    /// close: one per position until it changes.
+    pub protective: Mutex<HashMap<(String, model::Symbol), model::Decimal>>,
 }
 
 impl Ctx {
@@ -95,15 +115,51 @@ impl Ctx {
         .is_ok_and(|r| r.is_ok())
     }
 
-    /// Waits until everything in ORDERS now is applied (read your writes).
+    /// Waits until everything in ORDERS now is applied (read your writes),
+    /// and the book is marked at the stored bars after a start.
     pub async fn catch_up(&self) -> bool {
-        let mut orders = self.orders.clone();
-        match orders.info().await {
-            Ok(info) => self.wait_applied(info.state.last_sequence).await,
-            Err(_) => false,
-        }
+        let target = match self.orders_target().await {
+            Ok(target) => target,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the end of ORDERS");
+                return false;
+            }
+        };
+        let mut applied = self.applied.clone();
+        let mut marked = self.marked.clone();
+        tokio::time::timeout(self.config.catch_up_timeout, async move {
+            let applied = applied.wait_for(|s| *s >= target).await.is_ok();
+            let marked = marked.wait_for(|m| *m).await.is_ok();
+            applied && marked
+        })
+        .await
+        .unwrap_or(false)
+    }
+
+    /// The sequence of the newest ORDERS message this service applies (a fill
+    /// or an account event; order transitions are not its business), 0 if none.
+    pub async fn orders_target(
+        &self,
+    ) -> Result<u64, async_nats::jetstream::stream::DirectGetError> {
+        let last = |subject: &'static str| async move {
+            match self.orders.direct_get_last_for_subject(subject).await {
+                Ok(m) => Ok(m.sequence),
+                Err(e) if e.kind() == DirectGetErrorKind::NotFound => Ok(0),
+                Err(e) => Err(e),
+            }
+        };
+        let (fills, accounts) =
+            futures::join!(last(APPLIED_SUBJECTS[0]), last(APPLIED_SUBJECTS[1]));
+        Ok(fills?.max(accounts?))
     }
 }
+
+/// What the consumer reads of ORDERS: fills (`evt.fill.>`) and account events
+/// (`evt.account.>`), not order transitions (`evt.order.>`).
+pub(crate) const APPLIED_SUBJECTS: [&str; 2] = [
+    subjects::streams::ORDERS_SUBJECTS[1],
+    subjects::streams::ORDERS_SUBJECTS[2],
+];
 
 pub async fn run(
     config: Config,
@@ -116,7 +172,9 @@ pub async fn run(
     let js = jetstream::new(client.clone());
     let orders =
         bus::jetstream::ensure_stream(&js, bus::jetstream::orders_stream(&config.stream)).await?;
-    bus::jetstream::ensure_stream(&js, bus::jetstream::portfolio_stream(&config.stream)).await?;
+    let portfolio =
+        bus::jetstream::ensure_stream(&js, bus::jetstream::portfolio_stream(&config.stream))
+            .await?;
     let market =
         bus::jetstream::ensure_stream(&js, bus::jetstream::market_stream(&config.stream)).await?;
 
@@ -135,14 +193,26 @@ pub async fn run(
         "portfolio snapshot restored"
     );
     let (applied_tx, applied) = watch::channel(restored.sequence);
-    let ctx = Arc::new(Ctx {
+    let (marked_tx, marked) = watch::channel(false);
+    let mut ctx = Ctx {
         config: config.clone(),
         client: client.clone(),
         js,
         orders: orders.clone(),
+        portfolio,
+        market,
         book: Arc::new(Mutex::new(restored)),
+        start_sequence: 0,
         applied,
-    });
+        marked,
+        published: Mutex::new(HashMap::new()),
+        protective: Mutex::new(HashMap::new()),
+    };
+    ctx.start_sequence = ctx
+        .orders_target()
+        .await
+        .map_err(|e| BusError::jetstream("read the end of ORDERS", e))?;
+    let ctx = Arc::new(ctx);
     let (stop_tx, stop_rx) = watch::channel(false);
     let consumer = tokio::spawn(consumer::run(
         ctx.clone(),
@@ -150,8 +220,7 @@ pub async fn run(
         applied_tx,
         stop_rx.clone(),
     ));
-    marks::mark_from_stored_bars(&ctx, &market).await;
-    let marks = tokio::spawn(marks::run(ctx.clone(), market, stop_rx.clone()));
+    let marks = tokio::spawn(marks::run(ctx.clone(), marked_tx, stop_rx.clone()));
 
     let mut service = MicroService::start(
         &client,
@@ -176,4 +245,12 @@ pub async fn run(
     let _ = snapshot.flush();
     let _ = client.flush().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn applies_fills_and_account_events() {
+        assert_eq!(super::APPLIED_SUBJECTS, ["evt.fill.>", "evt.account.>"]);
+    }
 }

@@ -1,61 +1,36 @@
-//! Marks: live bars move the last price of the positions they concern (and
-//! the account's equity with it), then a `PORTFOLIO_UPDATE`; a bar through a
-//! position's stop-loss or take-profit sends a reduce-only market order for
-//! the whole position through `orders.submit` (it fills on the next bar, like
-//! any market order).
+//! Marks: once the book has caught up with ORDERS, the newest stored bar of
+//! every held symbol, then every live bar, move the last price of the
+//! positions they concern (and the account's equity with it), then a
+//! `PORTFOLIO_UPDATE`; a bar through a position's stop-loss or take-profit
+//! sends a reduce-only market order for the whole position through
+//! `orders.submit` (it fills on the next bar, like any market order).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{pull, DeliverPolicy};
-use async_nats::jetstream::stream::Stream;
+use async_nats::jetstream::stream::DirectGetErrorKind;
 use bus::{request, subjects, RequestOptions};
 use futures::StreamExt;
-use model::{Bar, Decimal, Event, Side, Symbol};
+use model::{Bar, Event, Side, Symbol};
 use tokio::sync::watch;
 use trading::{Order, OrderRequest, OrderType, TimeInForce};
 
-use crate::consumer::publish_update;
-use crate::Ctx;
+use crate::{updates, Ctx};
 
-/// At start: every held symbol marked at its newest stored bar.
-pub async fn mark_from_stored_bars(ctx: &Arc<Ctx>, market: &Stream) {
-    let symbols: Vec<Symbol> = {
-        let book = ctx.book.lock().unwrap();
-        let mut s: Vec<Symbol> = book
-            .ledgers
-            .values()
-            .flat_map(|l| {
-                l.positions
-                    .values()
-                    .filter(|p| !p.qty.is_zero())
-                    .map(|p| p.symbol.clone())
-            })
-            .collect();
-        s.sort();
-        s.dedup();
-        s
+pub async fn run(ctx: Arc<Ctx>, marked: watch::Sender<bool>, mut stop: watch::Receiver<bool>) {
+    // Marks go on positions the book has: wait for what ORDERS had at start
+    // (after a snapshot loss that is a full replay), or a replay would end up
+    // marked at its fill prices while a live run is marked at the bars.
+    let mut applied = ctx.applied.clone();
+    let caught_up = tokio::select! {
+        _ = bus::follow::stopped(&mut stop) => false,
+        r = applied.wait_for(|s| *s >= ctx.start_sequence) => r.is_ok(),
     };
-    for symbol in symbols {
-        let Ok(message) = market
-            .direct_get_last_for_subject(subjects::bars_of_symbol(&symbol))
-            .await
-        else {
-            continue;
-        };
-        if let Ok(bar) = serde_json::from_slice::<Event<Bar>>(&message.payload) {
-            let mut book = ctx.book.lock().unwrap();
-            for ledger in book.ledgers.values_mut() {
-                ledger.mark(&symbol, bar.data.close, bar.data.ts);
-            }
-        }
+    if !caught_up {
+        return;
     }
-}
-
-pub async fn run(ctx: Arc<Ctx>, market: Stream, mut stop: watch::Receiver<bool>) {
-    // Protective orders sent, by (account, symbol), with the position they closed.
-    let mut sent: HashMap<(String, Symbol), Decimal> = HashMap::new();
+    let market = &ctx.market;
     loop {
         let Some(mut bars) = bus::follow::retry_until(
             "follow MARKET",
@@ -64,7 +39,7 @@ pub async fn run(ctx: Arc<Ctx>, market: Stream, mut stop: watch::Receiver<bool>)
             || async {
                 market
                     .create_consumer(pull::OrderedConfig {
-                        filter_subject: "md.bar.>".to_string(),
+                        filter_subject: subjects::streams::MARKET_SUBJECTS[0].to_string(),
                         deliver_policy: DeliverPolicy::New,
                         ..Default::default()
                     })
@@ -79,6 +54,10 @@ pub async fn run(ctx: Arc<Ctx>, market: Stream, mut stop: watch::Receiver<bool>)
         else {
             return;
         };
+        // Live bars from here on; before, the newest stored one (a bar older
+        // than a position's mark changes nothing, so overlap is harmless).
+        mark_at_stored_bars(&ctx, held_symbols(&ctx)).await;
+        marked.send_replace(true);
         loop {
             let next = tokio::select! {
                 biased;
@@ -88,7 +67,7 @@ pub async fn run(ctx: Arc<Ctx>, market: Stream, mut stop: watch::Receiver<bool>)
             match next {
                 Some(Ok(message)) => {
                     if let Ok(bar) = serde_json::from_slice::<Event<Bar>>(&message.payload) {
-                        on_bar(&ctx, &bar, &mut sent).await;
+                        on_bar(&ctx, &bar).await;
                     }
                 }
                 Some(Err(e)) => {
@@ -101,12 +80,59 @@ pub async fn run(ctx: Arc<Ctx>, market: Stream, mut stop: watch::Receiver<bool>)
     }
 }
 
-async fn on_bar(ctx: &Arc<Ctx>, bar: &Event<Bar>, sent: &mut HashMap<(String, Symbol), Decimal>) {
+/// Symbols with an open position in some account.
+fn held_symbols(ctx: &Ctx) -> Vec<Symbol> {
+    let book = ctx.book.lock().unwrap();
+    let mut s: Vec<Symbol> = book
+        .ledgers
+        .values()
+        .flat_map(|l| {
+            l.positions
+                .values()
+                .filter(|p| !p.qty.is_zero())
+                .map(|p| p.symbol.clone())
+        })
+        .collect();
+    s.sort();
+    s.dedup();
+    s
+}
+
+/// `symbols` marked at their newest stored bar (any timeframe), as if that
+/// bar had just come: with its update and its stop-loss / take-profit check
+/// (the order's id is the bar's, so a bar seen before sends nothing new).
+/// After a start, and after each fill: a fill on an older bar (paper trading
+/// replayed history) must not leave the position marked in the past, or the
+/// numbers would depend on whether a live bar happened to come afterwards.
+pub async fn mark_at_stored_bars(ctx: &Ctx, symbols: impl IntoIterator<Item = Symbol>) {
+    for symbol in symbols {
+        let message = match ctx
+            .market
+            .direct_get_last_for_subject(subjects::bars_of_symbol(&symbol))
+            .await
+        {
+            Ok(m) => m,
+            Err(e) => {
+                if e.kind() != DirectGetErrorKind::NotFound {
+                    tracing::warn!(%symbol, error = %e, "newest stored bar not readable");
+                }
+                continue;
+            }
+        };
+        match serde_json::from_slice::<Event<Bar>>(&message.payload) {
+            Ok(bar) => on_bar(ctx, &bar).await,
+            Err(e) => tracing::warn!(%symbol, error = %e, "stored bar does not parse"),
+        }
+    }
+}
+
+async fn on_bar(ctx: &Ctx, bar: &Event<Bar>) {
     let b = &bar.data;
     let mut marked = Vec::new();
     let mut protect = Vec::new();
-    let sequence = {
+    let (sequence, marked_updates) = {
         let mut book = ctx.book.lock().unwrap();
+        let mut sent = ctx.protective.lock().unwrap();
         for (account, ledger) in book.ledgers.iter_mut() {
             if !ledger.mark(&b.symbol, b.close, b.ts) {
                 continue;
@@ -124,10 +150,16 @@ async fn on_bar(ctx: &Arc<Ctx>, bar: &Event<Bar>, sent: &mut HashMap<(String, Sy
                 }
             }
         }
-        book.sequence
+        drop(sent);
+        // Each update as of this bar, whatever comes next.
+        let marked_updates: Vec<_> = marked
+            .iter()
+            .filter_map(|a| book.update(a).map(|u| (a.clone(), u)))
+            .collect();
+        (book.sequence, marked_updates)
     };
-    for account in &marked {
-        publish_update(ctx, account, sequence, b.ts.0, &bar.correlation_id).await;
+    for (account, update) in &marked_updates {
+        updates::publish(ctx, account, sequence, b.ts.0, update, &bar.correlation_id).await;
     }
     for (account, qty, why) in protect {
         let req = OrderRequest {
