@@ -31,7 +31,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_nats::jetstream::stream::{DirectGetErrorKind, Stream};
+use async_nats::jetstream::stream::{LastRawMessageError, LastRawMessageErrorKind, Stream};
 use async_nats::jetstream::{self};
 use async_nats::Client;
 use bus::jetstream::StreamSettings;
@@ -137,14 +137,14 @@ impl Ctx {
     }
 
     /// The sequence of the newest ORDERS message this service applies (a fill
-    /// or an account event; order transitions are not its business), 0 if none.
-    pub async fn orders_target(
-        &self,
-    ) -> Result<u64, async_nats::jetstream::stream::DirectGetError> {
+    /// or an account event; order transitions are not its business), 0 if
+    /// none. Asked of the stream leader, not through direct get, which a
+    /// lagging replica may answer: a write just acknowledged must be seen.
+    pub async fn orders_target(&self) -> Result<u64, LastRawMessageError> {
         let last = |subject: &'static str| async move {
-            match self.orders.direct_get_last_for_subject(subject).await {
+            match self.orders.get_last_raw_message_by_subject(subject).await {
                 Ok(m) => Ok(m.sequence),
-                Err(e) if e.kind() == DirectGetErrorKind::NotFound => Ok(0),
+                Err(e) if matches!(e.kind(), LastRawMessageErrorKind::NoMessageFound) => Ok(0),
                 Err(e) => Err(e),
             }
         };
