@@ -30,7 +30,6 @@
 //! no per-bar vectors besides the equity curve the report returns.
 
 use model::{Bar, Decimal, UnixNanos};
-use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -179,22 +178,10 @@ fn format_duration(ns: i64) -> String {
     }
 }
 
-/// `Decimal` → `f64`. Correctly rounded (the `f64` Python parses from the same
-/// digits) when the mantissa fits 53 bits, which covers prices, cash and
-/// equity in practice, and several times faster than `Decimal::to_f64`, which
-/// takes over otherwise.
+/// `Decimal` → `f64`, correctly rounded and fast: [`model::to_f64`].
 #[inline]
 pub(crate) fn to_f64(d: Decimal) -> f64 {
-    const POW10: [f64; 23] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-    ];
-    let m = d.mantissa();
-    match POW10.get(d.scale() as usize) {
-        // Both operands are exact in f64, so the one division rounds once.
-        Some(p) if m.unsigned_abs() < 1 << 53 => m as i64 as f64 / p,
-        _ => d.to_f64().unwrap_or(f64::NAN),
-    }
+    model::to_f64(d)
 }
 
 fn mean(xs: &[f64]) -> f64 {

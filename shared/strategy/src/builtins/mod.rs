@@ -15,7 +15,6 @@ pub use macd_cross::MacdCross;
 pub use rsi_reversion::RsiReversion;
 
 use model::{Bar, Direction, Signal, Symbol, Timeframe};
-use rust_decimal::prelude::ToPrimitive;
 
 use crate::{Params, StrategyError};
 
@@ -74,5 +73,5 @@ impl Series {
 }
 
 pub(crate) fn f(x: model::Decimal) -> f64 {
-    x.to_f64().unwrap_or(f64::NAN)
+    model::to_f64(x)
 }
