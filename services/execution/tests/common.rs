@@ -28,18 +28,7 @@ pub fn goog_bars() -> Vec<Bar> {
 }
 
 pub async fn ready(client: &async_nats::Client, subject: &str, body: &str) {
-    testkit::wait_until(subject, Duration::from_secs(10), || async {
-        // Short: a request that reaches an instance that just died is lost.
-        let r = tokio::time::timeout(
-            Duration::from_secs(1),
-            client.request(subject.to_string(), body.to_string().into()),
-        )
-        .await
-        .ok()?
-        .ok()?;
-        r.headers.is_none().then_some(())
-    })
-    .await;
+    testkit::wait_for_service(client, subject, body).await;
 }
 
 impl Env {

@@ -33,23 +33,7 @@ fn short(ttl_ms: u64) -> Duration {
 }
 
 async fn ready(client: &async_nats::Client, subject: &str, body: &str) {
-    testkit::wait_until(subject, Duration::from_secs(15), || async {
-        let r = tokio::time::timeout(
-            Duration::from_secs(1),
-            client.request(subject.to_string(), body.to_string().into()),
-        )
-        .await
-        .ok()?
-        .ok()?;
-        (r.headers.is_none()
-            || r.headers
-                .as_ref()
-                .and_then(|h| h.get("Nats-Service-Error-Code"))
-                .map(|v| v.as_str())
-                == Some("404"))
-        .then_some(())
-    })
-    .await;
+    testkit::wait_for_service(client, subject, body).await;
 }
 
 impl Env {
