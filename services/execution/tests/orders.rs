@@ -292,3 +292,70 @@ async fn a_restarted_execution_rebuilds_the_same_orders_and_finishes_working_one
     assert_eq!(env.orders_count("evt.fill.acc.>").await, 6, "no fill twice");
     let _ = Decimal::ZERO;
 }
+
+/// `$SRV` ids of the running execution instances.
+async fn instance_ids(env: &Env) -> Vec<String> {
+    use futures::StreamExt;
+    let inbox = env.client.new_inbox();
+    let mut sub = env.client.subscribe(inbox.clone()).await.unwrap();
+    env.client
+        .publish_with_reply("$SRV.PING.execution", inbox, "".into())
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    while let Ok(Some(msg)) = tokio::time::timeout(Duration::from_millis(300), sub.next()).await {
+        let p: serde_json::Value = serde_json::from_slice(&msg.payload).unwrap();
+        ids.push(p["id"].as_str().unwrap().to_string());
+    }
+    ids
+}
+
+#[tokio::test]
+async fn the_paper_exchange_moves_to_another_instance_when_its_holder_dies() {
+    let env = Env::start().await;
+    let bars = goog_bars();
+    env.import_goog(0, 20).await;
+    env.open_account("acc", dec!(100000)).await;
+    let first = env.execution(config());
+    env.execution_ready().await;
+    let first_id = testkit::wait_until("first instance", Duration::from_secs(5), || async {
+        instance_ids(&env).await.pop()
+    })
+    .await;
+    // The first instance takes the exchange lease (before the second exists).
+    let holder_of_lease = || async {
+        let leases = env
+            .js
+            .get_key_value(bus::subjects::buckets::EXECUTION_LEASES)
+            .await
+            .ok()?;
+        let v = leases.get("lease.exchange").await.ok()??;
+        Some(String::from_utf8(v.to_vec()).unwrap())
+    };
+    let holder =
+        testkit::wait_until("exchange lease", Duration::from_secs(10), holder_of_lease).await;
+    assert_eq!(holder, first_id);
+    let _second = env.execution(config());
+    testkit::wait_until("two instances", Duration::from_secs(10), || async {
+        (instance_ids(&env).await.len() == 2).then_some(())
+    })
+    .await;
+
+    // A working order, then the holder crashes.
+    env.submit(
+        json!({"client_order_id": "w", "account": "acc", "symbol": "GOOG", "side": "buy",
+        "type": "market", "qty": "3"}),
+    )
+    .await
+    .unwrap();
+    first.abort();
+    env.import_goog(20, 22).await;
+    // The other instance takes the lease within its time to live and fills it
+    // on the bar after the order, not a later one.
+    let w = env.wait_done("acc", "w").await;
+    assert_eq!(w.status, OrderStatus::Filled);
+    assert_eq!(w.avg_fill_price, bars[20].open);
+    let holder = holder_of_lease().await.unwrap();
+    assert_ne!(holder, first_id);
+    assert_eq!(env.orders_count("evt.fill.acc.>").await, 1);
+}

@@ -385,3 +385,51 @@ async fn bad_checks_get_clear_errors() {
     assert!(r.is_err());
     drop(env.server);
 }
+
+#[tokio::test]
+async fn a_second_risk_instance_serves_the_same_limits() {
+    let env = env().await;
+    let _second = spawn_connected(env.server.url(), |client, s| {
+        risk_service::run(risk_service::Config::default(), client, s.wait())
+    });
+    testkit::wait_until("two risk instances", Duration::from_secs(10), || async {
+        let inbox = env.client.new_inbox();
+        let mut sub = env.client.subscribe(inbox.clone()).await.ok()?;
+        env.client
+            .publish_with_reply("$SRV.PING.risk", inbox, "".into())
+            .await
+            .ok()?;
+        let mut n = 0;
+        while let Ok(Some(_)) = tokio::time::timeout(
+            Duration::from_millis(300),
+            futures::StreamExt::next(&mut sub),
+        )
+        .await
+        {
+            n += 1;
+        }
+        (n == 2).then_some(())
+    })
+    .await;
+    env.open("acc").await;
+    // Whichever instance served the set, both apply it (KV watch): twenty checks
+    // in a row, spread over both by the queue group, all reject.
+    env.set_limits("acc", json!({"max_order_qty": "5"})).await;
+    testkit::wait_until(
+        "limits on both instances",
+        Duration::from_secs(5),
+        || async {
+            for _ in 0..20 {
+                let r = env.check("acc", "buy", 10).await;
+                if r.accepted {
+                    return None;
+                }
+            }
+            Some(())
+        },
+    )
+    .await;
+    // And each answers for the account opened in ORDERS.
+    let status = env.status("acc").await;
+    assert!(status.known);
+}
