@@ -29,7 +29,6 @@ use bus::api::risk::{RiskLimits, StateRecord, TradingState};
 use bus::follow::Applied;
 use bus::jetstream::StreamSettings;
 use bus::{subjects, BusError, MicroService, ServiceSpec};
-use futures::StreamExt;
 use model::{Event, UnixNanos};
 use tokio::sync::{mpsc, watch};
 
@@ -168,49 +167,25 @@ async fn follow_portfolio(
     ctx: Arc<Ctx>,
     portfolio: Stream,
     breaches: mpsc::UnboundedSender<(String, rust_decimal::Decimal)>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) -> Result<(), BusError> {
-    let consumer = portfolio
-        .create_consumer(pull::OrderedConfig {
-            filter_subject: "evt.portfolio.>".to_string(),
-            deliver_policy: DeliverPolicy::LastPerSubject,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| BusError::jetstream("follow PORTFOLIO", e))?;
-    let mut messages = consumer
-        .messages()
-        .await
-        .map_err(|e| BusError::jetstream("follow PORTFOLIO", e))?;
-    tokio::spawn(async move {
-        loop {
-            let next = tokio::select! {
-                biased;
-                _ = stop.wait_for(|s| *s) => break,
-                next = messages.next() => next,
-            };
-            match next {
-                Some(Ok(message)) => {
-                    let Ok(update) =
-                        serde_json::from_slice::<Event<PortfolioUpdate>>(&message.payload)
-                    else {
-                        continue;
-                    };
-                    ctx.view.lock().unwrap().apply_portfolio(&update);
-                    let account = &update.data.summary.account;
-                    let (limits, _) = ctx.settings.limits_of(account);
-                    if trading::risk::daily_loss_breached(&limits, update.data.summary.daily_pnl) {
-                        let _ = breaches.send((account.clone(), update.data.summary.daily_pnl));
-                    }
-                }
-                Some(Err(e)) => {
-                    tracing::warn!(error = %e, "following PORTFOLIO: retrying");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                None => break,
-            }
+    let config = pull::OrderedConfig {
+        filter_subject: "evt.portfolio.>".to_string(),
+        deliver_policy: DeliverPolicy::LastPerSubject,
+        ..Default::default()
+    };
+    let apply = move |_sequence: u64, message: &jetstream::Message| {
+        let Ok(update) = serde_json::from_slice::<Event<PortfolioUpdate>>(&message.payload) else {
+            return;
+        };
+        ctx.view.lock().unwrap().apply_portfolio(&update);
+        let summary = &update.data.summary;
+        let (limits, _) = ctx.settings.limits_of(&summary.account);
+        if trading::risk::daily_loss_breached(&limits, summary.daily_pnl) {
+            let _ = breaches.send((summary.account.clone(), summary.daily_pnl));
         }
-    });
+    };
+    bus::follow::follow_with(portfolio, config, 0, apply, stop).await?;
     Ok(())
 }
 

@@ -57,6 +57,33 @@ impl Applied {
 pub async fn follow<F>(
     stream: Stream,
     start: u64,
+    apply: F,
+    stop: watch::Receiver<bool>,
+) -> Result<(Applied, JoinHandle<()>), BusError>
+where
+    F: FnMut(u64, &Message) + Send + 'static,
+{
+    let config = pull::OrderedConfig {
+        deliver_policy: if start <= 1 {
+            DeliverPolicy::All
+        } else {
+            DeliverPolicy::ByStartSequence {
+                start_sequence: start,
+            }
+        },
+        ..Default::default()
+    };
+    follow_with(stream, config, start.saturating_sub(1), apply, stop).await
+}
+
+/// [`follow`] with any ordered consumer (a filter, last per subject, …);
+/// `applied` is the sequence reported before the first message. With a filter,
+/// [`Applied::catch_up`] does not apply (the stream's last message may not be
+/// one this follower sees); [`Applied::wait`] does.
+pub async fn follow_with<F>(
+    stream: Stream,
+    config: pull::OrderedConfig,
+    applied: u64,
     mut apply: F,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(Applied, JoinHandle<()>), BusError>
@@ -65,23 +92,14 @@ where
 {
     let name = stream.cached_info().config.name.clone();
     let consumer = stream
-        .create_consumer(pull::OrderedConfig {
-            deliver_policy: if start <= 1 {
-                DeliverPolicy::All
-            } else {
-                DeliverPolicy::ByStartSequence {
-                    start_sequence: start,
-                }
-            },
-            ..Default::default()
-        })
+        .create_consumer(config)
         .await
         .map_err(|e| BusError::jetstream(&format!("follow {name}"), e))?;
     let mut messages = consumer
         .messages()
         .await
         .map_err(|e| BusError::jetstream(&format!("follow {name}"), e))?;
-    let (tx, rx) = watch::channel(start.saturating_sub(1));
+    let (tx, rx) = watch::channel(applied);
     let task = tokio::spawn(async move {
         loop {
             let next = tokio::select! {
