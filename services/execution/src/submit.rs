@@ -15,10 +15,9 @@
 
 use std::sync::Arc;
 
-use async_nats::jetstream::stream::DirectGetErrorKind;
 use bus::api::risk::{CheckRequest, CheckResponse};
 use bus::{events, request, ErrorKind, RequestError, RequestOptions, ServiceError};
-use model::{Bar, Decimal, Event, Quote, Symbol, Timeframe, UnixNanos};
+use model::{Decimal, Event, Quote, Symbol, Timeframe, UnixNanos};
 use trading::event::OrderEvent;
 use trading::{Order, OrderRequest, OrderStatus, OrderType};
 
@@ -39,26 +38,19 @@ pub async fn market_ref(
     symbol: &Symbol,
     timeframe: Option<Timeframe>,
 ) -> Result<MarketRef, ServiceError> {
-    let subject = match timeframe {
-        Some(tf) => subjects::bar(symbol, tf),
-        None => subjects::bars_of_symbol(symbol),
-    };
-    let message = match ctx.market.direct_get_last_for_subject(subject).await {
-        Ok(m) => m,
-        Err(e) if matches!(e.kind(), DirectGetErrorKind::NotFound) => {
+    let bar = match bus::queries::newest_bar(&ctx.market, symbol, timeframe).await {
+        Ok(Some(bar)) => bar,
+        Ok(None) => {
             return Err(ServiceError::not_found(match timeframe {
                 Some(tf) => format!("unknown symbol {symbol}: no {tf} bars in MARKET"),
                 None => format!("unknown symbol {symbol}: no bars in MARKET"),
             }))
         }
-        Err(e) => {
-            return Err(ServiceError::unavailable(format!(
-                "cannot read MARKET: {e}"
-            )))
+        Err(e @ bus::queries::NewestBarError::Read(_)) => {
+            return Err(ServiceError::unavailable(e.to_string()))
         }
+        Err(e) => return Err(ServiceError::internal(e.to_string())),
     };
-    let bar: Event<Bar> = serde_json::from_slice(&message.payload)
-        .map_err(|e| ServiceError::internal(format!("bar in MARKET does not parse: {e}")))?;
     let mut last_price = bar.data.close;
     if let Ok(m) = ctx
         .quotes

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{pull, DeliverPolicy};
-use async_nats::jetstream::stream::DirectGetErrorKind;
 use bus::{request, subjects, RequestOptions};
 use futures::StreamExt;
 use model::{Bar, Event, Side, Symbol};
@@ -106,22 +105,10 @@ fn held_symbols(ctx: &Ctx) -> Vec<Symbol> {
 /// numbers would depend on whether a live bar happened to come afterwards.
 pub async fn mark_at_stored_bars(ctx: &Ctx, symbols: impl IntoIterator<Item = Symbol>) {
     for symbol in symbols {
-        let message = match ctx
-            .market
-            .direct_get_last_for_subject(subjects::bars_of_symbol(&symbol))
-            .await
-        {
-            Ok(m) => m,
-            Err(e) => {
-                if e.kind() != DirectGetErrorKind::NotFound {
-                    tracing::warn!(%symbol, error = %e, "newest stored bar not readable");
-                }
-                continue;
-            }
-        };
-        match serde_json::from_slice::<Event<Bar>>(&message.payload) {
-            Ok(bar) => on_bar(ctx, &bar).await,
-            Err(e) => tracing::warn!(%symbol, error = %e, "stored bar does not parse"),
+        match bus::queries::newest_bar(&ctx.market, &symbol, None).await {
+            Ok(Some(bar)) => on_bar(ctx, &bar).await,
+            Ok(None) => {}
+            Err(e) => tracing::warn!(%symbol, error = %e, "newest stored bar not usable"),
         }
     }
 }

@@ -64,3 +64,32 @@ impl From<FetchError> for crate::ServiceError {
         }
     }
 }
+
+/// The newest bar stored in MARKET for `symbol` (of `timeframe`, or of any
+/// series when `None`), read with one direct get; `Ok(None)` when there is none.
+pub async fn newest_bar(
+    market: &async_nats::jetstream::stream::Stream,
+    symbol: &Symbol,
+    timeframe: Option<Timeframe>,
+) -> Result<Option<model::Event<Bar>>, NewestBarError> {
+    use async_nats::jetstream::stream::DirectGetErrorKind;
+    let subject = match timeframe {
+        Some(tf) => subjects::bar(symbol, tf),
+        None => subjects::bars_of_symbol(symbol),
+    };
+    match market.direct_get_last_for_subject(subject).await {
+        Ok(message) => serde_json::from_slice(&message.payload)
+            .map(Some)
+            .map_err(|e| NewestBarError::Decode(e.to_string())),
+        Err(e) if matches!(e.kind(), DirectGetErrorKind::NotFound) => Ok(None),
+        Err(e) => Err(NewestBarError::Read(e.to_string())),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NewestBarError {
+    #[error("cannot read MARKET: {0}")]
+    Read(String),
+    #[error("bar in MARKET does not parse: {0}")]
+    Decode(String),
+}
