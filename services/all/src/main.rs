@@ -13,8 +13,6 @@ mod embedded;
 mod services;
 mod trading_cmds;
 
-use std::path::PathBuf;
-
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
@@ -81,18 +79,4 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
-}
-
-/// `$TRADER_DATA_DIR`, else `$XDG_DATA_HOME/trader`, else `~/.local/share/trader`.
-pub fn default_data_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("TRADER_DATA_DIR") {
-        return PathBuf::from(dir);
-    }
-    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME") {
-        return PathBuf::from(xdg).join("trader");
-    }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    home.join(".local/share/trader")
 }

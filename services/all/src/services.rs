@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 use futures::future::join_all;
 use tokio::sync::watch;
 
-use crate::{default_data_dir, embedded};
+use crate::embedded;
 
 /// Every service this binary can run, in start order.
 pub const ALL_SERVICES: &[&str] = &[
@@ -94,11 +94,16 @@ fn selected(args: &RunArgs) -> anyhow::Result<Vec<&'static str>> {
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let services = selected(&args)?;
-    let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(store::default_data_dir);
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
 
     let (server, url) = if let Some(url) = &args.nats_url {
+        // A malformed list fails here, at once, not after the services started.
+        bus::connect::parse_servers(url)?;
         (None, url.clone())
     } else {
         let server =
@@ -192,7 +197,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let first_exit = {
         let watch_all = futures::future::select_all(tasks.iter_mut().map(|(_, t)| t));
         tokio::select! {
-            _ = wait_for_signal() => None,
+            _ = bus::runner::terminate() => None,
             (result, index, _) = watch_all => Some((index, result)),
         }
     };
@@ -283,22 +288,6 @@ fn market_data_config(args: &RunArgs) -> anyhow::Result<market_data::Config> {
         });
     }
     Ok(config)
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 fn print_banner(url: &str, services: &[&str], args: &RunArgs, data_dir: &std::path::Path) {

@@ -52,7 +52,7 @@ pub async fn report(
     let orders: Vec<Event<OrderEvent>> = read_all(
         ctx,
         subjects::streams::ORDERS,
-        vec![format!("evt.fill.{account}.>")],
+        vec![subjects::fills_of(account)],
     )
     .await?;
     let fills: Vec<Fill> = orders

@@ -22,7 +22,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::Client;
-use bus::{subjects, BusError, MicroService, ServiceSpec};
+use bus::runner::Runner;
+use bus::{subjects, BusError, ServiceSpec};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -57,29 +58,23 @@ pub async fn run(
     client: Client,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
-    let mut service = MicroService::start(
-        &client,
+    let runner = Runner::new(
+        client,
         ServiceSpec::new(
             subjects::analytics::SERVICE,
             VERSION,
             "Performance and HTML reports of backtests and of live or paper accounts",
         ),
-    )
-    .await?;
+    );
+    bus::runner::run(runner, shutdown, |runner| setup(config, runner)).await
+}
+
+async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
     let ctx = Arc::new(Ctx {
         config,
-        client: client.clone(),
-        js: async_nats::jetstream::new(client.clone()),
+        client: runner.client().clone(),
+        js: runner.js().clone(),
     });
-    handlers::register(&mut service, ctx).await?;
-    let id = service.id().await;
-    tracing::info!(
-        service = subjects::analytics::SERVICE,
-        id,
-        "service started"
-    );
-    shutdown.await;
-    service.shutdown().await;
-    let _ = client.flush().await;
-    Ok(())
+    runner.serve(handlers::endpoints(ctx)).await?;
+    Ok(runner)
 }

@@ -5,7 +5,9 @@ use clap::Parser;
 #[derive(Parser, Debug)]
 #[command(version, about = "analytics micro service")]
 struct Args {
-    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    /// NATS server URL(s), comma-separated (credentials: NATS_USER/NATS_PASSWORD,
+    /// NATS_CREDS, NATS_NKEY_SEED_FILE; TLS: NATS_TLS_CA, NATS_TLS_CERT/KEY).
+    #[arg(long, env = "NATS_URL")]
     nats_url: String,
 }
 
@@ -14,9 +16,11 @@ async fn main() -> anyhow::Result<()> {
     bus::telemetry::init_tracing(bus::telemetry::SERVICE_LOGS);
     let args = Args::parse();
     let client = bus::connect::connect(&args.nats_url, "analytics", None).await?;
-    analytics_service::run(analytics_service::Config::default(), client, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
+    analytics_service::run(
+        analytics_service::Config::default(),
+        client,
+        bus::runner::terminate(),
+    )
     .await?;
     Ok(())
 }

@@ -26,7 +26,8 @@ use std::time::Duration;
 use async_nats::jetstream;
 use async_nats::Client;
 use bus::jetstream::StreamSettings;
-use bus::{subjects, BusError, MicroService, ServiceSpec};
+use bus::runner::Runner;
+use bus::{subjects, BusError, ServiceSpec};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -74,47 +75,35 @@ pub async fn run(
     client: Client,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
-    let js = jetstream::new(client.clone());
-    let tasks =
-        bus::jetstream::ensure_stream(&js, bus::jetstream::jobs_stream(&config.stream)).await?;
-    bus::jetstream::ensure_stream(&js, bus::jetstream::backtests_stream(&config.stream)).await?;
-    let jobs = jobs::Jobs::open(&js, config.stream.replicas).await?;
-    let mut service = MicroService::start(
-        &client,
+    let runner = Runner::new(
+        client,
         ServiceSpec::new(
             subjects::backtest::SERVICE,
             VERSION,
             "Backtests of the live strategies: single runs and parameter sweeps",
         ),
-    )
-    .await?;
-    let instance = service.id().await;
-    let ctx = Arc::new(Ctx {
-        config: config.clone(),
-        client: client.clone(),
-        js,
-        jobs,
-        instance: instance.clone(),
-    });
-    handlers::register(&mut service, ctx.clone()).await?;
-    tracing::info!(
-        service = subjects::backtest::SERVICE,
-        instance,
-        "service started"
     );
+    bus::runner::run(runner, shutdown, |runner| setup(config, runner)).await
+}
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(worker::run(ctx.clone(), tasks, stop_rx));
-
-    shutdown.await;
-    tracing::info!(service = subjects::backtest::SERVICE, "shutting down");
-    service.shutdown().await;
-    let _ = stop_tx.send(true);
-    match worker.await {
-        Ok(Err(e)) => tracing::warn!(error = %e, "worker ended with an error"),
-        Err(e) => tracing::warn!(error = %e, "worker task failed"),
-        Ok(Ok(())) => {}
-    }
-    let _ = client.flush().await;
-    Ok(())
+async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
+    let tasks = runner
+        .stream(bus::jetstream::jobs_stream(&config.stream))
+        .await?;
+    runner
+        .stream(bus::jetstream::backtests_stream(&config.stream))
+        .await?;
+    let jobs = jobs::Jobs::open(runner.js(), config.stream.replicas).await?;
+    let instance = runner.start_service().await?.to_string();
+    let ctx = Arc::new(Ctx {
+        config,
+        client: runner.client().clone(),
+        js: runner.js().clone(),
+        jobs,
+        instance,
+    });
+    runner.serve(handlers::endpoints(ctx.clone())).await?;
+    let stop = runner.stop_signal();
+    runner.spawn("sweep-worker", worker::run(ctx, tasks, stop));
+    Ok(runner)
 }

@@ -5,9 +5,12 @@ use clap::Parser;
 #[derive(Parser, Debug)]
 #[command(version, about = "backtest micro service")]
 struct Args {
-    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    /// NATS server URL(s), comma-separated (credentials: NATS_USER/NATS_PASSWORD,
+    /// NATS_CREDS, NATS_NKEY_SEED_FILE; TLS: NATS_TLS_CA, NATS_TLS_CERT/KEY).
+    #[arg(long, env = "NATS_URL")]
     nats_url: String,
-    #[arg(long, default_value_t = 1)]
+    /// Stream and bucket replicas (3 in a cluster).
+    #[arg(long, env = "TRADER_REPLICAS", default_value_t = 1)]
     replicas: usize,
     /// Sweep tasks run at once by this instance.
     #[arg(long, default_value_t = 1)]
@@ -24,9 +27,6 @@ async fn main() -> anyhow::Result<()> {
     };
     config.stream.replicas = args.replicas;
     let client = bus::connect::connect(&args.nats_url, "backtest", None).await?;
-    backtest_service::run(config, client, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    backtest_service::run(config, client, bus::runner::terminate()).await?;
     Ok(())
 }

@@ -9,7 +9,8 @@
 //! (paged `md.bars.get`), so a signal from replayed history fills on the bar
 //! after the signal; then it follows live bars (an ordered consumer on MARKET)
 //! and, for market orders, quotes. Cancels come here too
-//! (`execution.exchange.cancel`), so a cancel and a fill of one order are
+//! (`execution.exchange.cancel`, the one endpoint of the `paper-exchange` micro
+//! service the holder registers), so a cancel and a fill of one order are
 //! decided in one place.
 
 use std::collections::{HashMap, HashSet};
@@ -18,12 +19,15 @@ use std::time::Duration;
 
 use async_nats::jetstream::consumer::{pull, DeliverPolicy};
 use bus::api::md::{BarsRequest, BarsResponse};
-use bus::api::orders::ExchangeCancel;
+use bus::api::orders::{ExchangeCancel, ExchangeCancelResponse};
 use bus::lease::Leases;
-use bus::{events, request, subjects, RequestOptions};
+use bus::{
+    events, request, subjects, BusError, EndpointSpec, ErrorKind, MicroService, RequestOptions,
+    ServiceError, ServiceSpec,
+};
 use futures::StreamExt;
 use model::{Bar, Decimal, Event, Quote, UnixNanos};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use trading::event::{Fill, OrderEvent};
 use trading::{Execution, Order, OrderStatus, Working};
 
@@ -52,7 +56,29 @@ pub async fn run(
                     instance = leases.holder(),
                     "paper exchange runs on this instance"
                 );
-                match lead(&ctx, &leases, revision, tick, &mut notices, &mut stop).await {
+                let (cancel_tx, mut cancels) = mpsc::channel(256);
+                let endpoint = match cancel_endpoint(&ctx, cancel_tx).await {
+                    Ok(endpoint) => endpoint,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot serve exchange cancels; giving the lease back");
+                        leases.release(name, revision).await;
+                        continue;
+                    }
+                };
+                let led = lead(
+                    &ctx,
+                    &leases,
+                    revision,
+                    tick,
+                    &mut notices,
+                    &mut cancels,
+                    &mut stop,
+                )
+                .await;
+                // Cancels waiting for this book get "unavailable" and are retried by the caller.
+                drop(cancels);
+                endpoint.shutdown().await;
+                match led {
                     Ok(revision) => {
                         leases.release(name, revision).await;
                         break;
@@ -70,9 +96,45 @@ pub async fn run(
     }
 }
 
-/// Resolves when `stop` turns true (without holding the watch's guard).
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|s| *s).await;
+type CancelAsk = (
+    ExchangeCancel,
+    oneshot::Sender<Result<ExchangeCancelResponse, ServiceError>>,
+);
+
+/// `execution.exchange.cancel` as the one endpoint of the `paper-exchange`
+/// micro service, registered only by the lease holder while it runs the
+/// exchange; each request is decided by the exchange loop, in order with fills.
+async fn cancel_endpoint(
+    ctx: &Arc<Ctx>,
+    asks: mpsc::Sender<CancelAsk>,
+) -> Result<MicroService, BusError> {
+    let mut service = MicroService::start(
+        &ctx.client,
+        ServiceSpec::new(
+            subjects::execution::EXCHANGE_SERVICE,
+            crate::VERSION,
+            "Internal: the paper exchange's instance (one, by lease) decides cancels",
+        ),
+    )
+    .await?;
+    service
+        .add_endpoint(
+            EndpointSpec::for_subject(
+                subjects::execution::EXCHANGE_CANCEL,
+                "Internal: cancel a working order where fills are decided",
+            ),
+            move |_rc, req: ExchangeCancel| {
+                let asks = asks.clone();
+                async move {
+                    let gone = || ServiceError::unavailable("the paper exchange moved; retry");
+                    let (tx, rx) = oneshot::channel();
+                    asks.send((req, tx)).await.map_err(|_| gone())?;
+                    rx.await.map_err(|_| gone())?
+                }
+            },
+        )
+        .await?;
+    Ok(service)
 }
 
 struct Book {
@@ -90,13 +152,14 @@ async fn lead(
     mut revision: u64,
     tick: Duration,
     notices: &mut mpsc::UnboundedReceiver<Notice>,
+    cancels: &mut mpsc::Receiver<CancelAsk>,
     stop: &mut watch::Receiver<bool>,
 ) -> Result<u64, String> {
     let name = subjects::execution::EXCHANGE_LEASE;
     let bars = ctx
         .market
         .create_consumer(pull::OrderedConfig {
-            filter_subject: "md.bar.>".to_string(),
+            filter_subject: subjects::streams::ALL_BARS.to_string(),
             deliver_policy: DeliverPolicy::New,
             ..Default::default()
         })
@@ -108,14 +171,9 @@ async fn lead(
         .map_err(|e| format!("follow MARKET: {e}"))?;
     let mut quotes = ctx
         .client
-        .subscribe("md.tick.>")
+        .subscribe(subjects::streams::ALL_TICKS)
         .await
         .map_err(|e| format!("subscribe to quotes: {e}"))?;
-    let mut cancels = ctx
-        .client
-        .subscribe(subjects::execution::EXCHANGE_CANCEL)
-        .await
-        .map_err(|e| format!("subscribe to cancels: {e}"))?;
 
     let mut book = Book {
         working: HashMap::new(),
@@ -139,14 +197,16 @@ async fn lead(
     loop {
         tokio::select! {
             biased;
-            _ = stopped(stop) => return Ok(revision),
+            _ = bus::follow::stopped(stop) => return Ok(revision),
             _ = renew.tick() => {
                 revision = leases
                     .renew(name, revision)
                     .await
                     .ok_or_else(|| "lost the exchange lease".to_string())?;
             }
-            Some(message) = cancels.next() => book.cancel(ctx, message).await,
+            Some((ask, reply)) = cancels.recv() => {
+                let _ = reply.send(book.cancel_order(ctx, &ask).await);
+            }
             Some(notice) = notices.recv() => match notice {
                 Notice::Accepted(order) => {
                     if book.canceled.remove(&order.id) || book.working.contains_key(&order.id) {
@@ -354,24 +414,11 @@ impl Book {
         }
     }
 
-    async fn cancel(&mut self, ctx: &Arc<Ctx>, message: async_nats::Message) {
-        let Some(reply) = message.reply.clone() else {
-            return;
-        };
-        let answer = match serde_json::from_slice::<ExchangeCancel>(&message.payload) {
-            Ok(req) => self.cancel_order(ctx, &req).await,
-            Err(e) => serde_json::json!({"error": format!("bad cancel request: {e}")}),
-        };
-        let _ = ctx
-            .client
-            .publish(
-                reply,
-                serde_json::to_vec(&answer).unwrap_or_default().into(),
-            )
-            .await;
-    }
-
-    async fn cancel_order(&mut self, ctx: &Arc<Ctx>, req: &ExchangeCancel) -> serde_json::Value {
+    async fn cancel_order(
+        &mut self,
+        ctx: &Arc<Ctx>,
+        req: &ExchangeCancel,
+    ) -> Result<ExchangeCancelResponse, ServiceError> {
         let order = match self.working.get(&req.order_id) {
             Some(w) if !w.done => Some(w.order.clone()),
             _ => {
@@ -381,7 +428,10 @@ impl Book {
             }
         };
         let Some(order) = order else {
-            return serde_json::json!({"error": "the order is not working"});
+            return Err(ServiceError::new(
+                ErrorKind::Conflict,
+                "the order is not working",
+            ));
         };
         if !self.working.contains_key(&order.id) {
             self.canceled.insert(order.id.clone());
@@ -394,10 +444,10 @@ impl Book {
             reason: req.reason.clone(),
             ts: UnixNanos::now(),
         };
-        match publish_with_retry(ctx, &event, &order.correlation_id).await {
-            Some(sequence) => serde_json::json!({ "sequence": sequence }),
-            None => serde_json::json!({"error": "ORDERS did not store the cancel"}),
-        }
+        publish_with_retry(ctx, &event, &order.correlation_id)
+            .await
+            .map(|sequence| ExchangeCancelResponse { sequence })
+            .ok_or_else(|| ServiceError::unavailable("ORDERS did not store the cancel"))
     }
 }
 

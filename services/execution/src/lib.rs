@@ -30,8 +30,9 @@ use async_nats::Client;
 use bus::follow::Applied;
 use bus::jetstream::StreamSettings;
 use bus::lease::Leases;
-use bus::{subjects, BusError, MicroService, ServiceSpec};
-use tokio::sync::{mpsc, watch};
+use bus::runner::Runner;
+use bus::{subjects, BusError, ServiceSpec};
+use tokio::sync::mpsc;
 
 pub use trading::ExchangeConfig;
 
@@ -90,34 +91,49 @@ pub async fn run(
     client: Client,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
-    let js = jetstream::new(client.clone());
-    let orders =
-        bus::jetstream::ensure_stream(&js, bus::jetstream::orders_stream(&config.stream)).await?;
-    let market =
-        bus::jetstream::ensure_stream(&js, bus::jetstream::market_stream(&config.stream)).await?;
-    let quotes =
-        bus::jetstream::ensure_stream(&js, bus::jetstream::quotes_stream(&config.stream)).await?;
-    let signals_stream =
-        bus::jetstream::ensure_stream(&js, bus::jetstream::signals_stream(&config.stream)).await?;
-    let (stop_tx, stop_rx) = watch::channel(false);
+    let runner = Runner::new(
+        client,
+        ServiceSpec::new(
+            subjects::execution::SERVICE,
+            VERSION,
+            "Orders: submit (idempotent per client order id, through risk), cancel, get, list; paper exchange",
+        ),
+    );
+    bus::runner::run(runner, shutdown, |runner| setup(config, runner)).await
+}
+
+async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
+    let orders = runner
+        .stream(bus::jetstream::orders_stream(&config.stream))
+        .await?;
+    let market = runner
+        .stream(bus::jetstream::market_stream(&config.stream))
+        .await?;
+    let quotes = runner
+        .stream(bus::jetstream::quotes_stream(&config.stream))
+        .await?;
+    let signals_stream = runner
+        .stream(bus::jetstream::signals_stream(&config.stream))
+        .await?;
 
     let (notice_tx, notice_rx) = mpsc::unbounded_channel();
     let oms = Arc::new(Mutex::new(oms::Oms::new(notice_tx)));
     let o = oms.clone();
-    let (applied, _follower) = bus::follow::follow(
+    let (applied, follower) = bus::follow::follow(
         orders,
         0,
         move |sequence, message| match bus::events::decode_order_event(&message.payload) {
             Ok(event) => o.lock().unwrap().apply(sequence, &event),
             Err(e) => tracing::warn!(sequence, error = %e, "ORDERS message does not parse"),
         },
-        stop_rx.clone(),
+        runner.stop_signal(),
     )
     .await?;
+    runner.adopt("orders-follower", follower);
     let ctx = Arc::new(Ctx {
         config: config.clone(),
-        client: client.clone(),
-        js: js.clone(),
+        client: runner.client().clone(),
+        js: runner.js().clone(),
         market,
         quotes,
         oms,
@@ -125,54 +141,24 @@ pub async fn run(
         submitting: Mutex::default(),
     });
 
-    let mut service = MicroService::start(
-        &client,
-        ServiceSpec::new(
-            subjects::execution::SERVICE,
-            VERSION,
-            "Orders: submit (idempotent per client order id, through risk), cancel, get, list; paper exchange",
-        ),
-    )
-    .await?;
-    let instance = service.id().await;
-    handlers::register(&mut service, ctx.clone()).await?;
+    let instance = runner.start_service().await?.to_string();
+    runner.serve(handlers::endpoints(ctx.clone())).await?;
     let leases = Leases::open(
-        &js,
+        runner.js(),
         subjects::buckets::EXECUTION_LEASES,
         config.lease_ttl,
         config.stream.replicas,
         &instance,
     )
     .await?;
-    let exchange = tokio::spawn(exchange::run(
-        ctx.clone(),
-        leases,
-        notice_rx,
-        stop_rx.clone(),
-    ));
-    let signals = if config.paper_signals {
-        Some(tokio::spawn(signals::run(
-            ctx.clone(),
-            signals_stream,
-            stop_rx.clone(),
-        )))
-    } else {
-        None
-    };
-    tracing::info!(
-        service = subjects::execution::SERVICE,
-        instance,
-        "service started"
+    let stop = runner.stop_signal();
+    runner.spawn(
+        "paper-exchange",
+        exchange::run(ctx.clone(), leases, notice_rx, stop),
     );
-
-    shutdown.await;
-    tracing::info!(service = subjects::execution::SERVICE, "shutting down");
-    service.shutdown().await;
-    let _ = stop_tx.send(true);
-    let _ = exchange.await;
-    if let Some(s) = signals {
-        let _ = s.await;
+    if config.paper_signals {
+        let stop = runner.stop_signal();
+        runner.spawn("paper-signals", signals::run(ctx, signals_stream, stop));
     }
-    let _ = client.flush().await;
-    Ok(())
+    Ok(runner)
 }

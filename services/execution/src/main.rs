@@ -7,11 +7,12 @@ use rust_decimal::Decimal;
 #[derive(Parser, Debug)]
 #[command(version, about = "execution micro service (OMS and paper exchange)")]
 struct Args {
-    /// NATS server URL(s), comma-separated.
-    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    /// NATS server URL(s), comma-separated (credentials: NATS_USER/NATS_PASSWORD,
+    /// NATS_CREDS, NATS_NKEY_SEED_FILE; TLS: NATS_TLS_CA, NATS_TLS_CERT/KEY).
+    #[arg(long, env = "NATS_URL")]
     nats_url: String,
     /// Stream and bucket replicas (3 in a cluster).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, env = "TRADER_REPLICAS", default_value_t = 1)]
     replicas: usize,
     /// Commission as a fraction of traded value (0.001 = 0.1 %).
     #[arg(long, default_value = "0")]
@@ -38,9 +39,6 @@ async fn main() -> anyhow::Result<()> {
     config.exchange.slippage_bps = args.slippage_bps;
     config.exchange.max_volume_share = args.max_volume_share;
     let client = bus::connect::connect(&args.nats_url, "execution", None).await?;
-    execution_service::run(config, client, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    execution_service::run(config, client, bus::runner::terminate()).await?;
     Ok(())
 }

@@ -26,7 +26,8 @@ use std::time::Duration;
 use async_nats::jetstream::{self, stream::Stream};
 use async_nats::Client;
 use bus::jetstream::StreamSettings;
-use bus::{subjects, BusError, MicroService, ServiceError, ServiceSpec};
+use bus::runner::Runner;
+use bus::{subjects, BusError, ServiceError, ServiceSpec};
 
 pub use simulator::SimulatorConfig;
 use state::MarketState;
@@ -119,67 +120,52 @@ pub async fn run(
     client: Client,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
-    let js = jetstream::new(client.clone());
-    let stream =
-        bus::jetstream::ensure_stream(&js, bus::jetstream::market_stream(&config.stream)).await?;
-    let quotes =
-        bus::jetstream::ensure_stream(&js, bus::jetstream::quotes_stream(&config.stream)).await?;
-    let state = Arc::new(MarketState::default());
-    let projection = tokio::spawn(projection::run(stream.clone(), quotes, state.clone()));
-
-    let ctx = Arc::new(Ctx {
-        config: config.clone(),
-        js: js.clone(),
-        stream: stream.clone(),
-        state: state.clone(),
-    });
-    let mut service = MicroService::start(
-        &client,
+    let runner = Runner::new(
+        client,
         ServiceSpec::new(
             subjects::md::SERVICE,
             VERSION,
             "Market data: CSV import, simulator, bars and quotes",
         ),
-    )
-    .await?;
-    handlers::register(&mut service, ctx.clone()).await?;
-    let id = service.id().await;
-    tracing::info!(service = subjects::md::SERVICE, id, "service started");
+    );
+    bus::runner::run(runner, shutdown, |runner| setup(config, runner)).await
+}
 
-    let (sim_stop, sim_stop_rx) = tokio::sync::watch::channel(false);
-    let simulator = match config.simulator.clone() {
-        Some(sim) => {
-            let leases = bus::lease::Leases::open(
-                &js,
-                subjects::buckets::MARKET_DATA_LEASES,
-                config.lease_ttl,
-                config.stream.replicas,
-                &id,
-            )
-            .await?;
-            Some(tokio::spawn(live_sim::run_with_lease(
-                sim,
-                ctx.clone(),
-                leases,
-                config.lease_ttl,
-                sim_stop_rx,
-            )))
-        }
-        None => None,
-    };
+async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
+    let stream = runner
+        .stream(bus::jetstream::market_stream(&config.stream))
+        .await?;
+    let quotes = runner
+        .stream(bus::jetstream::quotes_stream(&config.stream))
+        .await?;
+    let state = Arc::new(MarketState::default());
+    let [ticks, bars] =
+        projection::start(stream.clone(), quotes, state.clone(), runner.stop_signal()).await?;
+    runner.adopt("quotes-projection", ticks);
+    runner.adopt("bars-projection", bars);
 
-    shutdown.await;
-    tracing::info!(service = subjects::md::SERVICE, "shutting down");
-    let _ = sim_stop.send(true);
-    if let Some(task) = simulator {
-        match task.await {
-            Ok(Err(e)) => tracing::warn!(error = %e, "simulator ended with an error"),
-            Err(e) => tracing::warn!(error = %e, "simulator task failed"),
-            Ok(Ok(())) => {}
-        }
+    let ctx = Arc::new(Ctx {
+        config: config.clone(),
+        js: runner.js().clone(),
+        stream,
+        state,
+    });
+    let id = runner.start_service().await?.to_string();
+    runner.serve(handlers::endpoints(ctx.clone())).await?;
+    if let Some(sim) = config.simulator.clone() {
+        let leases = bus::lease::Leases::open(
+            runner.js(),
+            subjects::buckets::MARKET_DATA_LEASES,
+            config.lease_ttl,
+            config.stream.replicas,
+            &id,
+        )
+        .await?;
+        let stop = runner.stop_signal();
+        runner.spawn(
+            "simulator",
+            live_sim::run_with_lease(sim, ctx, leases, config.lease_ttl, stop),
+        );
     }
-    service.shutdown().await;
-    projection.abort();
-    let _ = client.flush().await;
-    Ok(())
+    Ok(runner)
 }

@@ -8,8 +8,9 @@ use clap::Parser;
 #[derive(Parser, Debug)]
 #[command(version, about = "market-data micro service")]
 struct Args {
-    /// NATS server URL(s), comma-separated.
-    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    /// NATS server URL(s), comma-separated (credentials: NATS_USER/NATS_PASSWORD,
+    /// NATS_CREDS, NATS_NKEY_SEED_FILE; TLS: NATS_TLS_CA, NATS_TLS_CERT/KEY).
+    #[arg(long, env = "NATS_URL")]
     nats_url: String,
     /// Run the seeded market simulator on these symbols (comma-separated).
     #[arg(long, value_delimiter = ',')]
@@ -20,8 +21,8 @@ struct Args {
     /// Directory `md.import` may read `path` imports from.
     #[arg(long)]
     import_dir: Option<PathBuf>,
-    /// Stream replicas (3 in a cluster).
-    #[arg(long, default_value_t = 1)]
+    /// Stream and bucket replicas (3 in a cluster).
+    #[arg(long, env = "TRADER_REPLICAS", default_value_t = 1)]
     replicas: usize,
 }
 
@@ -47,9 +48,6 @@ async fn main() -> anyhow::Result<()> {
         });
     }
     let client = bus::connect::connect(&args.nats_url, "market-data", None).await?;
-    market_data::run(config, client, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    market_data::run(config, client, bus::runner::terminate()).await?;
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! Feeds [`MarketState`] through ordered consumers (re-created by the client
-//! after any gap): every bar of MARKET from the first, and the newest quote per
+//! after any gap; poison messages are skipped by the follower): every bar of MARKET from the first, and the newest quote per
 //! symbol of QUOTES onwards. Only bars move the applied-sequence watermark that
 //! reads wait on. Poison messages are logged and skipped: they cannot stop the
 //! projection.
@@ -9,66 +9,48 @@ use std::sync::Arc;
 use async_nats::jetstream::consumer::{pull, DeliverPolicy};
 use async_nats::jetstream::stream::Stream;
 use bus::subjects::{self, MarketSubject};
-use futures::StreamExt;
+use bus::BusError;
 use model::{Bar, Event, Quote};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::state::MarketState;
-use crate::Error;
-use bus::BusError;
 
-pub async fn run(market: Stream, quotes: Stream, state: Arc<MarketState>) -> Result<(), Error> {
-    let ticks = tokio::spawn(follow(
-        quotes,
-        DeliverPolicy::LastPerSubject,
-        state.clone(),
-        false,
-    ));
-    let bars = follow(market, DeliverPolicy::All, state, true).await;
-    ticks.abort();
-    bars
-}
-
-async fn follow(
-    stream: Stream,
-    deliver_policy: DeliverPolicy,
+/// Starts both followers (the one follower loop, [`bus::follow::follow_with`]);
+/// they end on `stop`.
+pub async fn start(
+    market: Stream,
+    quotes: Stream,
     state: Arc<MarketState>,
-    watermark: bool,
-) -> Result<(), Error> {
-    let name = stream.cached_info().config.name.clone();
-    let consumer = stream
-        .create_consumer(pull::OrderedConfig {
-            deliver_policy,
-            // Every subject of the stream (last-per-subject needs a filter).
-            filter_subjects: stream.cached_info().config.subjects.clone(),
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| BusError::jetstream(&format!("create the {name} projection consumer"), e))?;
-    let mut messages = consumer
-        .messages()
-        .await
-        .map_err(|e| BusError::jetstream(&format!("read {name}"), e))?;
-    while let Some(message) = messages.next().await {
-        let message = match message {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::warn!(stream = %name, error = %e, "projection: consumer error; continuing");
-                continue;
-            }
-        };
-        let sequence = match message.info() {
-            Ok(info) => info.stream_sequence,
-            Err(e) => {
-                tracing::warn!(stream = %name, error = %e, "projection: message without metadata");
-                continue;
-            }
-        };
-        apply(&state, &message.subject, &message.payload, sequence);
-        if watermark {
+    stop: watch::Receiver<bool>,
+) -> Result<[JoinHandle<()>; 2], BusError> {
+    let every_subject = |stream: &Stream, deliver_policy| pull::OrderedConfig {
+        deliver_policy,
+        // Every subject of the stream (last-per-subject needs a filter).
+        filter_subjects: stream.cached_info().config.subjects.clone(),
+        ..Default::default()
+    };
+    let s = state.clone();
+    let (_, ticks) = bus::follow::follow_with(
+        quotes.clone(),
+        every_subject(&quotes, DeliverPolicy::LastPerSubject),
+        0,
+        move |sequence, message| apply(&s, &message.subject, &message.payload, sequence),
+        stop.clone(),
+    )
+    .await?;
+    let (_, bars) = bus::follow::follow_with(
+        market.clone(),
+        every_subject(&market, DeliverPolicy::All),
+        0,
+        move |sequence, message| {
+            apply(&state, &message.subject, &message.payload, sequence);
             state.mark_applied(sequence);
-        }
-    }
-    Ok(())
+        },
+        stop,
+    )
+    .await?;
+    Ok([ticks, bars])
 }
 
 fn apply(state: &MarketState, subject: &str, payload: &[u8], sequence: u64) {

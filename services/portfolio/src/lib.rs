@@ -35,7 +35,8 @@ use async_nats::jetstream::stream::{LastRawMessageError, LastRawMessageErrorKind
 use async_nats::jetstream::{self};
 use async_nats::Client;
 use bus::jetstream::StreamSettings;
-use bus::{subjects, BusError, MicroService, ServiceSpec};
+use bus::runner::Runner;
+use bus::{subjects, BusError, ServiceSpec};
 use tokio::sync::watch;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -157,8 +158,8 @@ impl Ctx {
 /// What the consumer reads of ORDERS: fills (`evt.fill.>`) and account events
 /// (`evt.account.>`), not order transitions (`evt.order.>`).
 pub(crate) const APPLIED_SUBJECTS: [&str; 2] = [
-    subjects::streams::ORDERS_SUBJECTS[1],
-    subjects::streams::ORDERS_SUBJECTS[2],
+    subjects::streams::ALL_FILLS,
+    subjects::streams::ALL_ACCOUNT_EVENTS,
 ];
 
 pub async fn run(
@@ -169,14 +170,27 @@ pub async fn run(
     if !trading::valid_id(&config.node) {
         return Err(Error::Node(config.node.clone()));
     }
-    let js = jetstream::new(client.clone());
-    let orders =
-        bus::jetstream::ensure_stream(&js, bus::jetstream::orders_stream(&config.stream)).await?;
-    let portfolio =
-        bus::jetstream::ensure_stream(&js, bus::jetstream::portfolio_stream(&config.stream))
-            .await?;
-    let market =
-        bus::jetstream::ensure_stream(&js, bus::jetstream::market_stream(&config.stream)).await?;
+    let runner = Runner::new(
+        client,
+        ServiceSpec::new(
+            subjects::portfolio::SERVICE,
+            VERSION,
+            "Accounts: cash, positions, realized and unrealized P&L from ORDERS; stop-loss and take-profit",
+        ),
+    );
+    bus::runner::run(runner, shutdown, |runner| setup(config, runner)).await
+}
+
+async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
+    let orders = runner
+        .stream(bus::jetstream::orders_stream(&config.stream))
+        .await?;
+    let portfolio = runner
+        .stream(bus::jetstream::portfolio_stream(&config.stream))
+        .await?;
+    let market = runner
+        .stream(bus::jetstream::market_stream(&config.stream))
+        .await?;
 
     let snapshot = store::Snapshot::open(&config.snapshot_dir())?;
     let mut restored = book::Book {
@@ -195,9 +209,9 @@ pub async fn run(
     let (applied_tx, applied) = watch::channel(restored.sequence);
     let (marked_tx, marked) = watch::channel(false);
     let mut ctx = Ctx {
-        config: config.clone(),
-        client: client.clone(),
-        js,
+        config,
+        client: runner.client().clone(),
+        js: runner.js().clone(),
         orders: orders.clone(),
         portfolio,
         market,
@@ -208,43 +222,22 @@ pub async fn run(
         published: Mutex::new(HashMap::new()),
         protective: Mutex::new(HashMap::new()),
     };
-    ctx.start_sequence = ctx
-        .orders_target()
-        .await
-        .map_err(|e| BusError::jetstream("read the end of ORDERS", e))?;
+    ctx.start_sequence = bus::jetstream::provision("the end of ORDERS", || async {
+        ctx.orders_target().await.map_err(|e| e.to_string())
+    })
+    .await?;
     let ctx = Arc::new(ctx);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let consumer = tokio::spawn(consumer::run(
-        ctx.clone(),
-        snapshot.clone(),
-        applied_tx,
-        stop_rx.clone(),
-    ));
-    let marks = tokio::spawn(marks::run(ctx.clone(), marked_tx, stop_rx.clone()));
-
-    let mut service = MicroService::start(
-        &client,
-        ServiceSpec::new(
-            subjects::portfolio::SERVICE,
-            VERSION,
-            "Accounts: cash, positions, realized and unrealized P&L from ORDERS; stop-loss and take-profit",
-        ),
-    )
-    .await
-    .map_err(Error::from)?;
-    handlers::register(&mut service, ctx.clone()).await?;
-    let instance = service.id().await;
-    tracing::info!(service = subjects::portfolio::SERVICE, instance, node = %config.node, "service started");
-
-    shutdown.await;
-    tracing::info!(service = subjects::portfolio::SERVICE, "shutting down");
-    service.shutdown().await;
-    let _ = stop_tx.send(true);
-    let _ = consumer.await;
-    let _ = marks.await;
-    let _ = snapshot.flush();
-    let _ = client.flush().await;
-    Ok(())
+    let stop = runner.stop_signal();
+    let consumer = consumer::run(ctx.clone(), snapshot.clone(), applied_tx, stop);
+    runner.spawn("orders-consumer", async move {
+        consumer.await;
+        // Once the consumer stopped, nothing writes the snapshot any more.
+        snapshot.flush()
+    });
+    let stop = runner.stop_signal();
+    runner.spawn("marks", marks::run(ctx.clone(), marked_tx, stop));
+    runner.serve(handlers::endpoints(ctx)).await?;
+    Ok(runner)
 }
 
 #[cfg(test)]

@@ -8,17 +8,19 @@ use clap::Parser;
 #[derive(Parser, Debug)]
 #[command(version, about = "portfolio micro service")]
 struct Args {
-    /// NATS server URL(s), comma-separated.
-    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    /// NATS server URL(s), comma-separated (credentials: NATS_USER/NATS_PASSWORD,
+    /// NATS_CREDS, NATS_NKEY_SEED_FILE; TLS: NATS_TLS_CA, NATS_TLS_CERT/KEY).
+    #[arg(long, env = "NATS_URL")]
     nats_url: String,
-    /// Where the sled snapshot lives (`<data-dir>/portfolio-<node>`).
-    #[arg(long, env = "TRADER_DATA_DIR", default_value = "./data")]
-    data_dir: PathBuf,
+    /// Where the sled snapshot lives (`<data-dir>/portfolio-<node>`); default
+    /// `$XDG_DATA_HOME/trader`, else `~/.local/share/trader`.
+    #[arg(long, env = "TRADER_DATA_DIR")]
+    data_dir: Option<PathBuf>,
     /// This instance's name (its consumer is `portfolio-<node>`).
     #[arg(long, default_value = "local")]
     node: String,
-    /// Stream replicas (3 in a cluster).
-    #[arg(long, default_value_t = 1)]
+    /// Stream and bucket replicas (3 in a cluster).
+    #[arg(long, env = "TRADER_REPLICAS", default_value_t = 1)]
     replicas: usize,
 }
 
@@ -26,13 +28,11 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     bus::telemetry::init_tracing(bus::telemetry::SERVICE_LOGS);
     let args = Args::parse();
-    let mut config = portfolio_service::Config::new(args.data_dir);
+    let mut config =
+        portfolio_service::Config::new(args.data_dir.unwrap_or_else(store::default_data_dir));
     config.node = args.node;
     config.stream.replicas = args.replicas;
     let client = bus::connect::connect(&args.nats_url, "portfolio", None).await?;
-    portfolio_service::run(config, client, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    portfolio_service::run(config, client, bus::runner::terminate()).await?;
     Ok(())
 }

@@ -28,7 +28,8 @@ use bus::api::portfolio::PortfolioUpdate;
 use bus::api::risk::{RiskLimits, StateRecord, TradingState};
 use bus::follow::Applied;
 use bus::jetstream::StreamSettings;
-use bus::{subjects, BusError, MicroService, ServiceSpec};
+use bus::runner::Runner;
+use bus::{subjects, BusError, ServiceSpec};
 use model::{Event, UnixNanos};
 use tokio::sync::{mpsc, watch};
 
@@ -96,34 +97,49 @@ pub async fn run(
     client: Client,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
-    let js = jetstream::new(client.clone());
-    let orders =
-        bus::jetstream::ensure_stream(&js, bus::jetstream::orders_stream(&config.stream)).await?;
-    let portfolio =
-        bus::jetstream::ensure_stream(&js, bus::jetstream::portfolio_stream(&config.stream))
-            .await?;
-    bus::jetstream::ensure_stream(&js, bus::jetstream::alerts_stream(&config.stream)).await?;
-    let (stop_tx, stop_rx) = watch::channel(false);
+    let runner = Runner::new(
+        client,
+        ServiceSpec::new(
+            subjects::risk::SERVICE,
+            VERSION,
+            "Pre-trade risk: limits per account in KV (live), trading states, risk alerts",
+        ),
+    );
+    bus::runner::run(runner, shutdown, |runner| setup(config, runner)).await
+}
+
+async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
+    let orders = runner
+        .stream(bus::jetstream::orders_stream(&config.stream))
+        .await?;
+    let portfolio = runner
+        .stream(bus::jetstream::portfolio_stream(&config.stream))
+        .await?;
+    runner
+        .stream(bus::jetstream::alerts_stream(&config.stream))
+        .await?;
+    let js = runner.js().clone();
     let settings = settings::Settings::open(
         &js,
         config.stream.replicas,
         config.default_limits.clone(),
-        stop_rx.clone(),
+        runner.stop_signal(),
     )
     .await?;
 
     let view = Arc::new(Mutex::new(view::View::default()));
     let v = view.clone();
-    let (applied, _orders_task) = bus::follow::follow(
+    let (applied, follower) = bus::follow::follow(
         orders,
         0,
         move |sequence, message| match bus::events::decode_order_event(&message.payload) {
             Ok(event) => v.lock().unwrap().apply_order_event(&event.data),
             Err(e) => tracing::warn!(sequence, error = %e, "ORDERS message does not parse"),
         },
-        stop_rx.clone(),
+        runner.stop_signal(),
     )
     .await?;
+    runner.adopt("orders-follower", follower);
     let ctx = Arc::new(Ctx {
         config,
         js,
@@ -132,32 +148,12 @@ pub async fn run(
         orders: applied,
     });
     let (breach_tx, breach_rx) = mpsc::unbounded_channel();
-    follow_portfolio(ctx.clone(), portfolio, breach_tx, stop_rx.clone()).await?;
-    tokio::spawn(halt_on_breach(ctx.clone(), breach_rx));
-
-    let mut service = MicroService::start(
-        &client,
-        ServiceSpec::new(
-            subjects::risk::SERVICE,
-            VERSION,
-            "Pre-trade risk: limits per account in KV (live), trading states, risk alerts",
-        ),
-    )
-    .await?;
-    handlers::register(&mut service, ctx.clone()).await?;
-    let instance = service.id().await;
-    tracing::info!(
-        service = subjects::risk::SERVICE,
-        instance,
-        "service started"
-    );
-
-    shutdown.await;
-    tracing::info!(service = subjects::risk::SERVICE, "shutting down");
-    service.shutdown().await;
-    let _ = stop_tx.send(true);
-    let _ = client.flush().await;
-    Ok(())
+    let portfolio_follower =
+        follow_portfolio(ctx.clone(), portfolio, breach_tx, runner.stop_signal()).await?;
+    runner.adopt("portfolio-follower", portfolio_follower);
+    runner.spawn("halt-on-breach", halt_on_breach(ctx.clone(), breach_rx));
+    runner.serve(handlers::endpoints(ctx)).await?;
+    Ok(runner)
 }
 
 /// Equity and daily P&L per account from PORTFOLIO: the newest update of each
@@ -168,9 +164,9 @@ async fn follow_portfolio(
     portfolio: Stream,
     breaches: mpsc::UnboundedSender<(String, rust_decimal::Decimal)>,
     stop: watch::Receiver<bool>,
-) -> Result<(), BusError> {
+) -> Result<tokio::task::JoinHandle<()>, BusError> {
     let config = pull::OrderedConfig {
-        filter_subject: "evt.portfolio.>".to_string(),
+        filter_subject: subjects::streams::ALL_PORTFOLIO_UPDATES.to_string(),
         deliver_policy: DeliverPolicy::LastPerSubject,
         ..Default::default()
     };
@@ -185,8 +181,8 @@ async fn follow_portfolio(
             let _ = breaches.send((summary.account.clone(), summary.daily_pnl));
         }
     };
-    bus::follow::follow_with(portfolio, config, 0, apply, stop).await?;
-    Ok(())
+    let (_, follower) = bus::follow::follow_with(portfolio, config, 0, apply, stop).await?;
+    Ok(follower)
 }
 
 /// Halts accounts that reached their daily loss limit (once per breach).

@@ -6,11 +6,12 @@ use clap::Parser;
 #[derive(Parser, Debug)]
 #[command(version, about = "risk micro service")]
 struct Args {
-    /// NATS server URL(s), comma-separated.
-    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    /// NATS server URL(s), comma-separated (credentials: NATS_USER/NATS_PASSWORD,
+    /// NATS_CREDS, NATS_NKEY_SEED_FILE; TLS: NATS_TLS_CA, NATS_TLS_CERT/KEY).
+    #[arg(long, env = "NATS_URL")]
     nats_url: String,
     /// Stream and bucket replicas (3 in a cluster).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, env = "TRADER_REPLICAS", default_value_t = 1)]
     replicas: usize,
 }
 
@@ -21,9 +22,6 @@ async fn main() -> anyhow::Result<()> {
     let mut config = risk_service::Config::default();
     config.stream.replicas = args.replicas;
     let client = bus::connect::connect(&args.nats_url, "risk", None).await?;
-    risk_service::run(config, client, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    risk_service::run(config, client, bus::runner::terminate()).await?;
     Ok(())
 }

@@ -25,7 +25,8 @@ use async_nats::jetstream::{self, stream::Stream};
 use async_nats::Client;
 use bus::jetstream::StreamSettings;
 use bus::lease::Leases;
-use bus::{subjects, BusError, MicroService, ServiceSpec};
+use bus::runner::Runner;
+use bus::{subjects, BusError, ServiceSpec};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -76,25 +77,28 @@ pub async fn run(
     client: Client,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
-    let js = jetstream::new(client.clone());
-    let market =
-        bus::jetstream::ensure_stream(&js, bus::jetstream::market_stream(&config.stream)).await?;
-    let signals =
-        bus::jetstream::ensure_stream(&js, bus::jetstream::signals_stream(&config.stream)).await?;
-    let records = records::Records::open(&js, config.stream.replicas).await?;
-
-    let mut service = MicroService::start(
-        &client,
+    let runner = Runner::new(
+        client,
         ServiceSpec::new(
             subjects::strategy::SERVICE,
             VERSION,
             "Strategies on market data: start, stop, status; signals into SIGNALS; indicators",
         ),
-    )
-    .await?;
-    let instance = service.id().await;
+    );
+    bus::runner::run(runner, shutdown, |runner| setup(config, runner)).await
+}
+
+async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
+    let market = runner
+        .stream(bus::jetstream::market_stream(&config.stream))
+        .await?;
+    let signals = runner
+        .stream(bus::jetstream::signals_stream(&config.stream))
+        .await?;
+    let records = records::Records::open(runner.js(), config.stream.replicas).await?;
+    let instance = runner.start_service().await?.to_string();
     let leases = Leases::open(
-        &js,
+        runner.js(),
         subjects::buckets::STRATEGY_LEASES,
         config.lease_ttl,
         config.stream.replicas,
@@ -102,31 +106,16 @@ pub async fn run(
     )
     .await?;
     let ctx = Arc::new(Ctx {
-        config: config.clone(),
-        client: client.clone(),
-        js,
+        config,
+        client: runner.client().clone(),
+        js: runner.js().clone(),
         market,
         signals,
         records,
         leases,
     });
-    handlers::register(&mut service, ctx.clone()).await?;
-    tracing::info!(
-        service = subjects::strategy::SERVICE,
-        instance,
-        "service started"
-    );
-
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let scheduler = tokio::spawn(scheduler::run(ctx.clone(), stop_rx));
-
-    shutdown.await;
-    tracing::info!(service = subjects::strategy::SERVICE, "shutting down");
-    service.shutdown().await;
-    let _ = stop_tx.send(true);
-    if let Err(e) = scheduler.await {
-        tracing::warn!(error = %e, "scheduler task failed");
-    }
-    let _ = client.flush().await;
-    Ok(())
+    runner.serve(handlers::endpoints(ctx.clone())).await?;
+    let stop = runner.stop_signal();
+    runner.spawn("scheduler", scheduler::run(ctx, stop));
+    Ok(runner)
 }

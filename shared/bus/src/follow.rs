@@ -91,14 +91,14 @@ where
     F: FnMut(u64, &Message) + Send + 'static,
 {
     let name = stream.cached_info().config.name.clone();
-    let consumer = stream
-        .create_consumer(config)
-        .await
-        .map_err(|e| BusError::jetstream(&format!("follow {name}"), e))?;
-    let mut messages = consumer
-        .messages()
-        .await
-        .map_err(|e| BusError::jetstream(&format!("follow {name}"), e))?;
+    let mut messages = crate::jetstream::provision(&format!("follower of {name}"), || async {
+        let consumer = stream
+            .create_consumer(config.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+        consumer.messages().await.map_err(|e| e.to_string())
+    })
+    .await?;
     let (tx, rx) = watch::channel(applied);
     let task = tokio::spawn(async move {
         loop {

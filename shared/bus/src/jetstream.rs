@@ -167,31 +167,68 @@ pub fn portfolio_stream(settings: &StreamSettings) -> stream::Config {
 }
 
 /// Creates the stream, or brings an existing one to `config`; returns a handle.
+/// Retried with back-off until it works (see [`provision`]).
 pub async fn ensure_stream(
     js: &Context,
     config: stream::Config,
 ) -> Result<stream::Stream, BusError> {
     let name = config.name.clone();
-    let err = |e: &dyn std::fmt::Display| BusError::Provision {
-        what: format!("stream {name}"),
-        message: e.to_string(),
-    };
-    js.create_or_update_stream(config)
-        .await
-        .map_err(|e| err(&e))?;
-    js.get_stream(&name).await.map_err(|e| err(&e))
+    provision(&format!("stream {name}"), || async {
+        js.create_or_update_stream(config.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+        js.get_stream(&name).await.map_err(|e| e.to_string())
+    })
+    .await
 }
 
-/// Creates or updates a KV bucket; returns a handle.
+/// Creates or updates a KV bucket; returns a handle. Retried like streams.
 pub async fn ensure_kv(
     js: &Context,
     config: jetstream::kv::Config,
 ) -> Result<jetstream::kv::Store, BusError> {
     let bucket = config.bucket.clone();
-    js.create_or_update_key_value(config)
-        .await
-        .map_err(|e| BusError::Provision {
-            what: format!("KV bucket {bucket}"),
-            message: e.to_string(),
-        })
+    provision(&format!("KV bucket {bucket}"), || async {
+        js.create_or_update_key_value(config.clone())
+            .await
+            .map_err(|e| e.to_string())
+    })
+    .await
+}
+
+/// Runs a provisioning step until it succeeds. At start-up JetStream may not
+/// be there yet (a cluster without a meta leader, a server still recovering),
+/// and several services and instances create the same streams at the same
+/// moment: a create racing another can time out or conflict, and an equal
+/// config already there is success on the next try. So every failure is
+/// retried (back-off 100 ms doubling to 5 s) and logged; it never gives up on
+/// its own: the caller's shutdown ends it (the runner selects on it).
+pub async fn provision<T, F, Fut>(what: &str, mut step: F) -> Result<T, BusError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let mut backoff = Duration::from_millis(100);
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        match step().await {
+            Ok(v) => {
+                if attempt > 1 {
+                    tracing::info!(what, attempt, "provisioned after retrying");
+                }
+                return Ok(v);
+            }
+            Err(message) => {
+                let retry_in_ms = backoff.as_millis() as u64;
+                if attempt >= 10 {
+                    tracing::error!(what, attempt, error = %message, retry_in_ms, "JetStream provisioning still failing; retrying");
+                } else {
+                    tracing::warn!(what, attempt, error = %message, retry_in_ms, "JetStream provisioning failed; retrying");
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
 }

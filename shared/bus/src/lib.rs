@@ -15,7 +15,9 @@
 //! - [`follow`]: state rebuilt by replaying a stream, with read-your-writes waits.
 //! - [`jetstream`]: idempotent stream and KV provisioning, the stream definitions.
 //! - [`lease`]: expiring leases in KV, so each piece of work runs on exactly one instance.
-//! - [`connect`]: connecting with retries and reconnect logging.
+//! - [`connect`]: server lists and credentials; connecting with retries and reconnect logging.
+//! - [`runner`]: the one way a service runs: provision (retried), serve a declared
+//!   endpoint table, run background tasks, drain in a fixed order; live/ready state.
 //! - [`telemetry`]: tracing set-up for binaries.
 
 pub mod api;
@@ -30,6 +32,7 @@ pub mod jetstream;
 pub mod lease;
 pub mod proto;
 pub mod queries;
+pub mod runner;
 pub mod service;
 pub mod subjects;
 pub mod telemetry;
@@ -43,8 +46,14 @@ pub use service::{EndpointSpec, MicroService, RequestContext, ServiceSpec};
 /// provisioning, subscribing.
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
+    /// `retryable`: the server was unreachable (a malformed URL, refused
+    /// credentials or a TLS failure are not).
     #[error("cannot connect to NATS at {url}: {message}")]
-    Connect { url: String, message: String },
+    Connect {
+        url: String,
+        message: String,
+        retryable: bool,
+    },
     #[error("JetStream provisioning of {what} failed: {message}")]
     Provision { what: String, message: String },
     #[error("service {service} failed: {message}")]

@@ -20,7 +20,9 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use async_nats::service::{Request, ServiceExt};
@@ -61,9 +63,36 @@ impl ServiceSpec {
 /// One endpoint: its name in `$SRV.INFO` and the subject it serves.
 #[derive(Debug, Clone)]
 pub struct EndpointSpec {
-    pub name: &'static str,
+    pub name: String,
     pub subject: &'static str,
     pub description: &'static str,
+}
+
+impl EndpointSpec {
+    /// The endpoint serving `subject`, named after it ([`endpoint_name`]): one
+    /// naming style for every endpoint in `$SRV.INFO`.
+    pub fn for_subject(subject: &'static str, description: &'static str) -> Self {
+        EndpointSpec {
+            name: endpoint_name(subject),
+            subject,
+            description,
+        }
+    }
+}
+
+/// An endpoint's name in `$SRV.INFO`: its subject with dots as underscores
+/// (`risk.limits.get` → `risk_limits_get`; micro names allow `[A-Za-z0-9_-]`).
+pub fn endpoint_name(subject: &str) -> String {
+    subject
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// What a handler knows about the request besides its body.
@@ -71,6 +100,7 @@ pub struct EndpointSpec {
 pub struct RequestContext {
     pub correlation_id: String,
     pub subject: String,
+    /// The endpoint's subject (as declared; `subject` is the one it came on).
     pub endpoint: &'static str,
 }
 
@@ -154,11 +184,11 @@ impl MicroService {
             .description(spec.description)
             .queue_group(subjects::QUEUE_GROUP)
             .stats_handler(move |endpoint, _stats| {
-                let counter = stats_counters.lock().unwrap().get(&endpoint).cloned();
+                let counter = stats_counters.lock().get(&endpoint).cloned();
                 match counter {
                     Some(c) => serde_json::json!({
                         "errors": c.errors.load(Ordering::Relaxed),
-                        "last_error": c.last_error.lock().unwrap().clone(),
+                        "last_error": c.last_error.lock().clone(),
                     }),
                     None => serde_json::json!({"errors": 0, "last_error": null}),
                 }
@@ -253,7 +283,7 @@ impl MicroService {
         let endpoint = self
             .service
             .endpoint_builder()
-            .name(spec.name)
+            .name(spec.name.clone())
             .metadata(metadata)
             .add(spec.subject)
             .await
@@ -264,7 +294,6 @@ impl MicroService {
         let counter = Arc::new(ErrorCounter::default());
         self.counters
             .lock()
-            .unwrap()
             .insert(spec.name.to_string(), counter.clone());
         let shared = Arc::new(EndpointShared {
             service: self.spec.name,
@@ -373,14 +402,14 @@ where
     let span = tracing::info_span!(
         "request",
         service = shared.service,
-        endpoint = shared.spec.name,
+        endpoint = %shared.spec.name,
         correlation_id = %correlation_id,
     );
     async {
         let ctx = RequestContext {
             correlation_id: correlation_id.clone(),
             subject: request.message.subject.to_string(),
-            endpoint: shared.spec.name,
+            endpoint: shared.spec.subject,
         };
         let outcome = run_handler(&request, shared, ctx).await;
         let mut reply_headers = HeaderMap::new();
@@ -397,7 +426,7 @@ where
             }
             Err(err) => {
                 shared.counter.errors.fetch_add(1, Ordering::Relaxed);
-                *shared.counter.last_error.lock().unwrap() = Some(err.message.clone());
+                *shared.counter.last_error.lock() = Some(err.message.clone());
                 tracing::warn!(code = err.code, error = %err.message, "request failed");
                 reply_headers.insert(headers::SERVICE_ERROR, header_safe(&err.message).as_str());
                 reply_headers.insert(headers::SERVICE_ERROR_CODE, err.code.to_string().as_str());

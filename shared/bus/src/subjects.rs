@@ -70,6 +70,9 @@ pub mod execution {
     /// Internal: cancels go to the one instance running the paper exchange, so
     /// a cancel and a fill of the same order can never both be written.
     pub const EXCHANGE_CANCEL: &str = "execution.exchange.cancel";
+    /// The micro service the paper exchange's instance (the lease holder)
+    /// registers for [`EXCHANGE_CANCEL`]: exactly one instance in `$SRV`.
+    pub const EXCHANGE_SERVICE: &str = "paper-exchange";
     /// Durable consumer on SIGNALS turning paper strategies' signals into orders.
     pub const SIGNALS_CONSUMER: &str = "execution-signals";
     /// Lease name of the paper exchange.
@@ -89,13 +92,18 @@ pub mod portfolio {
 pub mod streams {
     /// Market data: bars (the history backtests and strategies replay).
     pub const MARKET: &str = "MARKET";
-    pub const MARKET_SUBJECTS: [&str; 1] = ["md.bar.>"];
+    /// Every bar (`md.bar.<symbol>.<timeframe>`).
+    pub const ALL_BARS: &str = "md.bar.>";
+    pub const MARKET_SUBJECTS: [&str; 1] = [ALL_BARS];
     /// Quote ticks, kept briefly: a busy feed must not push bar history out.
     pub const QUOTES: &str = "QUOTES";
-    pub const QUOTES_SUBJECTS: [&str; 1] = ["md.tick.>"];
+    /// Every quote tick (`md.tick.<symbol>`).
+    pub const ALL_TICKS: &str = "md.tick.>";
+    pub const QUOTES_SUBJECTS: [&str; 1] = [ALL_TICKS];
     /// Strategy signals.
     pub const SIGNALS: &str = "SIGNALS";
-    pub const SIGNALS_SUBJECTS: [&str; 1] = ["evt.signal.>"];
+    pub const ALL_SIGNALS: &str = "evt.signal.>";
+    pub const SIGNALS_SUBJECTS: [&str; 1] = [ALL_SIGNALS];
     /// Backtest sweep tasks (work queue: each task to one worker, once).
     pub const JOBS: &str = "JOBS";
     pub const JOBS_SUBJECTS: [&str; 1] = ["job.backtest.>"];
@@ -104,13 +112,18 @@ pub mod streams {
     pub const BACKTESTS_SUBJECTS: [&str; 1] = ["evt.backtest.>"];
     /// Orders, fills and account cash: the source of truth of the trade lifecycle.
     pub const ORDERS: &str = "ORDERS";
-    pub const ORDERS_SUBJECTS: [&str; 3] = ["evt.order.>", "evt.fill.>", "evt.account.>"];
+    pub const ALL_ORDER_EVENTS: &str = "evt.order.>";
+    pub const ALL_FILLS: &str = "evt.fill.>";
+    pub const ALL_ACCOUNT_EVENTS: &str = "evt.account.>";
+    pub const ORDERS_SUBJECTS: [&str; 3] = [ALL_ORDER_EVENTS, ALL_FILLS, ALL_ACCOUNT_EVENTS];
     /// Alerts (`RISK_ALERT`, …) for people and the notify service.
     pub const ALERTS: &str = "ALERTS";
-    pub const ALERTS_SUBJECTS: [&str; 1] = ["evt.alert.>"];
+    pub const ALL_ALERTS: &str = "evt.alert.>";
+    pub const ALERTS_SUBJECTS: [&str; 1] = [ALL_ALERTS];
     /// Account summaries after every change (`PORTFOLIO_UPDATE`): equity history.
     pub const PORTFOLIO: &str = "PORTFOLIO";
-    pub const PORTFOLIO_SUBJECTS: [&str; 1] = ["evt.portfolio.>"];
+    pub const ALL_PORTFOLIO_UPDATES: &str = "evt.portfolio.>";
+    pub const PORTFOLIO_SUBJECTS: [&str; 1] = [ALL_PORTFOLIO_UPDATES];
 }
 
 /// KV buckets.
@@ -150,11 +163,16 @@ pub fn account_event(account: &str, event: &str) -> String {
     format!("evt.account.{account}.{event}")
 }
 
+/// `evt.fill.<account>.>`: every fill of one account.
+pub fn fills_of(account: &str) -> String {
+    format!("evt.fill.{account}.>")
+}
+
 /// Every ORDERS subject of one account.
 pub fn orders_of(account: &str) -> Vec<String> {
     vec![
         format!("evt.order.{account}.>"),
-        format!("evt.fill.{account}.>"),
+        fills_of(account),
         format!("evt.account.{account}.>"),
     ]
 }

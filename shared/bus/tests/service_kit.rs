@@ -36,7 +36,7 @@ async fn echo_service(client: &async_nats::Client, counters: Counters) -> MicroS
         .unwrap();
     svc.add_endpoint(
         EndpointSpec {
-            name: "echo",
+            name: "echo".to_string(),
             subject: "test.echo",
             description: "echoes",
         },

@@ -103,6 +103,23 @@ impl Snapshot {
     }
 }
 
+/// Where local state lives unless configured: `$TRADER_DATA_DIR`, else
+/// `$XDG_DATA_HOME/trader`, else `~/.local/share/trader` (never relative to
+/// the working directory).
+pub fn default_data_dir() -> std::path::PathBuf {
+    use std::path::PathBuf;
+    if let Some(dir) = std::env::var_os("TRADER_DATA_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME") {
+        return PathBuf::from(xdg).join("trader");
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    home.join(".local/share/trader")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

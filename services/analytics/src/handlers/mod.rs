@@ -1,37 +1,30 @@
-//! One file per endpoint; this registers them.
+//! One file per endpoint; [`endpoints`] is the service's endpoint table.
 
 mod performance_get;
 mod report_get;
 
 use std::sync::Arc;
 
-use bus::{subjects::analytics as a, BusError, EndpointSpec, MicroService};
+use bus::{runner::Endpoints, subjects::analytics as a};
 
 use crate::Ctx;
 
-pub(crate) async fn register(service: &mut MicroService, ctx: Arc<Ctx>) -> Result<(), BusError> {
-    let c = ctx.clone();
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "performance_get",
-                subject: a::PERFORMANCE_GET,
-                description: "Statistics of a backtest and its excess over buy & hold",
+pub(crate) fn endpoints(ctx: Arc<Ctx>) -> Endpoints {
+    Endpoints::new()
+        .json(
+            a::PERFORMANCE_GET,
+            "Statistics of a backtest and its excess over buy & hold",
+            {
+                let c = ctx.clone();
+                move |rc, req| performance_get::handle(c.clone(), rc, req)
             },
-            move |rc, req| performance_get::handle(c.clone(), rc, req),
         )
-        .await?;
-    let c = ctx;
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "report_get",
-                subject: a::REPORT_GET,
-                description:
-                    "A backtest report as JSON or as a self-contained HTML page with SVG charts",
+        .json(
+            a::REPORT_GET,
+            "A backtest report as JSON or as a self-contained HTML page with SVG charts",
+            {
+                let c = ctx.clone();
+                move |rc, req| report_get::handle(c.clone(), rc, req)
             },
-            move |rc, req| report_get::handle(c.clone(), rc, req),
         )
-        .await?;
-    Ok(())
 }

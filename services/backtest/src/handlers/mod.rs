@@ -1,4 +1,4 @@
-//! One file per endpoint; this registers them.
+//! One file per endpoint; [`endpoints`] is the service's endpoint table.
 
 mod job_cancel;
 mod job_get;
@@ -8,58 +8,44 @@ mod sweep_submit;
 use std::sync::Arc;
 
 use bus::api::backtest::SweepResult;
-use bus::{subjects::backtest as b, BusError, EndpointSpec, MicroService};
+use bus::{runner::Endpoints, subjects::backtest as b};
 
 use crate::Ctx;
 
-pub(crate) async fn register(service: &mut MicroService, ctx: Arc<Ctx>) -> Result<(), BusError> {
-    let c = ctx.clone();
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "run",
-                subject: b::RUN,
-                description:
-                    "One backtest over stored or inline bars, answered with the full report",
+pub(crate) fn endpoints(ctx: Arc<Ctx>) -> Endpoints {
+    Endpoints::new()
+        .json(
+            b::RUN,
+            "One backtest over stored or inline bars, answered with the full report",
+            {
+                let c = ctx.clone();
+                move |rc, req| run::handle(c.clone(), rc, req)
             },
-            move |rc, req| run::handle(c.clone(), rc, req),
         )
-        .await?;
-    let c = ctx.clone();
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "sweep_submit",
-                subject: b::SWEEP_SUBMIT,
-                description:
-                    "A parameter sweep (grid or random) split into tasks on the JOBS work queue",
+        .json(
+            b::SWEEP_SUBMIT,
+            "A parameter sweep (grid or random) split into tasks on the JOBS work queue",
+            {
+                let c = ctx.clone();
+                move |rc, req| sweep_submit::handle(c.clone(), rc, req)
             },
-            move |rc, req| sweep_submit::handle(c.clone(), rc, req),
         )
-        .await?;
-    let c = ctx.clone();
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "job_get",
-                subject: b::JOB_GET,
-                description: "Progress of a sweep and its best results so far",
+        .json(
+            b::JOB_GET,
+            "Progress of a sweep and its best results so far",
+            {
+                let c = ctx.clone();
+                move |rc, req| job_get::handle(c.clone(), rc, req)
             },
-            move |rc, req| job_get::handle(c.clone(), rc, req),
         )
-        .await?;
-    let c = ctx;
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "job_cancel",
-                subject: b::JOB_CANCEL,
-                description: "Cancel a sweep: its remaining tasks are dropped",
+        .json(
+            b::JOB_CANCEL,
+            "Cancel a sweep: its remaining tasks are dropped",
+            {
+                let c = ctx.clone();
+                move |rc, req| job_cancel::handle(c.clone(), rc, req)
             },
-            move |rc, req| job_cancel::handle(c.clone(), rc, req),
         )
-        .await?;
-    Ok(())
 }
 
 /// Best first by the objective; results without a value last; ties by index.

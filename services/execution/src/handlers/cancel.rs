@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use bus::api::orders::{ExchangeCancel, OrderRef};
-use bus::{subjects, ErrorKind, RequestContext, ServiceError};
+use bus::api::orders::{ExchangeCancel, ExchangeCancelResponse, OrderRef};
+use bus::{subjects, ErrorKind, RequestContext, RequestError, RequestOptions, ServiceError};
 use model::UnixNanos;
 use trading::event::OrderEvent;
 use trading::Order;
@@ -33,43 +33,38 @@ pub async fn handle(
         order_id: order.id.clone(),
         reason: "canceled by request".to_string(),
     };
-    let body = serde_json::to_vec(&ask).map_err(|e| ServiceError::internal(e.to_string()))?;
-    let reply = tokio::time::timeout(
-        ctx.config.request_timeout,
-        ctx.client
-            .request(subjects::execution::EXCHANGE_CANCEL, body.into()),
+    let options = RequestOptions {
+        timeout: ctx.config.request_timeout,
+        correlation_id: Some(rc.correlation_id.clone()),
+    };
+    let answer = bus::request::<_, ExchangeCancelResponse>(
+        &ctx.client,
+        subjects::execution::EXCHANGE_CANCEL,
+        &ask,
+        options,
     )
     .await;
-    let sequence = match reply {
-        Ok(Ok(message)) => {
-            let answer: serde_json::Value = serde_json::from_slice(&message.payload)
-                .map_err(|e| ServiceError::internal(format!("exchange answer: {e}")))?;
-            if let Some(seq) = answer.get("sequence").and_then(|s| s.as_u64()) {
-                seq
-            } else {
-                let _ = ctx.applied.catch_up(ctx.config.catch_up_timeout).await;
-                let now = ctx
-                    .oms
-                    .lock()
-                    .unwrap()
-                    .order(&order.id)
-                    .cloned()
-                    .unwrap_or(order);
-                return Err(ServiceError::new(
-                    ErrorKind::Conflict,
-                    format!(
-                        "order {} could not be canceled: {}",
-                        now.client_order_id,
-                        answer
-                            .get("error")
-                            .and_then(|e| e.as_str())
-                            .unwrap_or("unknown")
-                    ),
-                )
-                .with_details(&now));
-            }
+    let sequence = match answer {
+        Ok(stored) => stored.sequence,
+        Err(RequestError::Service(e)) if e.kind == ErrorKind::Conflict => {
+            let _ = ctx.applied.catch_up(ctx.config.catch_up_timeout).await;
+            let now = ctx
+                .oms
+                .lock()
+                .unwrap()
+                .order(&order.id)
+                .cloned()
+                .unwrap_or(order);
+            return Err(ServiceError::new(
+                ErrorKind::Conflict,
+                format!(
+                    "order {} could not be canceled: {}",
+                    now.client_order_id, e.message
+                ),
+            )
+            .with_details(&now));
         }
-        Ok(Err(e)) if e.kind() == async_nats::client::RequestErrorKind::NoResponders => {
+        Err(RequestError::NoResponders(_)) => {
             let event = OrderEvent::OrderCanceled {
                 order_id: order.id.clone(),
                 account: order.account.clone(),
@@ -80,12 +75,12 @@ pub async fn handle(
                 .await
                 .ok_or_else(|| ServiceError::unavailable("ORDERS did not store the cancel"))?
         }
-        Ok(Err(e)) => return Err(ServiceError::unavailable(format!("paper exchange: {e}"))),
-        Err(_) => {
+        Err(RequestError::Timeout(_)) => {
             return Err(ServiceError::unavailable(
                 "paper exchange did not answer in time",
             ))
         }
+        Err(e) => return Err(ServiceError::unavailable(format!("paper exchange: {e}"))),
     };
     if !ctx
         .applied

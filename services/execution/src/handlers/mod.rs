@@ -1,4 +1,4 @@
-//! One file per endpoint; this registers them.
+//! One file per endpoint; [`endpoints`] is the service's endpoint table.
 
 mod cancel;
 mod get;
@@ -7,57 +7,37 @@ mod submit;
 
 use std::sync::Arc;
 
-use bus::{subjects::execution as s, BusError, EndpointSpec, MicroService, ServiceError};
+use bus::{runner::Endpoints, subjects::execution as s, ServiceError};
 use trading::Order;
 
 use crate::Ctx;
 
-pub(crate) async fn register(service: &mut MicroService, ctx: Arc<Ctx>) -> Result<(), BusError> {
-    let c = ctx.clone();
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "submit",
-                subject: s::SUBMIT,
-                description: "Submit an order (idempotent per account and client_order_id); risk checks it first",
+pub(crate) fn endpoints(ctx: Arc<Ctx>) -> Endpoints {
+    Endpoints::new()
+        .json(
+            s::SUBMIT,
+            "Submit an order (idempotent per account and client_order_id); risk checks it first",
+            {
+                let c = ctx.clone();
+                move |rc, req| submit::handle(c.clone(), rc, req)
             },
-            move |rc, req| submit::handle(c.clone(), rc, req),
         )
-        .await?;
-    let c = ctx.clone();
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "cancel",
-                subject: s::CANCEL,
-                description: "Cancel a working order",
+        .json(s::CANCEL, "Cancel a working order", {
+            let c = ctx.clone();
+            move |rc, req| cancel::handle(c.clone(), rc, req)
+        })
+        .json(s::GET, "One order by account and client_order_id", {
+            let c = ctx.clone();
+            move |rc, req| get::handle(c.clone(), rc, req)
+        })
+        .json(
+            s::LIST,
+            "Orders by account, symbol, status; newest first",
+            {
+                let c = ctx.clone();
+                move |rc, req| list::handle(c.clone(), rc, req)
             },
-            move |rc, req| cancel::handle(c.clone(), rc, req),
         )
-        .await?;
-    let c = ctx.clone();
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "get",
-                subject: s::GET,
-                description: "One order by account and client_order_id",
-            },
-            move |rc, req| get::handle(c.clone(), rc, req),
-        )
-        .await?;
-    let c = ctx.clone();
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "list",
-                subject: s::LIST,
-                description: "Orders by account, symbol, status; newest first",
-            },
-            move |rc, req| list::handle(c.clone(), rc, req),
-        )
-        .await?;
-    Ok(())
 }
 
 /// The order, catching up with ORDERS once if this instance does not have it.

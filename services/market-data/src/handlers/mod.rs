@@ -1,4 +1,4 @@
-//! One file per endpoint; this registers them.
+//! One file per endpoint; [`endpoints`] is the service's endpoint table.
 
 mod bars_get;
 mod import;
@@ -7,54 +7,38 @@ mod symbols_list;
 
 use std::sync::Arc;
 
-use bus::{subjects::md, BusError, EndpointSpec, MicroService};
+use bus::{runner::Endpoints, subjects::md};
 
 use crate::Ctx;
 
-pub(crate) async fn register(service: &mut MicroService, ctx: Arc<Ctx>) -> Result<(), BusError> {
-    let c = ctx.clone();
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "symbols_list",
-                subject: md::SYMBOLS_LIST,
-                description: "Symbols with stored series and their last price",
+pub(crate) fn endpoints(ctx: Arc<Ctx>) -> Endpoints {
+    Endpoints::new()
+        .json(
+            md::SYMBOLS_LIST,
+            "Symbols with stored series and their last price",
+            {
+                let c = ctx.clone();
+                move |rc, req| symbols_list::handle(c.clone(), rc, req)
             },
-            move |rc, req| symbols_list::handle(c.clone(), rc, req),
         )
-        .await?;
-    let c = ctx.clone();
-    service
-        .add_endpoint_with_protobuf(
-            EndpointSpec {
-                name: "bars_get",
-                subject: md::BARS_GET,
-                description: "Bars of a symbol and timeframe in a time range, oldest first",
+        .json_and_protobuf(
+            md::BARS_GET,
+            "Bars of a symbol and timeframe in a time range, oldest first",
+            {
+                let c = ctx.clone();
+                move |rc, req| bars_get::handle(c.clone(), rc, req)
             },
-            move |rc, req| bars_get::handle(c.clone(), rc, req),
         )
-        .await?;
-    let c = ctx.clone();
-    service
-        .add_endpoint_with_protobuf(
-            EndpointSpec {
-                name: "quote_get",
-                subject: md::QUOTE_GET,
-                description: "Last quote of a symbol",
+        .json_and_protobuf(md::QUOTE_GET, "Last quote of a symbol", {
+            let c = ctx.clone();
+            move |rc, req| quote_get::handle(c.clone(), rc, req)
+        })
+        .json(
+            md::IMPORT,
+            "Import OHLCV bars from CSV into MARKET (strict or lenient)",
+            {
+                let c = ctx.clone();
+                move |rc, req| import::handle(c.clone(), rc, req)
             },
-            move |rc, req| quote_get::handle(c.clone(), rc, req),
         )
-        .await?;
-    let c = ctx;
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "import",
-                subject: md::IMPORT,
-                description: "Import OHLCV bars from CSV into MARKET (strict or lenient)",
-            },
-            move |rc, req| import::handle(c.clone(), rc, req),
-        )
-        .await?;
-    Ok(())
 }

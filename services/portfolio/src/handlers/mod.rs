@@ -1,4 +1,4 @@
-//! One file per endpoint; this registers them.
+//! One file per endpoint; [`endpoints`] is the service's endpoint table.
 
 mod account_open;
 mod positions_get;
@@ -7,56 +7,36 @@ mod summary_get;
 
 use std::sync::Arc;
 
-use bus::{subjects::portfolio as s, BusError, EndpointSpec, MicroService, ServiceError};
+use bus::{runner::Endpoints, subjects::portfolio as s, ServiceError};
 
 use crate::Ctx;
 
-pub(crate) async fn register(service: &mut MicroService, ctx: Arc<Ctx>) -> Result<(), BusError> {
-    let c = ctx.clone();
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "account-open",
-                subject: s::ACCOUNT_OPEN,
-                description: "Open an account with cash (once; again returns it)",
+pub(crate) fn endpoints(ctx: Arc<Ctx>) -> Endpoints {
+    Endpoints::new()
+        .json(
+            s::ACCOUNT_OPEN,
+            "Open an account with cash (once; again returns it)",
+            {
+                let c = ctx.clone();
+                move |rc, req| account_open::handle(c.clone(), rc, req)
             },
-            move |rc, req| account_open::handle(c.clone(), rc, req),
         )
-        .await?;
-    let c = ctx.clone();
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "summary-get",
-                subject: s::SUMMARY_GET,
-                description: "Cash, equity, P&L of an account",
+        .json(s::SUMMARY_GET, "Cash, equity, P&L of an account", {
+            let c = ctx.clone();
+            move |rc, req| summary_get::handle(c.clone(), rc, req)
+        })
+        .json(s::POSITIONS_GET, "Open positions of an account", {
+            let c = ctx.clone();
+            move |rc, req| positions_get::handle(c.clone(), rc, req)
+        })
+        .json(
+            s::PROTECTION_SET,
+            "Stop-loss and take-profit of a position",
+            {
+                let c = ctx.clone();
+                move |rc, req| protection_set::handle(c.clone(), rc, req)
             },
-            move |rc, req| summary_get::handle(c.clone(), rc, req),
         )
-        .await?;
-    let c = ctx.clone();
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "positions-get",
-                subject: s::POSITIONS_GET,
-                description: "Open positions of an account",
-            },
-            move |rc, req| positions_get::handle(c.clone(), rc, req),
-        )
-        .await?;
-    let c = ctx.clone();
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "protection-set",
-                subject: s::PROTECTION_SET,
-                description: "Stop-loss and take-profit of a position",
-            },
-            move |rc, req| protection_set::handle(c.clone(), rc, req),
-        )
-        .await?;
-    Ok(())
 }
 
 pub(crate) fn valid_account(account: &str) -> Result<(), ServiceError> {

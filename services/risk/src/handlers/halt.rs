@@ -18,7 +18,7 @@ pub async fn handle(
     super::valid_account(&req.account)?;
     let reason = req
         .reason
-        .unwrap_or_else(|| format!("{} by request", rc.endpoint));
+        .unwrap_or_else(|| format!("{state:?} by request").to_lowercase());
     let record = ctx
         .set_state(&req.account, state, reason.clone())
         .await

@@ -1,4 +1,4 @@
-//! One file per endpoint; this registers them.
+//! One file per endpoint; [`endpoints`] is the service's endpoint table.
 
 mod check;
 mod halt;
@@ -10,7 +10,7 @@ mod status;
 use std::sync::Arc;
 
 use bus::api::risk::TradingState;
-use bus::{subjects::risk as s, BusError, EndpointSpec, MicroService, ServiceError};
+use bus::{runner::Endpoints, subjects::risk as s, ServiceError};
 use model::Decimal;
 
 use crate::alerts::{self, AlertSpec};
@@ -18,86 +18,56 @@ use crate::Ctx;
 
 pub use halt::halt_for_daily_loss;
 
-pub(crate) async fn register(service: &mut MicroService, ctx: Arc<Ctx>) -> Result<(), BusError> {
-    let c = ctx.clone();
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "check",
-                subject: s::CHECK,
-                description:
-                    "Would this order pass? Accept, or reject with reason codes and the limits hit",
+pub(crate) fn endpoints(ctx: Arc<Ctx>) -> Endpoints {
+    Endpoints::new()
+        .json(
+            s::CHECK,
+            "Would this order pass? Accept, or reject with reason codes and the limits hit",
+            {
+                let c = ctx.clone();
+                move |rc, req| check::handle(c.clone(), rc, req)
             },
-            move |rc, req| check::handle(c.clone(), rc, req),
         )
-        .await?;
-    let c = ctx.clone();
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "limits-get",
-                subject: s::LIMITS_GET,
-                description: "An account's limits (defaults when none are set)",
+        .json(
+            s::LIMITS_GET,
+            "An account's limits (defaults when none are set)",
+            {
+                let c = ctx.clone();
+                move |rc, req| limits_get::handle(c.clone(), rc, req)
             },
-            move |rc, req| limits_get::handle(c.clone(), rc, req),
         )
-        .await?;
-    let c = ctx.clone();
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "limits-set",
-                subject: s::LIMITS_SET,
-                description: "Replace an account's limits; applies to the next order",
+        .json(
+            s::LIMITS_SET,
+            "Replace an account's limits; applies to the next order",
+            {
+                let c = ctx.clone();
+                move |rc, req| limits_set::handle(c.clone(), rc, req)
             },
-            move |rc, req| limits_set::handle(c.clone(), rc, req),
         )
-        .await?;
-    let c = ctx.clone();
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "halt",
-                subject: s::HALT,
-                description: "Halt an account: every order is rejected",
+        .json(s::HALT, "Halt an account: every order is rejected", {
+            let c = ctx.clone();
+            move |rc, req| halt::handle(c.clone(), rc, req, TradingState::Halted)
+        })
+        .json(
+            s::REDUCE,
+            "Put an account in REDUCING: only orders that reduce a position pass",
+            {
+                let c = ctx.clone();
+                move |rc, req| halt::handle(c.clone(), rc, req, TradingState::Reducing)
             },
-            move |rc, req| halt::handle(c.clone(), rc, req, TradingState::Halted),
         )
-        .await?;
-    let c = ctx.clone();
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "reduce",
-                subject: s::REDUCE,
-                description: "Put an account in REDUCING: only orders that reduce a position pass",
+        .json(s::RESUME, "Back to ACTIVE", {
+            let c = ctx.clone();
+            move |rc, req| resume::handle(c.clone(), rc, req)
+        })
+        .json(
+            s::STATUS,
+            "An account's state, limits and what risk knows of it",
+            {
+                let c = ctx.clone();
+                move |rc, req| status::handle(c.clone(), rc, req)
             },
-            move |rc, req| halt::handle(c.clone(), rc, req, TradingState::Reducing),
         )
-        .await?;
-    let c = ctx.clone();
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "resume",
-                subject: s::RESUME,
-                description: "Back to ACTIVE",
-            },
-            move |rc, req| resume::handle(c.clone(), rc, req),
-        )
-        .await?;
-    let c = ctx.clone();
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "status",
-                subject: s::STATUS,
-                description: "An account's state, limits and what risk knows of it",
-            },
-            move |rc, req| status::handle(c.clone(), rc, req),
-        )
-        .await?;
-    Ok(())
 }
 
 pub(crate) fn valid_account(account: &str) -> Result<(), ServiceError> {

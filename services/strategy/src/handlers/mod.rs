@@ -1,4 +1,4 @@
-//! One file per endpoint; this registers them.
+//! One file per endpoint; [`endpoints`] is the service's endpoint table.
 
 mod compute;
 mod kinds;
@@ -9,77 +9,50 @@ mod stop;
 
 use std::sync::Arc;
 
-use bus::{subjects::strategy as s, BusError, EndpointSpec, MicroService};
+use bus::{runner::Endpoints, subjects::strategy as s};
 
 use crate::Ctx;
 
-pub(crate) async fn register(service: &mut MicroService, ctx: Arc<Ctx>) -> Result<(), BusError> {
-    let c = ctx.clone();
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "kinds",
-                subject: s::KINDS,
-                description: "Built-in strategy kinds with their parameters (defaults, ranges)",
+pub(crate) fn endpoints(ctx: Arc<Ctx>) -> Endpoints {
+    Endpoints::new()
+        .json(
+            s::KINDS,
+            "Built-in strategy kinds with their parameters (defaults, ranges)",
+            {
+                let c = ctx.clone();
+                move |rc, req| kinds::handle(c.clone(), rc, req)
             },
-            move |rc, req| kinds::handle(c.clone(), rc, req),
         )
-        .await?;
-    let c = ctx.clone();
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "start",
-                subject: s::START,
-                description: "Start a strategy on symbols (idempotent per id)",
+        .json(
+            s::START,
+            "Start a strategy on symbols (idempotent per id)",
+            {
+                let c = ctx.clone();
+                move |rc, req| start::handle(c.clone(), rc, req)
             },
-            move |rc, req| start::handle(c.clone(), rc, req),
         )
-        .await?;
-    let c = ctx.clone();
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "stop",
-                subject: s::STOP,
-                description: "Stop a strategy (it keeps its position for a later start)",
+        .json(
+            s::STOP,
+            "Stop a strategy (it keeps its position for a later start)",
+            {
+                let c = ctx.clone();
+                move |rc, req| stop::handle(c.clone(), rc, req)
             },
-            move |rc, req| stop::handle(c.clone(), rc, req),
         )
-        .await?;
-    let c = ctx.clone();
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "list",
-                subject: s::LIST,
-                description: "Every strategy with its status",
+        .json(s::LIST, "Every strategy with its status", {
+            let c = ctx.clone();
+            move |rc, req| list::handle(c.clone(), rc, req)
+        })
+        .json(
+            s::STATUS,
+            "One strategy: owner instance, position, pending bars, signals, last signal",
+            {
+                let c = ctx.clone();
+                move |rc, req| status::handle(c.clone(), rc, req)
             },
-            move |rc, req| list::handle(c.clone(), rc, req),
         )
-        .await?;
-    let c = ctx.clone();
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "status",
-                subject: s::STATUS,
-                description:
-                    "One strategy: owner instance, position, pending bars, signals, last signal",
-            },
-            move |rc, req| status::handle(c.clone(), rc, req),
-        )
-        .await?;
-    let c = ctx;
-    service
-        .add_endpoint(
-            EndpointSpec {
-                name: "ind_compute",
-                subject: s::IND_COMPUTE,
-                description: "An indicator over stored or inline bars",
-            },
-            move |rc, req| compute::handle(c.clone(), rc, req),
-        )
-        .await?;
-    Ok(())
+        .json(s::IND_COMPUTE, "An indicator over stored or inline bars", {
+            let c = ctx.clone();
+            move |rc, req| compute::handle(c.clone(), rc, req)
+        })
 }

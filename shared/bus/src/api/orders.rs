@@ -43,9 +43,16 @@ pub struct ListResponse {
     pub orders: Vec<Order>,
 }
 
-/// Internal request to the paper exchange's instance.
+/// Internal request to the paper exchange's instance
+/// (`execution.exchange.cancel`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ExchangeCancel {
     pub order_id: String,
     pub reason: String,
+}
+
+/// The paper exchange stored the cancel at this ORDERS sequence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ExchangeCancelResponse {
+    pub sequence: u64,
 }
