@@ -10,10 +10,12 @@
 //! - [`wait_until`]: polls a condition with a deadline (tests never assert on time);
 //!   [`wait_for_service`]: until an endpoint answers.
 
+pub mod cluster;
 pub mod paths;
 pub mod server;
 pub mod spawn;
 
+pub use cluster::NatsCluster;
 pub use server::{NatsServer, ServerOptions};
 pub use spawn::{spawn_connected, spawn_service, ServiceHandle, Shutdown};
 
