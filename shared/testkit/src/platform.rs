@@ -169,8 +169,7 @@ impl Platform {
     /// Imports `testdata/GOOG.csv` rows `rows` (data rows, header excluded) as
     /// daily bars of GOOG through `md.import`, and checks every row was stored.
     pub async fn import_goog(&self, rows: Range<usize>) {
-        let text =
-            std::fs::read_to_string(crate::paths::testdata("GOOG.csv")).expect("testdata/GOOG.csv");
+        let text = crate::paths::goog_csv();
         let mut lines = text.lines();
         let header = lines.next().expect("a header in GOOG.csv");
         let data: Vec<&str> = lines.collect();
