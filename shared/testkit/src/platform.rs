@@ -44,7 +44,7 @@ pub struct PlatformBuilder {
 }
 
 enum Nodes {
-    Single(NatsServer),
+    Single(Box<NatsServer>),
     Cluster(NatsCluster),
 }
 
@@ -274,7 +274,7 @@ impl PlatformBuilder {
     /// Starts everything and waits until it is ready.
     pub async fn start(self) -> Platform {
         let nodes = match self.cluster {
-            None => Nodes::Single(NatsServer::start().await),
+            None => Nodes::Single(Box::new(NatsServer::start().await)),
             Some(size) => Nodes::Cluster(NatsCluster::start(size).await),
         };
         let (url, client) = match &nodes {
