@@ -10,7 +10,7 @@ use bus::api::portfolio::{PortfolioUpdate, Summary};
 use bus::{events, request, subjects, RequestOptions};
 use model::{Decimal, Side, Symbol, UnixNanos};
 use rust_decimal_macros::dec;
-use testkit::{spawn_connected, NatsServer};
+use testkit::Platform;
 use trading::event::{Fill, OrderEvent};
 use trading::OrderStatus;
 
@@ -20,15 +20,17 @@ fn to_f64(d: Decimal) -> f64 {
 
 #[tokio::test]
 async fn a_paper_account_is_measured_against_buy_and_hold() {
-    let server = NatsServer::start().await;
-    let client = server.client().await;
+    let platform = Platform::builder()
+        .service(subjects::md::SERVICE, 1, |c, s| {
+            market_data::run(market_data::Config::default(), c, s.wait())
+        })
+        .service(subjects::analytics::SERVICE, 1, |c, s| {
+            analytics_service::run(analytics_service::Config::default(), c, s.wait())
+        })
+        .start()
+        .await;
+    let client = platform.client().clone();
     let js = jetstream::new(client.clone());
-    let _md = spawn_connected(server.url(), |c, s| {
-        market_data::run(market_data::Config::default(), c, s.wait())
-    });
-    let _an = spawn_connected(server.url(), |c, s| {
-        analytics_service::run(analytics_service::Config::default(), c, s.wait())
-    });
     let settings = bus::jetstream::StreamSettings::default();
     bus::jetstream::ensure_stream(&js, bus::jetstream::orders_stream(&settings))
         .await
@@ -38,20 +40,7 @@ async fn a_paper_account_is_measured_against_buy_and_hold() {
         .unwrap();
 
     let bars: Vec<_> = testkit::paths::goog_bars()[..60].to_vec();
-    let text = std::fs::read_to_string(testkit::paths::testdata("GOOG.csv")).unwrap();
-    let rows: Vec<&str> = text.lines().skip(1).take(60).collect();
-    let csv = format!("Date,Open,High,Low,Close,Volume\n{}\n", rows.join("\n"));
-    testkit::wait_until("GOOG imported", Duration::from_secs(30), || async {
-        request::<_, serde_json::Value>(
-            &client,
-            "md.import",
-            &serde_json::json!({"symbol": "GOOG", "csv": csv}),
-            RequestOptions::timeout(Duration::from_secs(30)),
-        )
-        .await
-        .ok()
-    })
-    .await;
+    platform.import_goog(0..60).await;
 
     // Buy 10 at bar 10's open, sell 10 at bar 40's open; 1 commission each.
     let goog = Symbol::new("GOOG").unwrap();

@@ -4,59 +4,32 @@ use std::time::Duration;
 
 use bus::api::analytics::{Performance, Report};
 use bus::api::backtest::{JobState, JobStatus, SweepAccepted};
-use bus::{request, RequestOptions};
-use testkit::{spawn_connected, NatsServer, ServiceHandle};
+use bus::{request, subjects, RequestOptions};
+use testkit::Platform;
 
 struct Env {
-    _server: NatsServer,
+    _platform: Platform,
     client: async_nats::Client,
-    _services: (
-        ServiceHandle<market_data::Error>,
-        ServiceHandle<backtest_service::Error>,
-        ServiceHandle<analytics_service::Error>,
-    ),
 }
 
 impl Env {
     async fn start() -> Env {
-        let server = NatsServer::start().await;
-        let client = server.client().await;
-        let md = spawn_connected(server.url(), |c, s| {
-            market_data::run(market_data::Config::default(), c, s.wait())
-        });
-        let bt = spawn_connected(server.url(), |c, s| {
-            backtest_service::run(backtest_service::Config::default(), c, s.wait())
-        });
-        let an = spawn_connected(server.url(), |c, s| {
-            analytics_service::run(analytics_service::Config::default(), c, s.wait())
-        });
-        let csv = std::fs::read_to_string(testkit::paths::testdata("GOOG.csv")).unwrap();
-        let body = serde_json::json!({"symbol": "GOOG", "csv": csv});
-        testkit::wait_until("GOOG imported", Duration::from_secs(30), || async {
-            request::<_, serde_json::Value>(
-                &client,
-                "md.import",
-                &body,
-                RequestOptions::timeout(Duration::from_secs(30)),
-            )
-            .await
-            .ok()
-        })
-        .await;
-        for name in ["backtest", "analytics"] {
-            testkit::wait_until(name, Duration::from_secs(10), || async {
-                client
-                    .request(format!("$SRV.PING.{name}"), "".into())
-                    .await
-                    .ok()
-                    .filter(|m| m.status.is_none())
+        let platform = Platform::builder()
+            .service(subjects::md::SERVICE, 1, |c, s| {
+                market_data::run(market_data::Config::default(), c, s.wait())
             })
+            .service(subjects::backtest::SERVICE, 1, |c, s| {
+                backtest_service::run(backtest_service::Config::default(), c, s.wait())
+            })
+            .service(subjects::analytics::SERVICE, 1, |c, s| {
+                analytics_service::run(analytics_service::Config::default(), c, s.wait())
+            })
+            .import_goog()
+            .start()
             .await;
-        }
         Env {
-            _server: server,
-            client,
-            _services: (md, bt, an),
+            client: platform.client().clone(),
+            _platform: platform,
         }
     }
 

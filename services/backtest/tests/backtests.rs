@@ -1,69 +1,43 @@
 //! backtest.run and sweeps on a real nats-server with market-data and GOOG.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bus::api::backtest::{BacktestReport, JobStatus, SweepAccepted};
-use bus::{request, RequestOptions};
+use bus::{request, subjects, RequestOptions};
 use model::{Decimal, Symbol, Timeframe};
-use testkit::{spawn_connected, NatsServer, ServiceHandle};
+use testkit::{Instance, Platform};
 
 struct Env {
-    server: NatsServer,
+    platform: Platform,
     client: async_nats::Client,
-    _md: ServiceHandle<market_data::Error>,
 }
 
 impl Env {
     async fn start() -> Env {
-        let server = NatsServer::start().await;
-        let client = server.client().await;
-        let md = spawn_connected(server.url(), |client, s| {
-            market_data::run(market_data::Config::default(), client, s.wait())
-        });
-        let csv = std::fs::read_to_string(testkit::paths::testdata("GOOG.csv")).unwrap();
-        let body = serde_json::json!({"symbol": "GOOG", "csv": csv});
-        testkit::wait_until("GOOG imported", Duration::from_secs(30), || async {
-            let r: Result<serde_json::Value, _> = request(
-                &client,
-                "md.import",
-                &body,
-                RequestOptions::timeout(Duration::from_secs(30)),
-            )
+        let platform = Platform::builder()
+            .service(subjects::md::SERVICE, 1, |client, s| {
+                market_data::run(market_data::Config::default(), client, s.wait())
+            })
+            .import_goog()
+            .start()
             .await;
-            r.ok()
-        })
-        .await;
-        Env {
-            server,
-            client,
-            _md: md,
-        }
+        let client = platform.client().clone();
+        Env { platform, client }
     }
 
-    async fn backtest_instance(
-        &self,
-        ack_wait: Duration,
-    ) -> ServiceHandle<backtest_service::Error> {
+    /// Starts one more backtest instance and waits until it answers.
+    async fn backtest_instance(&self, ack_wait: Duration) -> Arc<Instance> {
         let config = backtest_service::Config {
             ack_wait,
             ..Default::default()
         };
-        let h = spawn_connected(self.server.url(), move |client, s| {
-            backtest_service::run(config, client, s.wait())
-        });
-        let c = self.client.clone();
-        testkit::wait_until("backtest service", Duration::from_secs(10), || {
-            let c = c.clone();
-            async move {
-                c.request("$SRV.PING.backtest", "".into())
-                    .await
-                    .ok()
-                    .filter(|m| m.status.is_none())
-            }
-        })
-        .await;
-        h
+        self.platform
+            .add(subjects::backtest::SERVICE, move |client, s| {
+                backtest_service::run(config.clone(), client, s.wait())
+            })
+            .await
     }
 
     async fn call<T: serde::de::DeserializeOwned>(

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream;
@@ -11,78 +12,46 @@ use bus::api::orders::ListResponse;
 use bus::{events, request, subjects, RequestOptions};
 use model::{Bar, Decimal};
 use serde_json::json;
-use testkit::{spawn_connected, NatsServer, ServiceHandle};
+use testkit::{Instance, Platform};
 use trading::event::{AccountOpened, OrderEvent};
 use trading::Order;
 
 pub struct Env {
-    pub server: NatsServer,
+    pub platform: Platform,
     pub client: async_nats::Client,
     pub js: jetstream::Context,
-    pub market_data: ServiceHandle<market_data::Error>,
-    pub risk: ServiceHandle<risk_service::Error>,
 }
 
 pub fn goog_bars() -> Vec<Bar> {
     testkit::paths::goog_bars()
 }
 
-pub async fn ready(client: &async_nats::Client, subject: &str, body: &str) {
-    testkit::wait_for_service(client, subject, body).await;
-}
-
 impl Env {
     pub async fn start() -> Env {
-        let server = NatsServer::start().await;
-        let client = server.client().await;
-        let js = jetstream::new(client.clone());
-        let market_data = spawn_connected(server.url(), |client, s| {
-            market_data::run(market_data::Config::default(), client, s.wait())
-        });
-        let risk = spawn_connected(server.url(), |client, s| {
-            risk_service::run(risk_service::Config::default(), client, s.wait())
-        });
-        ready(&client, "md.symbols.list", "").await;
-        ready(&client, "risk.limits.get", r#"{"account":"x"}"#).await;
+        let platform = Platform::builder()
+            .service(subjects::md::SERVICE, 1, |client, s| {
+                market_data::run(market_data::Config::default(), client, s.wait())
+            })
+            .service(subjects::risk::SERVICE, 1, |client, s| {
+                risk_service::run(risk_service::Config::default(), client, s.wait())
+            })
+            .start()
+            .await;
+        let client = platform.client().clone();
         Env {
-            server,
+            js: jetstream::new(client.clone()),
             client,
-            js,
-            market_data,
-            risk,
+            platform,
         }
     }
 
-    pub fn execution(
-        &self,
-        config: execution_service::Config,
-    ) -> ServiceHandle<execution_service::Error> {
-        spawn_connected(self.server.url(), move |client, s| {
-            execution_service::run(config, client, s.wait())
-        })
-    }
-
-    pub async fn execution_ready(&self) {
-        ready(&self.client, "orders.list", "{}").await;
-    }
-
-    /// Imports GOOG rows `[from, to)` through `md.import`.
-    pub async fn import_goog(&self, from: usize, to: usize) {
-        let text = std::fs::read_to_string(testkit::paths::testdata("GOOG.csv")).unwrap();
-        let rows: Vec<&str> = text.lines().skip(1).collect();
-        let csv = format!(
-            "Date,Open,High,Low,Close,Volume\n{}\n",
-            rows[from..to].join("\n")
-        );
-        let report: serde_json::Value = request(
-            &self.client,
-            "md.import",
-            &json!({"symbol": "GOOG", "csv": csv}),
-            RequestOptions::timeout(Duration::from_secs(60)),
-        )
-        .await
-        .unwrap();
-        assert_eq!(report["published"], (to - from) as u64);
+    /// Starts one more execution instance and waits until it answers.
+    pub async fn execution(&self, config: execution_service::Config) -> Arc<Instance> {
+        self.platform
+            .add(subjects::execution::SERVICE, move |client, s| {
+                execution_service::run(config.clone(), client, s.wait())
+            })
+            .await
     }
 
     pub async fn open_account(&self, account: &str, cash: Decimal) {

@@ -21,10 +21,9 @@ fn config() -> execution_service::Config {
 async fn market_orders_fill_on_the_next_bar_and_limits_wait_for_their_price() {
     let env = Env::start().await;
     let bars = goog_bars();
-    env.import_goog(0, 50).await;
+    env.platform.import_goog(0..50).await;
     env.open_account("acc", dec!(100000)).await;
-    let _execution = env.execution(config());
-    env.execution_ready().await;
+    let _execution = env.execution(config()).await;
 
     // A signal-style order on replayed history: fills at the open of the bar
     // after bars[20], not at the end of the data.
@@ -77,7 +76,7 @@ async fn market_orders_fill_on_the_next_bar_and_limits_wait_for_their_price() {
         .unwrap();
     assert_eq!(far.tif, TimeInForce::Gtc);
 
-    env.import_goog(50, 60).await;
+    env.platform.import_goog(50..60).await;
     let m2 = env.wait_done("acc", "m2").await;
     assert_eq!(m2.avg_fill_price, bars[50].open);
     let l1 = env.wait_done("acc", "l1").await;
@@ -100,11 +99,10 @@ async fn market_orders_fill_on_the_next_bar_and_limits_wait_for_their_price() {
 #[tokio::test]
 async fn one_hundred_concurrent_duplicates_make_one_order() {
     let env = Env::start().await;
-    env.import_goog(0, 30).await;
+    env.platform.import_goog(0..30).await;
     env.open_account("acc", dec!(100000)).await;
-    let _e1 = env.execution(config());
-    let _e2 = env.execution(config());
-    env.execution_ready().await;
+    let _e1 = env.execution(config()).await;
+    let _e2 = env.execution(config()).await;
     // Both instances serve (queue group); give the second a moment to join.
     tokio::time::sleep(Duration::from_millis(500)).await;
 
@@ -134,10 +132,9 @@ async fn one_hundred_concurrent_duplicates_make_one_order() {
 #[tokio::test]
 async fn bad_orders_get_clear_errors_and_nothing_is_written() {
     let env = Env::start().await;
-    env.import_goog(0, 5).await;
+    env.platform.import_goog(0..5).await;
     env.open_account("acc", dec!(1000)).await;
-    let _execution = env.execution(config());
-    env.execution_ready().await;
+    let _execution = env.execution(config()).await;
     let before = env.orders_count(">").await;
     let base = json!({"client_order_id": "b1", "account": "acc", "symbol": "GOOG", "side": "buy",
         "type": "market", "qty": "1"});
@@ -191,10 +188,9 @@ async fn bad_orders_get_clear_errors_and_nothing_is_written() {
 #[tokio::test]
 async fn risk_rejections_are_recorded_once_and_cancels_stop_working_orders() {
     let env = Env::start().await;
-    env.import_goog(0, 5).await;
+    env.platform.import_goog(0..5).await;
     env.open_account("acc", dec!(100000)).await;
-    let _execution = env.execution(config());
-    env.execution_ready().await;
+    let _execution = env.execution(config()).await;
     let _: serde_json::Value = bus::request(
         &env.client,
         "risk.limits.set",
@@ -254,10 +250,9 @@ async fn risk_rejections_are_recorded_once_and_cancels_stop_working_orders() {
 async fn a_restarted_execution_rebuilds_the_same_orders_and_finishes_working_ones() {
     let env = Env::start().await;
     let bars = goog_bars();
-    env.import_goog(0, 40).await;
+    env.platform.import_goog(0..40).await;
     env.open_account("acc", dec!(100000)).await;
-    let execution = env.execution(config());
-    env.execution_ready().await;
+    let execution = env.execution(config()).await;
     for i in 0..5 {
         env.submit(
             json!({"client_order_id": format!("h{i}"), "account": "acc", "symbol": "GOOG",
@@ -281,47 +276,25 @@ async fn a_restarted_execution_rebuilds_the_same_orders_and_finishes_working_one
     assert_eq!(before.len(), 6);
 
     execution.abort();
-    let _execution = env.execution(config());
-    env.execution_ready().await;
+    let _execution = env.execution(config()).await;
     let after = env.list(json!({"account": "acc"})).await;
     assert_eq!(after, before, "the OMS is rebuilt from ORDERS");
 
-    env.import_goog(40, 42).await;
+    env.platform.import_goog(40..42).await;
     let w1 = env.wait_done("acc", "w1").await;
     assert_eq!(w1.avg_fill_price, bars[40].open);
     assert_eq!(env.orders_count("evt.fill.acc.>").await, 6, "no fill twice");
     let _ = Decimal::ZERO;
 }
 
-/// `$SRV` ids of the running execution instances.
-async fn instance_ids(env: &Env) -> Vec<String> {
-    use futures::StreamExt;
-    let inbox = env.client.new_inbox();
-    let mut sub = env.client.subscribe(inbox.clone()).await.unwrap();
-    env.client
-        .publish_with_reply("$SRV.PING.execution", inbox, "".into())
-        .await
-        .unwrap();
-    let mut ids = Vec::new();
-    while let Ok(Some(msg)) = tokio::time::timeout(Duration::from_millis(300), sub.next()).await {
-        let p: serde_json::Value = serde_json::from_slice(&msg.payload).unwrap();
-        ids.push(p["id"].as_str().unwrap().to_string());
-    }
-    ids
-}
-
 #[tokio::test]
 async fn the_paper_exchange_moves_to_another_instance_when_its_holder_dies() {
     let env = Env::start().await;
     let bars = goog_bars();
-    env.import_goog(0, 20).await;
+    env.platform.import_goog(0..20).await;
     env.open_account("acc", dec!(100000)).await;
-    let first = env.execution(config());
-    env.execution_ready().await;
-    let first_id = testkit::wait_until("first instance", Duration::from_secs(5), || async {
-        instance_ids(&env).await.pop()
-    })
-    .await;
+    let first = env.execution(config()).await;
+    let first_id = first.id();
     // The first instance takes the exchange lease (before the second exists).
     let holder_of_lease = || async {
         let leases = env
@@ -335,11 +308,7 @@ async fn the_paper_exchange_moves_to_another_instance_when_its_holder_dies() {
     let holder =
         testkit::wait_until("exchange lease", Duration::from_secs(10), holder_of_lease).await;
     assert_eq!(holder, first_id);
-    let _second = env.execution(config());
-    testkit::wait_until("two instances", Duration::from_secs(10), || async {
-        (instance_ids(&env).await.len() == 2).then_some(())
-    })
-    .await;
+    let _second = env.execution(config()).await;
 
     // A working order, then the holder crashes.
     env.submit(
@@ -349,7 +318,7 @@ async fn the_paper_exchange_moves_to_another_instance_when_its_holder_dies() {
     .await
     .unwrap();
     first.abort();
-    env.import_goog(20, 22).await;
+    env.platform.import_goog(20..22).await;
     // The other instance takes the lease within its time to live and fills it
     // on the bar after the order, not a later one.
     let w = env.wait_done("acc", "w").await;

@@ -2,39 +2,31 @@
 
 #![allow(dead_code)]
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::Client;
-use testkit::{spawn_connected, NatsServer, ServiceHandle};
+use testkit::{Instance, Platform};
 
 pub struct Env {
-    pub server: NatsServer,
+    pub platform: Platform,
     pub client: Client,
 }
 
 impl Env {
     pub async fn start() -> Env {
-        let server = NatsServer::start().await;
-        let client = server.client().await;
-        Env { server, client }
+        let platform = Platform::builder().start().await;
+        let client = platform.client().clone();
+        Env { platform, client }
     }
 
     /// Starts one market-data instance and waits until it answers.
-    pub async fn market_data(
-        &self,
-        config: market_data::Config,
-    ) -> ServiceHandle<market_data::Error> {
-        let before = self.count_instances().await;
-        let handle = spawn_connected(self.server.url(), move |client, shutdown| {
-            market_data::run(config, client, shutdown.wait())
-        });
-        testkit::wait_until(
-            "the new market-data instance in $SRV.PING",
-            Duration::from_secs(10),
-            || async { (self.count_instances().await > before).then_some(()) },
-        )
-        .await;
-        handle
+    pub async fn market_data(&self, config: market_data::Config) -> Arc<Instance> {
+        self.platform
+            .add(bus::subjects::md::SERVICE, move |client, shutdown| {
+                market_data::run(config.clone(), client, shutdown.wait())
+            })
+            .await
     }
 
     pub async fn count_instances(&self) -> usize {
@@ -43,31 +35,12 @@ impl Env {
 
     /// `$SRV.PING` ids of the running market-data instances.
     pub async fn instance_ids(&self) -> Vec<String> {
-        let inbox = self.client.new_inbox();
-        let mut sub = self.client.subscribe(inbox.clone()).await.unwrap();
-        self.client
-            .publish_with_reply("$SRV.PING.market-data", inbox, "".into())
-            .await
-            .unwrap();
-        let mut ids = Vec::new();
-        // A no-responders status message is not an instance: count pongs only.
-        while let Ok(Some(msg)) = tokio::time::timeout(
-            Duration::from_millis(300),
-            futures::StreamExt::next(&mut sub),
-        )
-        .await
-        {
-            let pong: Option<serde_json::Value> = serde_json::from_slice(&msg.payload).ok();
-            if let Some(p) = pong.filter(|p| p["type"] == "io.nats.micro.v1.ping_response") {
-                ids.push(p["id"].as_str().unwrap_or_default().to_string());
-            }
-        }
-        ids
+        self.platform.instance_ids(bus::subjects::md::SERVICE).await
     }
 }
 
 pub fn goog_csv() -> String {
-    std::fs::read_to_string(testkit::paths::testdata("GOOG.csv")).expect("testdata/GOOG.csv")
+    testkit::paths::goog_csv()
 }
 
 /// Sends `body` and returns the raw reply.

@@ -4,6 +4,7 @@
 //! is worked out by hand in the comments.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer::pull, consumer::DeliverPolicy};
@@ -14,7 +15,7 @@ use model::event::types;
 use model::{Bar, Decimal, Event, Side, Symbol, Timeframe, UnixNanos};
 use rust_decimal_macros::dec;
 use serde_json::json;
-use testkit::{spawn_connected, NatsServer, ServiceHandle};
+use testkit::{Instance, Platform};
 use trading::event::{Fill, OrderEvent};
 use trading::{OrderRequest, OrderStatus, OrderType};
 
@@ -23,7 +24,7 @@ const MINUTE: i64 = 60_000_000_000;
 const T0: i64 = 1_704_153_600_000_000_000;
 
 struct Env {
-    server: NatsServer,
+    platform: Platform,
     client: async_nats::Client,
     js: jetstream::Context,
     data: tempfile::TempDir,
@@ -31,12 +32,12 @@ struct Env {
 
 impl Env {
     async fn start() -> Env {
-        let server = NatsServer::start().await;
-        let client = server.client().await;
+        let platform = Platform::builder().start().await;
+        let client = platform.client().clone();
         Env {
             js: jetstream::new(client.clone()),
             client,
-            server,
+            platform,
             data: tempfile::tempdir().unwrap(),
         }
     }
@@ -49,26 +50,13 @@ impl Env {
     }
 
     /// Starts node `node` and waits until it answers.
-    async fn portfolio(&self, node: &str) -> ServiceHandle<portfolio_service::Error> {
+    async fn portfolio(&self, node: &str) -> Arc<Instance> {
         let config = self.config(node);
-        let handle = spawn_connected(self.server.url(), move |c, s| {
-            portfolio_service::run(config, c, s.wait())
-        });
-        testkit::wait_until("portfolio answers", Duration::from_secs(15), || async {
-            let reply = tokio::time::timeout(
-                Duration::from_secs(1),
-                self.client.request(
-                    subjects::portfolio::SUMMARY_GET,
-                    r#"{"account":"nobody"}"#.into(),
-                ),
-            )
+        self.platform
+            .add(subjects::portfolio::SERVICE, move |c, s| {
+                portfolio_service::run(config.clone(), c, s.wait())
+            })
             .await
-            .ok()?
-            .ok()?;
-            (error_code(&reply).as_deref() == Some("404")).then_some(())
-        })
-        .await;
-        handle
     }
 
     async fn call<T: serde::de::DeserializeOwned>(

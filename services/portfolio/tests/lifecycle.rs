@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer::pull, consumer::DeliverPolicy};
@@ -14,71 +15,54 @@ use futures::StreamExt;
 use model::{Decimal, Event, Side, Symbol};
 use rust_decimal_macros::dec;
 use serde_json::json;
-use testkit::{spawn_connected, NatsServer, ServiceHandle};
+use testkit::{Instance, Platform};
 use trading::event::{Fill, OrderEvent};
 use trading::{Order, OrderStatus};
 
 struct Env {
-    server: NatsServer,
+    platform: Platform,
     client: async_nats::Client,
     js: jetstream::Context,
     data: tempfile::TempDir,
-    _md: ServiceHandle<market_data::Error>,
-    _risk: ServiceHandle<risk_service::Error>,
-    _strategy: ServiceHandle<strategy_service::Error>,
 }
 
 fn short(ttl_ms: u64) -> Duration {
     Duration::from_millis(ttl_ms)
 }
 
-async fn ready(client: &async_nats::Client, subject: &str, body: &str) {
-    testkit::wait_for_service(client, subject, body).await;
-}
-
 impl Env {
     async fn start(simulator: Option<market_data::SimulatorConfig>) -> Env {
-        let server = NatsServer::start().await;
-        let client = server.client().await;
-        let js = jetstream::new(client.clone());
-        let md = spawn_connected(server.url(), move |c, s| {
-            market_data::run(
-                market_data::Config {
-                    simulator,
-                    ..Default::default()
-                },
-                c,
-                s.wait(),
-            )
-        });
-        let risk = spawn_connected(server.url(), |c, s| {
-            risk_service::run(risk_service::Config::default(), c, s.wait())
-        });
-        let strategy = spawn_connected(server.url(), |c, s| {
-            strategy_service::run(
-                strategy_service::Config {
-                    lease_ttl: short(1500),
-                    ..Default::default()
-                },
-                c,
-                s.wait(),
-            )
-        });
-        ready(&client, "md.symbols.list", "").await;
-        ready(&client, "risk.limits.get", r#"{"account":"x"}"#).await;
-        ready(&client, "strategy.kinds", "").await;
+        let md = market_data::Config {
+            simulator,
+            ..Default::default()
+        };
+        let strategy = strategy_service::Config {
+            lease_ttl: short(1500),
+            ..Default::default()
+        };
+        let platform = Platform::builder()
+            .service(subjects::md::SERVICE, 1, move |c, s| {
+                market_data::run(md.clone(), c, s.wait())
+            })
+            .service(subjects::risk::SERVICE, 1, |c, s| {
+                risk_service::run(risk_service::Config::default(), c, s.wait())
+            })
+            .service(subjects::strategy::SERVICE, 1, move |c, s| {
+                strategy_service::run(strategy.clone(), c, s.wait())
+            })
+            .start()
+            .await;
+        let client = platform.client().clone();
         Env {
-            server,
+            js: jetstream::new(client.clone()),
             client,
-            js,
+            platform,
             data: tempfile::tempdir().unwrap(),
-            _md: md,
-            _risk: risk,
-            _strategy: strategy,
         }
     }
 
-    fn execution(&self) -> ServiceHandle<execution_service::Error> {
+    /// Starts one more execution instance and waits until it answers.
+    async fn execution(&self) -> Arc<Instance> {
         let config = execution_service::Config {
             lease_ttl: short(1500),
             exchange: execution_service::ExchangeConfig {
@@ -88,47 +72,25 @@ impl Env {
             },
             ..Default::default()
         };
-        spawn_connected(self.server.url(), move |c, s| {
-            execution_service::run(config, c, s.wait())
-        })
+        self.platform
+            .add(subjects::execution::SERVICE, move |c, s| {
+                execution_service::run(config.clone(), c, s.wait())
+            })
+            .await
     }
 
     fn portfolio_config(&self) -> portfolio_service::Config {
         portfolio_service::Config::new(self.data.path().to_path_buf())
     }
 
-    fn portfolio(&self) -> ServiceHandle<portfolio_service::Error> {
+    /// Starts one more portfolio instance and waits until it answers.
+    async fn portfolio(&self) -> Arc<Instance> {
         let config = self.portfolio_config();
-        spawn_connected(self.server.url(), move |c, s| {
-            portfolio_service::run(config, c, s.wait())
-        })
-    }
-
-    async fn trading_ready(&self) {
-        ready(&self.client, "orders.list", "{}").await;
-        ready(
-            &self.client,
-            "portfolio.summary.get",
-            r#"{"account":"nobody"}"#,
-        )
-        .await;
-    }
-
-    async fn import_goog(&self, from: usize, to: usize) {
-        let text = std::fs::read_to_string(testkit::paths::testdata("GOOG.csv")).unwrap();
-        let rows: Vec<&str> = text.lines().skip(1).collect();
-        let csv = format!(
-            "Date,Open,High,Low,Close,Volume\n{}\n",
-            rows[from..to].join("\n")
-        );
-        let _: serde_json::Value = request(
-            &self.client,
-            "md.import",
-            &json!({"symbol": "GOOG", "csv": csv}),
-            RequestOptions::timeout(Duration::from_secs(60)),
-        )
-        .await
-        .unwrap();
+        self.platform
+            .add(subjects::portfolio::SERVICE, move |c, s| {
+                portfolio_service::run(config.clone(), c, s.wait())
+            })
+            .await
     }
 
     async fn call<T: serde::de::DeserializeOwned>(
@@ -280,9 +242,8 @@ async fn paper_strategy_on_the_simulator_trades_and_equity_is_cash_plus_position
         ..Default::default()
     };
     let env = Env::start(Some(sim)).await;
-    let _execution = env.execution();
-    let _portfolio = env.portfolio();
-    env.trading_ready().await;
+    let _execution = env.execution().await;
+    let _portfolio = env.portfolio().await;
     let opened: Summary = env
         .call(
             subjects::portfolio::ACCOUNT_OPEN,
@@ -385,10 +346,9 @@ async fn crashed_execution_and_portfolio_restart_to_the_same_orders_positions_an
     // Reference: the same history traded without a crash.
     let reference = {
         let env = Env::start(None).await;
-        env.import_goog(0, 300).await;
-        let _execution = env.execution();
-        let _portfolio = env.portfolio();
-        env.trading_ready().await;
+        env.platform.import_goog(0..300).await;
+        let _execution = env.execution().await;
+        let _portfolio = env.portfolio().await;
         run_paper(&env).await;
         let orders = env.wait_settled("acc", "goog").await;
         let summary = settled_summary(&env, "acc").await;
@@ -396,10 +356,9 @@ async fn crashed_execution_and_portfolio_restart_to_the_same_orders_positions_an
     };
 
     let env = Env::start(None).await;
-    env.import_goog(0, 150).await;
-    let execution = env.execution();
-    let portfolio = env.portfolio();
-    env.trading_ready().await;
+    env.platform.import_goog(0..150).await;
+    let execution = env.execution().await;
+    let portfolio = env.portfolio().await;
     run_paper(&env).await;
     // Let it trade part of the way, then crash both mid-run.
     testkit::wait_until("some fills", Duration::from_secs(60), || async {
@@ -408,10 +367,9 @@ async fn crashed_execution_and_portfolio_restart_to_the_same_orders_positions_an
     .await;
     execution.abort();
     portfolio.abort();
-    env.import_goog(150, 300).await;
-    let _execution = env.execution();
-    let portfolio = env.portfolio();
-    env.trading_ready().await;
+    env.platform.import_goog(150..300).await;
+    let _execution = env.execution().await;
+    let portfolio = env.portfolio().await;
     let orders = env.wait_settled("acc", "goog").await;
     let summary = settled_summary(&env, "acc").await;
     assert_eq!(strip(&orders), reference.0, "same orders");
@@ -423,8 +381,7 @@ async fn crashed_execution_and_portfolio_restart_to_the_same_orders_positions_an
     // Without its snapshot, a full replay gives the same result.
     portfolio.stop().await.unwrap();
     std::fs::remove_dir_all(env.portfolio_config().snapshot_dir()).unwrap();
-    let _portfolio = env.portfolio();
-    env.trading_ready().await;
+    let _portfolio = env.portfolio().await;
     let replayed = settled_summary(&env, "acc").await;
     assert_same_money(&replayed, &summary);
     let _: PathBuf = env.portfolio_config().snapshot_dir();
@@ -490,10 +447,9 @@ fn assert_same_money(a: &Summary, b: &Summary) {
 async fn stop_loss_closes_the_position_and_bad_requests_are_refused() {
     let env = Env::start(None).await;
     let bars = testkit::paths::goog_bars();
-    env.import_goog(0, 30).await;
-    let _execution = env.execution();
-    let _portfolio = env.portfolio();
-    env.trading_ready().await;
+    env.platform.import_goog(0..30).await;
+    let _execution = env.execution().await;
+    let _portfolio = env.portfolio().await;
     let _: Summary = env
         .call(
             subjects::portfolio::ACCOUNT_OPEN,
@@ -526,7 +482,7 @@ async fn stop_loss_closes_the_position_and_bad_requests_are_refused() {
         )
         .await;
     assert_eq!(position.stop_loss, Some(stop));
-    env.import_goog(30, 45).await;
+    env.platform.import_goog(30..45).await;
     let hit = bars[30..45].iter().position(|b| b.low <= stop).unwrap() + 30;
     let summary = testkit::wait_until("stopped out", Duration::from_secs(20), || async {
         let s = env.summary("acc").await?;

@@ -13,40 +13,30 @@ use bus::{events, request, subjects, RequestOptions};
 use model::{Decimal, Side, Symbol, UnixNanos};
 use rust_decimal_macros::dec;
 use serde_json::json;
-use testkit::{spawn_connected, NatsServer, ServiceHandle};
+use testkit::Platform;
 use trading::event::{AccountOpened, Fill, OrderEvent};
 use trading::OrderStatus;
 
 struct Env {
-    server: NatsServer,
+    platform: Platform,
     client: async_nats::Client,
     js: jetstream::Context,
-    _risk: ServiceHandle<risk_service::Error>,
 }
 
-async fn env() -> Env {
-    let server = NatsServer::start().await;
-    let client = server.client().await;
-    let js = jetstream::new(client.clone());
-    let risk = spawn_connected(server.url(), |client, s| {
-        risk_service::run(risk_service::Config::default(), client, s.wait())
-    });
-    let env = Env {
-        server,
+/// A platform with `risk` instances of the risk service.
+async fn env(risk: usize) -> Env {
+    let platform = Platform::builder()
+        .service(subjects::risk::SERVICE, risk, |c, s| {
+            risk_service::run(risk_service::Config::default(), c, s.wait())
+        })
+        .start()
+        .await;
+    let client = platform.client().clone();
+    Env {
+        js: jetstream::new(client.clone()),
         client,
-        js,
-        _risk: risk,
-    };
-    testkit::wait_until("risk", Duration::from_secs(10), || async {
-        let r = env
-            .client
-            .request("risk.limits.get", r#"{"account":"x"}"#.into())
-            .await
-            .ok()?;
-        r.headers.is_none().then_some(())
-    })
-    .await;
-    env
+        platform,
+    }
 }
 
 impl Env {
@@ -124,7 +114,7 @@ impl Env {
 
 #[tokio::test]
 async fn each_limit_rejects_with_its_code_and_changes_apply_to_the_next_order() {
-    let env = env().await;
+    let env = env(1).await;
     env.open("acc").await;
     env.fill("acc", 1, Side::Buy, dec!(10), dec!(100)).await;
     // Account and position reach risk through ORDERS.
@@ -207,7 +197,7 @@ async fn each_limit_rejects_with_its_code_and_changes_apply_to_the_next_order() 
 
 #[tokio::test]
 async fn halted_rejects_all_and_reducing_lets_only_reducing_orders_through() {
-    let env = env().await;
+    let env = env(1).await;
     env.open("acc").await;
     env.fill("acc", 1, Side::Buy, dec!(10), dec!(100)).await;
     testkit::wait_until("position seen", Duration::from_secs(5), || async {
@@ -271,7 +261,7 @@ async fn halted_rejects_all_and_reducing_lets_only_reducing_orders_through() {
 
 #[tokio::test]
 async fn the_daily_loss_limit_halts_the_account() {
-    let env = env().await;
+    let env = env(1).await;
     env.open("acc").await;
     env.set_limits("acc", json!({"daily_loss_limit": "500"}))
         .await;
@@ -329,7 +319,7 @@ async fn the_daily_loss_limit_halts_the_account() {
 
 #[tokio::test]
 async fn bad_checks_get_clear_errors() {
-    let env = env().await;
+    let env = env(1).await;
     env.open("acc").await;
     let cases = [
         (
@@ -383,34 +373,12 @@ async fn bad_checks_get_clear_errors() {
     )
     .await;
     assert!(r.is_err());
-    drop(env.server);
+    drop(env.platform);
 }
 
 #[tokio::test]
 async fn a_second_risk_instance_serves_the_same_limits() {
-    let env = env().await;
-    let _second = spawn_connected(env.server.url(), |client, s| {
-        risk_service::run(risk_service::Config::default(), client, s.wait())
-    });
-    testkit::wait_until("two risk instances", Duration::from_secs(10), || async {
-        let inbox = env.client.new_inbox();
-        let mut sub = env.client.subscribe(inbox.clone()).await.ok()?;
-        env.client
-            .publish_with_reply("$SRV.PING.risk", inbox, "".into())
-            .await
-            .ok()?;
-        let mut n = 0;
-        while let Ok(Some(_)) = tokio::time::timeout(
-            Duration::from_millis(300),
-            futures::StreamExt::next(&mut sub),
-        )
-        .await
-        {
-            n += 1;
-        }
-        (n == 2).then_some(())
-    })
-    .await;
+    let env = env(2).await;
     env.open("acc").await;
     // Whichever instance served the set, both apply it (KV watch): twenty checks
     // in a row, spread over both by the queue group, all reject.

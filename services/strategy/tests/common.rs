@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{pull, DeliverPolicy};
@@ -10,17 +11,11 @@ use bus::api::strategy::{SignalEvent, StrategyStatus};
 use bus::{request, RequestOptions};
 use futures::StreamExt;
 use model::{Bar, Decimal, Event, Symbol, Timeframe, UnixNanos};
-use testkit::{spawn_connected, NatsServer, ServiceHandle};
+use testkit::{Instance, Platform};
 
 pub struct Env {
-    pub server: NatsServer,
+    pub platform: Platform,
     pub client: Client,
-    pub market_data: ServiceHandle<market_data::Error>,
-}
-
-pub fn goog_rows() -> Vec<String> {
-    let text = std::fs::read_to_string(testkit::paths::testdata("GOOG.csv")).unwrap();
-    text.lines().skip(1).map(str::to_string).collect()
 }
 
 pub fn goog_bars() -> Vec<Bar> {
@@ -29,86 +24,30 @@ pub fn goog_bars() -> Vec<Bar> {
 
 impl Env {
     pub async fn start() -> Env {
-        let server = NatsServer::start().await;
-        let client = server.client().await;
-        let market_data = spawn_connected(server.url(), |client, s| {
-            market_data::run(market_data::Config::default(), client, s.wait())
-        });
-        let env = Env {
-            server,
-            client,
-            market_data,
-        };
-        testkit::wait_until("market-data", Duration::from_secs(10), || async {
-            let r = env
-                .client
-                .request("md.symbols.list", "".into())
-                .await
-                .ok()?;
-            r.headers.is_none().then_some(())
-        })
-        .await;
-        env
+        let platform = Platform::builder()
+            .service(bus::subjects::md::SERVICE, 1, |client, s| {
+                market_data::run(market_data::Config::default(), client, s.wait())
+            })
+            .start()
+            .await;
+        let client = platform.client().clone();
+        Env { platform, client }
     }
 
-    /// Imports GOOG rows `[from, to)`.
-    pub async fn import_goog(&self, from: usize, to: usize) {
-        let rows = goog_rows();
-        let csv = format!(
-            "Date,Open,High,Low,Close,Volume\n{}\n",
-            rows[from..to].join("\n")
-        );
-        let report: serde_json::Value = request(
-            &self.client,
-            "md.import",
-            &serde_json::json!({"symbol": "GOOG", "csv": csv}),
-            RequestOptions::timeout(Duration::from_secs(60)),
-        )
-        .await
-        .unwrap();
-        assert_eq!(report["published"], (to - from) as u64);
-    }
-
-    pub async fn strategy_instance(&self) -> (ServiceHandle<strategy_service::Error>, String) {
-        let before = self.instance_ids().await;
+    /// Starts one more strategy instance; returns it with its `$SRV.PING` id.
+    pub async fn strategy_instance(&self) -> (Arc<Instance>, String) {
         let config = strategy_service::Config {
             lease_ttl: Duration::from_millis(1500),
             ..Default::default()
         };
-        let handle = spawn_connected(self.server.url(), move |client, s| {
-            strategy_service::run(config, client, s.wait())
-        });
-        let id = testkit::wait_until(
-            "a new strategy instance",
-            Duration::from_secs(10),
-            || async {
-                self.instance_ids()
-                    .await
-                    .into_iter()
-                    .find(|id| !before.contains(id))
-            },
-        )
-        .await;
-        (handle, id)
-    }
-
-    pub async fn instance_ids(&self) -> Vec<String> {
-        let inbox = self.client.new_inbox();
-        let mut sub = self.client.subscribe(inbox.clone()).await.unwrap();
-        self.client
-            .publish_with_reply("$SRV.PING.strategy", inbox, "".into())
-            .await
-            .unwrap();
-        let mut ids = Vec::new();
-        while let Ok(Some(msg)) = tokio::time::timeout(Duration::from_millis(300), sub.next()).await
-        {
-            if let Ok(p) = serde_json::from_slice::<serde_json::Value>(&msg.payload) {
-                if p["type"] == "io.nats.micro.v1.ping_response" {
-                    ids.push(p["id"].as_str().unwrap().to_string());
-                }
-            }
-        }
-        ids
+        let instance = self
+            .platform
+            .add(bus::subjects::strategy::SERVICE, move |client, s| {
+                strategy_service::run(config.clone(), client, s.wait())
+            })
+            .await;
+        let id = instance.id();
+        (instance, id)
     }
 
     /// `strategy.status`; `None` when the request is lost (it can reach an

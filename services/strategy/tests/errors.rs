@@ -22,7 +22,7 @@ async fn call(
 #[tokio::test]
 async fn bad_definitions_are_refused_with_reasons() {
     let env = Env::start().await;
-    env.import_goog(0, 100).await;
+    env.platform.import_goog(0..100).await;
     let (_i, _) = env.strategy_instance().await;
 
     let start = |id: &str, kind: &str, params: serde_json::Value, symbols: serde_json::Value| serde_json::json!({"id": id, "kind": kind, "params": params, "symbols": symbols});
@@ -210,7 +210,7 @@ async fn bad_definitions_are_refused_with_reasons() {
 #[tokio::test]
 async fn ind_compute_over_stored_and_inline_bars() {
     let env = Env::start().await;
-    env.import_goog(0, 2148).await;
+    env.platform.import_goog(0..2148).await;
     let (_i, _) = env.strategy_instance().await;
 
     // Stored bars: SMA(10) equals a naive mean of the last ten closes.

@@ -23,7 +23,7 @@ async fn start(env: &Env, id: &str, kind: &str, params: serde_json::Value) -> St
 #[tokio::test]
 async fn sma_cross_on_goog_gives_exactly_the_crossovers() {
     let env = Env::start().await;
-    env.import_goog(0, 2148).await;
+    env.platform.import_goog(0..2148).await;
     let (_instance, _) = env.strategy_instance().await;
     let record = start(
         &env,
@@ -58,7 +58,7 @@ async fn sma_cross_on_goog_gives_exactly_the_crossovers() {
 #[tokio::test]
 async fn a_crash_mid_stream_and_a_restart_give_the_same_signals_once() {
     let env = Env::start().await;
-    env.import_goog(0, 1000).await;
+    env.platform.import_goog(0..1000).await;
     let (first, _) = env.strategy_instance().await;
     start(
         &env,
@@ -74,7 +74,7 @@ async fn a_crash_mid_stream_and_a_restart_give_the_same_signals_once() {
 
     // Crash: no graceful shutdown, no lease release.
     first.abort();
-    env.import_goog(1000, 2148).await;
+    env.platform.import_goog(1000..2148).await;
     let (_second, second_id) = env.strategy_instance().await;
     let status = env
         .wait_caught_up("crashy", env.market_last_sequence().await)
@@ -90,7 +90,7 @@ async fn a_crash_mid_stream_and_a_restart_give_the_same_signals_once() {
 #[tokio::test]
 async fn five_strategies_on_two_instances_run_once_and_survive_one_instance() {
     let env = Env::start().await;
-    env.import_goog(0, 1500).await;
+    env.platform.import_goog(0..1500).await;
     let (a, a_id) = env.strategy_instance().await;
     let (_b, b_id) = env.strategy_instance().await;
     let defs = [
@@ -123,7 +123,7 @@ async fn five_strategies_on_two_instances_run_once_and_survive_one_instance() {
 
     // One instance goes away; its strategies continue on the other.
     a.stop().await.unwrap();
-    env.import_goog(1500, 2148).await;
+    env.platform.import_goog(1500..2148).await;
     let last = env.market_last_sequence().await;
     let bars = goog_bars();
     for (id, kind, params) in &defs {

@@ -2,18 +2,26 @@
 //! temporary store per test, killed on drop, and helpers to run a service's
 //! `run` against it.
 //!
+//! - [`platform`]: what a test starts from ([`Platform::builder`]): a server or a
+//!   cluster, service instances, the GOOG fixture, one readiness wait.
 //! - [`server`]: finding and starting nats-server ([`NatsServer`]); the all-in-one
 //!   binary uses the same code to start its embedded server.
+//! - [`cluster`]: a private JetStream cluster ([`NatsCluster`]) whose nodes can be
+//!   stopped, killed and restarted.
 //! - [`spawn`]: [`spawn_service`] / [`spawn_connected`] run a service on a runtime of
 //!   its own, with a shutdown signal; `abort` is a real crash.
 //! - [`paths`]: the repository root and test data.
 //! - [`wait_until`]: polls a condition with a deadline (tests never assert on time);
 //!   [`wait_for_service`]: until an endpoint answers.
 
+pub mod cluster;
 pub mod paths;
+pub mod platform;
 pub mod server;
 pub mod spawn;
 
+pub use cluster::NatsCluster;
+pub use platform::{Instance, Platform, PlatformBuilder};
 pub use server::{NatsServer, ServerOptions};
 pub use spawn::{spawn_connected, spawn_service, ServiceHandle, Shutdown};
 

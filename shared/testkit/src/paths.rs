@@ -18,11 +18,16 @@ pub fn testdata(name: &str) -> PathBuf {
     repo_root().join("testdata").join(name)
 }
 
+/// `testdata/GOOG.csv` as text: a header and 2,148 daily rows.
+pub fn goog_csv() -> String {
+    std::fs::read_to_string(testdata("GOOG.csv")).expect("testdata/GOOG.csv")
+}
+
 /// `testdata/GOOG.csv` as daily bars of symbol GOOG, in file order (2,148 bars,
 /// 2004-08-19 to 2013-03-01).
 pub fn goog_bars() -> Vec<model::Bar> {
     use std::str::FromStr;
-    let text = std::fs::read_to_string(testdata("GOOG.csv")).expect("testdata/GOOG.csv");
+    let text = goog_csv();
     let symbol = model::Symbol::new("GOOG").expect("valid symbol");
     text.lines()
         .skip(1)

@@ -208,6 +208,14 @@ impl NatsServer {
     }
 }
 
+impl NatsServer {
+    /// Kills the server outright (SIGKILL, no flush) and waits until it is gone,
+    /// so its ports are free again: a crash.
+    pub async fn kill(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
 fn read_ports(path: &Path) -> Option<(String, Option<String>)> {
     let text = std::fs::read_to_string(path).ok()?;
     let json: serde_json::Value = serde_json::from_str(&text).ok()?;

@@ -92,7 +92,7 @@ where
 }
 
 /// [`spawn_service`] with the service's own NATS client, connected to `url`
-/// inside the service's runtime, so [`ServiceHandle::abort`] also drops its
+/// (one URL or several, comma-separated) inside the service's runtime, so [`ServiceHandle::abort`] also drops its
 /// connection (the server sees the service disconnect, as after a crash).
 pub fn spawn_connected<F, Fut, E>(url: &str, start: F) -> ServiceHandle<E>
 where
@@ -102,7 +102,8 @@ where
 {
     let url = url.to_string();
     spawn_service(move |shutdown| async move {
-        let client = async_nats::connect(&url)
+        // A cluster's URLs come comma-separated, as `--nats-url` takes them.
+        let client = async_nats::connect(url.split(',').collect::<Vec<_>>())
             .await
             .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"));
         start(client, shutdown).await
