@@ -167,33 +167,110 @@ pub fn portfolio_stream(settings: &StreamSettings) -> stream::Config {
 }
 
 /// Creates the stream, or brings an existing one to `config`; returns a handle.
-/// Retried with back-off until it works (see [`provision`]).
+/// Retried with back-off until it works (see [`provision`]). A stream already
+/// there with the same settings is read, not written: in a cluster every write
+/// is a proposal to the meta leader, and racing identical creates from many
+/// instances is what times out.
 pub async fn ensure_stream(
     js: &Context,
     config: stream::Config,
 ) -> Result<stream::Stream, BusError> {
+    let js = provisioning_context(js);
     let name = config.name.clone();
     provision(&format!("stream {name}"), || async {
-        js.create_or_update_stream(config.clone())
-            .await
-            .map_err(|e| e.to_string())?;
-        js.get_stream(&name).await.map_err(|e| e.to_string())
+        match js.get_stream(&name).await {
+            Ok(stream) if same_stream(&stream.cached_info().config, &config) => Ok(stream),
+            Ok(_) => {
+                js.update_stream(config.clone())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                js.get_stream(&name).await.map_err(|e| e.to_string())
+            }
+            Err(e) if stream_not_found(&e) => js
+                .create_stream(config.clone())
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        }
     })
     .await
 }
 
-/// Creates or updates a KV bucket; returns a handle. Retried like streams.
+/// Creates or updates a KV bucket; returns a handle. Retried like streams,
+/// and like them only written when missing or different.
 pub async fn ensure_kv(
     js: &Context,
     config: jetstream::kv::Config,
 ) -> Result<jetstream::kv::Store, BusError> {
+    let js = provisioning_context(js);
     let bucket = config.bucket.clone();
     provision(&format!("KV bucket {bucket}"), || async {
-        js.create_or_update_key_value(config.clone())
-            .await
-            .map_err(|e| e.to_string())
+        let existing = js.get_stream(format!("KV_{bucket}")).await;
+        match existing {
+            Ok(stream) if same_bucket(&stream.cached_info().config, &config) => js
+                .get_key_value(bucket.clone())
+                .await
+                .map_err(|e| e.to_string()),
+            Ok(_) => js
+                .create_or_update_key_value(config.clone())
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) if stream_not_found(&e) => js
+                .create_key_value(config.clone())
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        }
     })
     .await
+}
+
+/// Provisioning requests time out sooner than the client's default: a lost
+/// race is retried (and then found done) rather than waited on.
+fn provisioning_context(js: &Context) -> Context {
+    let mut js = js.clone();
+    js.set_timeout(Duration::from_secs(3));
+    js
+}
+
+fn stream_not_found(e: &jetstream::context::GetStreamError) -> bool {
+    matches!(
+        e.kind(),
+        jetstream::context::GetStreamErrorKind::JetStream(err)
+            if err.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND
+    )
+}
+
+/// The settings we choose, as the server reports them back.
+fn same_stream(have: &stream::Config, want: &stream::Config) -> bool {
+    let mut have_subjects = have.subjects.clone();
+    let mut want_subjects = want.subjects.clone();
+    have_subjects.sort();
+    want_subjects.sort();
+    have_subjects == want_subjects
+        && have.retention == want.retention
+        && have.discard == want.discard
+        && have.storage == want.storage
+        && have.num_replicas.max(1) == want.num_replicas.max(1)
+        && have.max_age == want.max_age
+        && have.max_bytes == want.max_bytes
+        && have.duplicate_window == want.duplicate_window
+        && have.allow_direct == want.allow_direct
+        && have.description == want.description
+        && as_json(&have.mirror) == as_json(&want.mirror)
+        && as_json(&have.sources) == as_json(&want.sources)
+}
+
+fn same_bucket(have: &stream::Config, want: &jetstream::kv::Config) -> bool {
+    have.max_messages_per_subject == want.history.max(1)
+        && have.max_age == want.max_age
+        && have.num_replicas.max(1) == want.num_replicas.max(1)
+        && have.storage == want.storage
+}
+
+/// Parts of a config whose types have no `PartialEq`, compared as JSON.
+fn as_json(v: &impl serde::Serialize) -> Option<serde_json::Value> {
+    serde_json::to_value(v).ok()
 }
 
 /// Runs a provisioning step until it succeeds. At start-up JetStream may not

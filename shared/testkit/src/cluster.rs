@@ -45,6 +45,22 @@ impl NatsCluster {
         );
     }
 
+    /// Starts `size` nodes without waiting for JetStream: whoever uses it
+    /// first meets a cluster that has no meta leader yet.
+    pub async fn start_unready(size: usize) -> NatsCluster {
+        let mut last = None;
+        for _ in 0..5 {
+            match NatsCluster::try_start(size).await {
+                Ok(cluster) => return cluster,
+                Err(e) => last = Some(e),
+            }
+        }
+        panic!(
+            "cannot start a {size}-node cluster: {}",
+            last.expect("tried")
+        );
+    }
+
     async fn try_start(size: usize) -> Result<NatsCluster, ServerError> {
         let dir = tempfile::Builder::new()
             .prefix("nats-cluster-")

@@ -39,6 +39,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// What to start; see [`Platform::builder`].
 pub struct PlatformBuilder {
     cluster: Option<usize>,
+    /// Start every instance at once, with the nodes, before JetStream is up.
+    racing: bool,
     services: Vec<(String, usize, Factory)>,
     import_goog: bool,
 }
@@ -78,6 +80,7 @@ impl Platform {
     pub fn builder() -> PlatformBuilder {
         PlatformBuilder {
             cluster: None,
+            racing: false,
             services: Vec::new(),
             import_goog: false,
         }
@@ -122,6 +125,13 @@ impl Platform {
     }
 
     async fn add_boxed(&self, name: &str, factory: Factory) -> Arc<Instance> {
+        let instance = self.register(name, factory);
+        instance.launch().await;
+        instance
+    }
+
+    /// A new instance of `name`, not started yet.
+    fn register(&self, name: &str, factory: Factory) -> Arc<Instance> {
         let seen = {
             let mut all = self.seen.lock().unwrap();
             match all.iter().find(|(n, _)| n == name) {
@@ -145,7 +155,6 @@ impl Platform {
             id: Mutex::new(String::new()),
         });
         self.instances.lock().unwrap().push(instance.clone());
-        instance.launch().await;
         instance
     }
 
@@ -248,6 +257,14 @@ impl PlatformBuilder {
         self
     }
 
+    /// Starts the cluster's nodes and every instance at the same moment, as a
+    /// fresh deployment does: services meet a cluster with no JetStream meta
+    /// leader yet and must wait for it. Instances are then awaited together.
+    pub fn racing_start(mut self) -> Self {
+        self.racing = true;
+        self
+    }
+
     /// `instances` instances of service `name` (its micro service name), each
     /// running `factory(client, shutdown)`, e.g. the service's `run` with its
     /// config. Services start in the order given, instances one after another.
@@ -275,6 +292,7 @@ impl PlatformBuilder {
     pub async fn start(self) -> Platform {
         let nodes = match self.cluster {
             None => Nodes::Single(Box::new(NatsServer::start().await)),
+            Some(size) if self.racing => Nodes::Cluster(NatsCluster::start_unready(size).await),
             Some(size) => Nodes::Cluster(NatsCluster::start(size).await),
         };
         let (url, client) = match &nodes {
@@ -288,10 +306,20 @@ impl PlatformBuilder {
             url,
             nodes,
         };
+        let mut launched = Vec::new();
         for (name, instances, factory) in self.services {
             for _ in 0..instances {
-                platform.add_boxed(&name, factory.clone()).await;
+                let instance = platform.register(&name, factory.clone());
+                if self.racing {
+                    instance.spawn();
+                    launched.push(instance);
+                } else {
+                    instance.launch().await;
+                }
             }
+        }
+        for instance in launched {
+            instance.wait_started().await;
         }
         platform.ready().await;
         if self.import_goog {
@@ -344,9 +372,18 @@ impl Instance {
     }
 
     async fn launch(&self) {
+        self.spawn();
+        self.wait_started().await;
+    }
+
+    fn spawn(&self) {
         let factory = self.factory.clone();
         let handle = spawn_connected(&self.url, move |client, shutdown| factory(client, shutdown));
         *self.handle.lock().unwrap() = Some(handle);
+    }
+
+    /// Waits until this (new) instance answers PING and lists its endpoints.
+    async fn wait_started(&self) {
         let what = format!("{} instance {} answering $SRV.PING", self.name, self.index);
         let id = wait_until(&what, START_TIMEOUT, || async {
             let is_new = |ids: &[String]| {
