@@ -60,13 +60,17 @@ async fn platform(data: &std::path::Path) -> Platform {
             portfolio_service::run(config, c, s.wait())
         })
         .service(subjects::strategy::SERVICE, 1, |c, s| {
-            let mut config = strategy_service::Config::default();
-            config.stream = stream3();
+            let config = strategy_service::Config {
+                stream: stream3(),
+                ..Default::default()
+            };
             strategy_service::run(config, c, s.wait())
         })
         .service(subjects::backtest::SERVICE, 1, |c, s| {
-            let mut config = backtest_service::Config::default();
-            config.stream = stream3();
+            let config = backtest_service::Config {
+                stream: stream3(),
+                ..Default::default()
+            };
             backtest_service::run(config, c, s.wait())
         })
         .service(subjects::analytics::SERVICE, 1, |c, s| {
