@@ -83,10 +83,11 @@ async fn platform(data: &std::path::Path) -> Platform {
 /// Submits order `n` until some instance answers (timeouts and 503s are
 /// retried with the same client order id, which makes that safe).
 async fn submit(client: &async_nats::Client, n: usize) -> (Order, u32) {
+    let buy = n.is_multiple_of(2);
     let body = json!({
         "client_order_id": format!("o{n}"), "account": ACCOUNT, "symbol": "GOOG",
-        "side": if n % 2 == 0 { "buy" } else { "sell" }, "type": "limit",
-        "limit_price": if n % 2 == 0 { "1" } else { "100000" }, "qty": "1",
+        "side": if buy { "buy" } else { "sell" }, "type": "limit",
+        "limit_price": if buy { "1" } else { "100000" }, "qty": "1",
     });
     let mut retries = 0;
     loop {
