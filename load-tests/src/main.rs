@@ -2,10 +2,11 @@
 //! measured in the same run, on a private nats-server, and writes
 //! `results/<name>.json` and `results/<name>.md`.
 //!
-//! `cargo run --release -p load-tests -- request-reply | indicators | strategy-throughput | backtest | risk-check | bar-to-position`
+//! `cargo run --release -p load-tests -- request-reply | indicators | strategy-throughput | backtest | risk-check | bar-to-position | cluster-orders`
 
 mod backtest_bench;
 mod bar_to_position;
+mod cluster_orders;
 mod indicators_bench;
 mod report;
 mod request_reply;
@@ -40,6 +41,8 @@ enum Bench {
     RiskCheck(risk_check::Args),
     /// Bar published → position updated (PORTFOLIO_UPDATE), p50/p99.
     BarToPosition(bar_to_position::Args),
+    /// Order submit → fill on one node (R1) vs a 3-node cluster (R3), sync always.
+    ClusterOrders(cluster_orders::Args),
 }
 
 #[tokio::main]
@@ -56,5 +59,6 @@ async fn main() -> anyhow::Result<()> {
         Bench::Backtest(args) => backtest_bench::run(args, &out_dir).await,
         Bench::RiskCheck(args) => risk_check::run(args, &out_dir).await,
         Bench::BarToPosition(args) => bar_to_position::run(args, &out_dir).await,
+        Bench::ClusterOrders(args) => cluster_orders::run(args, &out_dir).await,
     }
 }

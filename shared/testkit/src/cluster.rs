@@ -3,6 +3,7 @@
 //! Every node is a [`NatsServer`] on free loopback ports (client, route, monitor)
 //! with its own store, so a node can be stopped, killed and restarted in place.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -27,11 +28,17 @@ impl NatsCluster {
     /// Starts `size` nodes and waits until JetStream answers on every one.
     /// Panics with a clear message when it cannot: meant for tests.
     pub async fn start(size: usize) -> NatsCluster {
+        Self::start_with(size, None).await
+    }
+
+    /// [`start`](Self::start) with every node also reading `config` (e.g. a
+    /// `jetstream { sync_interval: always }` block).
+    pub async fn start_with(size: usize, config: Option<PathBuf>) -> NatsCluster {
         let mut last = None;
         // Free ports are found by binding and releasing them, so another process
         // can take one before the node does: start again on fresh ports.
         for _ in 0..5 {
-            match NatsCluster::try_start(size).await {
+            match NatsCluster::try_start(size, config.clone()).await {
                 Ok(cluster) => {
                     cluster.wait_jetstream_ready().await;
                     return cluster;
@@ -47,10 +54,10 @@ impl NatsCluster {
 
     /// Starts `size` nodes without waiting for JetStream: whoever uses it
     /// first meets a cluster that has no meta leader yet.
-    pub async fn start_unready(size: usize) -> NatsCluster {
+    pub async fn start_unready(size: usize, config: Option<PathBuf>) -> NatsCluster {
         let mut last = None;
         for _ in 0..5 {
-            match NatsCluster::try_start(size).await {
+            match NatsCluster::try_start(size, config.clone()).await {
                 Ok(cluster) => return cluster,
                 Err(e) => last = Some(e),
             }
@@ -61,7 +68,7 @@ impl NatsCluster {
         );
     }
 
-    async fn try_start(size: usize) -> Result<NatsCluster, ServerError> {
+    async fn try_start(size: usize, config: Option<PathBuf>) -> Result<NatsCluster, ServerError> {
         let dir = tempfile::Builder::new()
             .prefix("nats-cluster-")
             .tempdir()
@@ -77,6 +84,7 @@ impl NatsCluster {
         let mut nodes = Vec::with_capacity(size);
         for i in 0..size {
             let options = ServerOptions {
+                config: config.clone(),
                 port: Some(clients[i]),
                 store_dir: Some(dir.path().join(format!("n{}", i + 1))),
                 monitor_port: Some(monitors[i]),

@@ -41,6 +41,8 @@ pub struct PlatformBuilder {
     cluster: Option<usize>,
     /// Start every instance at once, with the nodes, before JetStream is up.
     racing: bool,
+    /// A config file every node reads too.
+    server_config: Option<std::path::PathBuf>,
     services: Vec<(String, usize, Factory)>,
     import_goog: bool,
 }
@@ -81,6 +83,7 @@ impl Platform {
         PlatformBuilder {
             cluster: None,
             racing: false,
+            server_config: None,
             services: Vec::new(),
             import_goog: false,
         }
@@ -257,6 +260,13 @@ impl PlatformBuilder {
         self
     }
 
+    /// Every node also reads this config file (e.g. `nats/dev.conf`'s
+    /// `sync_interval: always`); flags for ports and store still win.
+    pub fn server_config(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.server_config = Some(path.into());
+        self
+    }
+
     /// Starts the cluster's nodes and every instance at the same moment, as a
     /// fresh deployment does: services meet a cluster with no JetStream meta
     /// leader yet and must wait for it. Instances are then awaited together.
@@ -291,9 +301,20 @@ impl PlatformBuilder {
     /// Starts everything and waits until it is ready.
     pub async fn start(self) -> Platform {
         let nodes = match self.cluster {
-            None => Nodes::Single(Box::new(NatsServer::start().await)),
-            Some(size) if self.racing => Nodes::Cluster(NatsCluster::start_unready(size).await),
-            Some(size) => Nodes::Cluster(NatsCluster::start(size).await),
+            None => Nodes::Single(Box::new(
+                NatsServer::start_with(crate::ServerOptions {
+                    config: self.server_config.clone(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap_or_else(|e| panic!("{e}")),
+            )),
+            Some(size) if self.racing => {
+                Nodes::Cluster(NatsCluster::start_unready(size, self.server_config.clone()).await)
+            }
+            Some(size) => {
+                Nodes::Cluster(NatsCluster::start_with(size, self.server_config.clone()).await)
+            }
         };
         let (url, client) = match &nodes {
             Nodes::Single(server) => (server.url().to_string(), server.client().await),
