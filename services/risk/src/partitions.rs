@@ -143,15 +143,16 @@ impl Partitions {
                 .await
             {
                 Some(revision) => {
-                    self.ctx
-                        .ownership
-                        .grant(partition, sent + self.valid_for());
+                    self.ctx.ownership.grant(partition, sent + self.valid_for());
                     if let Some(h) = self.held.get_mut(&partition) {
                         h.revision = revision;
                     }
                 }
                 None => {
-                    tracing::warn!(partition, "risk partition lease lost; no longer deciding it");
+                    tracing::warn!(
+                        partition,
+                        "risk partition lease lost; no longer deciding it"
+                    );
                     self.ctx.ownership.revoke(partition);
                     if let Some(h) = self.held.remove(&partition) {
                         h.endpoint.stop().await;
@@ -207,9 +208,7 @@ impl Partitions {
             let Some(revision) = self.leases.try_acquire(&name).await else {
                 continue;
             };
-            self.ctx
-                .ownership
-                .grant(partition, sent + self.valid_for());
+            self.ctx.ownership.grant(partition, sent + self.valid_for());
             match crate::handlers::serve_internal_check(&self.ctx, partition).await {
                 Ok(endpoint) => {
                     tracing::info!(partition, "risk partition taken: deciding it here");
@@ -230,8 +229,7 @@ impl Partitions {
         let mut ticks = tokio::time::interval(tick);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticks.tick().await; // the first tick is immediate; `reconcile` ran already
-        let mut released: Option<BoxStream<'static, String>> = match self.leases.released().await
-        {
+        let mut released: Option<BoxStream<'static, String>> = match self.leases.released().await {
             Ok(stream) => Some(stream),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot watch risk leases; relying on the tick");

@@ -53,8 +53,7 @@ async fn forward(
             timeout: ctx.config.forward_timeout.min(left).max(RETRY_PAUSE),
             correlation_id: Some(rc.correlation_id.clone()),
         };
-        let why = match bus::request::<_, CheckResponse>(&ctx.client, &subject, &req, options)
-            .await
+        let why = match bus::request::<_, CheckResponse>(&ctx.client, &subject, &req, options).await
         {
             Ok(answer) => return Ok(answer),
             // The instance answering no longer owns the partition (it is
