@@ -179,12 +179,6 @@ async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
         view,
         orders: applied,
     });
-    let (breach_tx, breach_rx) = mpsc::unbounded_channel();
-    let portfolio_follower =
-        follow_portfolio(ctx.clone(), portfolio, breach_tx, runner.stop_signal()).await?;
-    runner.adopt("portfolio-follower", portfolio_follower);
-    runner.spawn("halt-on-breach", halt_on_breach(ctx.clone(), breach_rx));
-
     // Take this instance's share of partitions before serving, so a lone
     // instance decides every check from its first request. The lease holder
     // is the instance id of `$SRV.PING`.
@@ -203,13 +197,20 @@ async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
     // On shutdown (after the endpoints drained) it hands the partitions over
     // at once instead of at expiry.
     runner.spawn("partitions", partitions.run(runner.stop_signal()));
+    // After the partitions: accounts already past their loss limit when the
+    // replay reaches them are halted by their owner.
+    let (breach_tx, breach_rx) = mpsc::unbounded_channel();
+    let portfolio_follower =
+        follow_portfolio(ctx.clone(), portfolio, breach_tx, runner.stop_signal()).await?;
+    runner.adopt("portfolio-follower", portfolio_follower);
+    runner.spawn("halt-on-breach", halt_on_breach(ctx.clone(), breach_rx));
     runner.serve(handlers::endpoints(ctx)).await?;
     Ok(runner)
 }
 
 /// Equity and daily P&L per account from PORTFOLIO: the newest update of each
-/// account first, then every new one. Accounts past their daily loss limit go
-/// to `breaches`.
+/// account first, then every new one. Accounts this instance owns that are
+/// past their daily loss limit go to `breaches`.
 async fn follow_portfolio(
     ctx: Arc<Ctx>,
     portfolio: Stream,
@@ -227,6 +228,13 @@ async fn follow_portfolio(
         };
         ctx.view.lock().apply_portfolio(&update);
         let summary = &update.data.summary;
+        // Only the account's owner halts it, so a breach is written and
+        // alerted once however many instances run. One that falls between
+        // owners is caught by the next check (daily_loss_limit), which halts.
+        let partition = partition_of(&summary.account, ctx.ownership.partitions());
+        if !ctx.ownership.owns(partition) {
+            return;
+        }
         let (limits, _) = ctx.settings.limits_of(&summary.account);
         if trading::risk::daily_loss_breached(&limits, summary.daily_pnl) {
             let _ = breaches.send((summary.account.clone(), summary.daily_pnl));

@@ -6,7 +6,9 @@
 //!
 //! Between risk's answer and the order's event arriving in ORDERS, an accepted
 //! order is held as a reservation, so a burst of orders cannot all squeeze
-//! through the same free room. Reservations are per instance and expire.
+//! through the same free room. Reservations (and the rate history) are kept
+//! by the instance that owns the account's partition and expire; a new owner
+//! starts without them.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
