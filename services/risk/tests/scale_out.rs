@@ -347,3 +347,26 @@ async fn the_survivor_takes_over_the_partitions_of_a_dead_instance() {
     }
     assert_eq!(answered.len(), usize::from(PARTITIONS));
 }
+
+#[tokio::test]
+async fn one_order_checked_on_both_instances_gets_one_answer() {
+    // Two execution instances racing on one client order id both ask risk;
+    // JetStream keeps the first decision, so both answers must agree.
+    let env = Env::start().await;
+    let (_a, _b) = env.two_instances().await;
+    env.open("dup").await;
+    env.set_limits(
+        "dup",
+        json!({"max_position": "10", "max_open_orders": 1, "max_orders_per_second": 1}),
+    )
+    .await;
+    let before = env.check_requests().await;
+    let checks = (0..16).map(|_| env.check("dup", "same", dec!(10)));
+    let answers = futures::future::join_all(checks).await;
+    let after = env.check_requests().await;
+    assert!(served(&before, &after).iter().all(|n| *n > 0));
+    assert!(answers.iter().all(|a| a.accepted), "{answers:?}");
+    // And it holds its room against any other order.
+    let other = env.check("dup", "other", dec!(1)).await;
+    assert!(!other.accepted);
+}

@@ -121,12 +121,21 @@ pub(crate) async fn decide(
                 )))
             }
         };
-        let facts = view.facts(&req.account, &req.symbol, price, ctx.config.reservation_ttl);
+        let order_id = req
+            .client_order_id
+            .as_deref()
+            .map(|coid| trading::order::order_id(&req.account, coid));
+        let facts = view.facts(
+            &req.account,
+            &req.symbol,
+            price,
+            ctx.config.reservation_ttl,
+            order_id.as_deref(),
+        );
         let input = facts.input(&req.symbol, req.side, req.qty, price, req.reduce_only);
         let violations = trading::risk::check(&limits, state, &input);
         if violations.is_empty() {
-            if let Some(coid) = &req.client_order_id {
-                let order_id = trading::order::order_id(&req.account, coid);
+            if let Some(order_id) = order_id {
                 view.reserve(&req.account, order_id, &req.symbol, req.side, req.qty);
             }
         }
