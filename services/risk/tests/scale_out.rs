@@ -370,3 +370,53 @@ async fn one_order_checked_on_both_instances_gets_one_answer() {
     let other = env.check("dup", "other", dec!(1)).await;
     assert!(!other.accepted);
 }
+
+#[tokio::test]
+async fn the_internal_subject_answers_only_for_its_own_partition() {
+    let env = Env::start().await;
+    let _risk = spawn_risk(env.url());
+    testkit::wait_for_service(
+        &env.client,
+        subjects::risk::LIMITS_GET,
+        r#"{"account":"x"}"#,
+    )
+    .await;
+    env.settled(1).await;
+    env.open("acc").await;
+    let p = risk_service::partition_of("acc", PARTITIONS);
+    let body =
+        json!({"account": "acc", "symbol": "GOOG", "side": "buy", "qty": "1", "price": "100"});
+    let ok: CheckResponse = request(
+        &env.client,
+        &subjects::risk::internal_check(p),
+        &body,
+        RequestOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert!(ok.accepted);
+    let wrong = request::<_, CheckResponse>(
+        &env.client,
+        &subjects::risk::internal_check((p + 1) % PARTITIONS),
+        &body,
+        RequestOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(wrong.service_error().map(|e| e.code), Some(400), "{wrong}");
+    // Not a micro endpoint: `$SRV.INFO` lists only the public ones.
+    let info = env
+        .client
+        .request("$SRV.INFO.risk", "".into())
+        .await
+        .unwrap();
+    let info: serde_json::Value = serde_json::from_slice(&info.payload).unwrap();
+    let subjects: Vec<&str> = info["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["subject"].as_str())
+        .collect();
+    assert!(subjects.contains(&subjects::risk::CHECK));
+    assert!(!subjects.iter().any(|s| s.starts_with("risk.internal")));
+}

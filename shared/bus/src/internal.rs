@@ -11,6 +11,7 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_nats::{Client, HeaderMap, Message};
 use futures::{FutureExt, StreamExt};
@@ -22,6 +23,9 @@ use tracing::Instrument;
 use crate::error::ServiceError;
 use crate::service::header_safe;
 use crate::{codec, headers, BusError, RequestContext};
+
+/// How long a stopping endpoint waits for requests already on their way.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A running internal endpoint. [`InternalEndpoint::stop`] unsubscribes and
 /// answers what was already delivered; dropping it unsubscribes at once.
@@ -96,11 +100,17 @@ where
                 None => return,
             }
         }
-        // Drain: unsubscribe, then answer what had already arrived.
-        let _ = subscriber.unsubscribe().await;
-        while let Some(message) = subscriber.next().await {
-            tokio::spawn(handle(client.clone(), message, endpoint, handler.clone()));
+        // Drain: unsubscribe, then answer what had already arrived (bounded:
+        // a connection that is down would otherwise keep us here).
+        if subscriber.drain().await.is_err() {
+            return;
         }
+        let drained = async {
+            while let Some(message) = subscriber.next().await {
+                tokio::spawn(handle(client.clone(), message, endpoint, handler.clone()));
+            }
+        };
+        let _ = tokio::time::timeout(DRAIN_TIMEOUT, drained).await;
     });
     Ok(InternalEndpoint {
         subject,
