@@ -148,7 +148,7 @@ impl Env {
                 .as_array()
                 .unwrap()
                 .iter()
-                .find(|e| e["name"] == "check")
+                .find(|e| e["subject"] == subjects::risk::CHECK)
                 .and_then(|e| e["num_requests"].as_u64())
                 .unwrap_or(0);
             out.insert(id, n);
