@@ -14,13 +14,11 @@ use futures::StreamExt;
 use model::Decimal;
 use rust_decimal_macros::dec;
 use serde_json::json;
-use testkit::{spawn_connected, NatsServer, ServiceHandle};
+use testkit::Platform;
 use trading::event::{AccountOpened, OrderEvent};
 
-/// Must match the service's default.
+/// The service's default (checked in [`Env::start`]).
 const PARTITIONS: u16 = 16;
-
-type Risk = ServiceHandle<risk_service::Error>;
 
 fn config() -> risk_service::Config {
     risk_service::Config {
@@ -29,32 +27,30 @@ fn config() -> risk_service::Config {
     }
 }
 
-fn spawn_risk(url: &str) -> Risk {
-    spawn_connected(url, |client, s| {
-        risk_service::run(config(), client, s.wait())
-    })
-}
-
 struct Env {
-    _server: NatsServer,
+    platform: Platform,
     client: async_nats::Client,
     js: jetstream::Context,
 }
 
 impl Env {
-    async fn start() -> Env {
-        let server = NatsServer::start().await;
-        let client = server.client().await;
-        let js = jetstream::new(client.clone());
-        Env {
-            _server: server,
+    /// `instances` risk instances, ready, with the partitions spread evenly.
+    async fn start(instances: usize) -> Env {
+        assert_eq!(config().partitions, PARTITIONS);
+        let platform = Platform::builder()
+            .service(subjects::risk::SERVICE, instances, |c, s| {
+                risk_service::run(config(), c, s.wait())
+            })
+            .start()
+            .await;
+        let client = platform.client().clone();
+        let env = Env {
+            js: jetstream::new(client.clone()),
             client,
-            js,
-        }
-    }
-
-    fn url(&self) -> &str {
-        self._server.url()
+            platform,
+        };
+        env.settled(instances).await;
+        env
     }
 
     async fn open(&self, account: &str) {
@@ -156,24 +152,6 @@ impl Env {
         out
     }
 
-    /// Both instances answer `$SRV.PING` and every partition has its owner.
-    async fn two_instances(&self) -> (Risk, Risk) {
-        let a = spawn_risk(self.url());
-        let b = spawn_risk(self.url());
-        testkit::wait_for_service(
-            &self.client,
-            subjects::risk::LIMITS_GET,
-            r#"{"account":"x"}"#,
-        )
-        .await;
-        testkit::wait_until("two risk instances", Duration::from_secs(10), || async {
-            (self.check_requests().await.len() == 2).then_some(())
-        })
-        .await;
-        self.settled(2).await;
-        (a, b)
-    }
-
     /// Sends all checks at once; returns the answers.
     async fn burst(&self, account: &str, qtys: &[Decimal]) -> Vec<CheckResponse> {
         let checks = qtys.iter().enumerate().map(|(i, q)| {
@@ -210,8 +188,7 @@ async fn accounts_per_partition(env: &Env) -> Vec<String> {
 
 #[tokio::test]
 async fn the_rate_limit_holds_for_the_account_across_two_instances() {
-    let env = Env::start().await;
-    let (_a, _b) = env.two_instances().await;
+    let env = Env::start(2).await;
     env.open("acc").await;
     let n = 10;
     env.set_limits("acc", json!({"max_orders_per_second": n}))
@@ -237,8 +214,7 @@ async fn the_rate_limit_holds_for_the_account_across_two_instances() {
 
 #[tokio::test]
 async fn position_room_and_open_orders_are_reserved_across_two_instances() {
-    let env = Env::start().await;
-    let (_a, _b) = env.two_instances().await;
+    let env = Env::start(2).await;
 
     // Position: each check fits alone, together they do not.
     env.open("pos").await;
@@ -282,23 +258,15 @@ async fn position_room_and_open_orders_are_reserved_across_two_instances() {
 
 #[tokio::test]
 async fn the_survivor_takes_over_the_partitions_of_a_dead_instance() {
-    let env = Env::start().await;
-    // The first instance alone holds every partition: that tells its lease name.
-    let first = spawn_risk(env.url());
-    testkit::wait_for_service(
-        &env.client,
-        subjects::risk::LIMITS_GET,
-        r#"{"account":"x"}"#,
-    )
-    .await;
-    let first_holder = env.settled(1).await[0].clone();
-    let _second = spawn_risk(env.url());
+    let env = Env::start(2).await;
+    // Lease holders are the instances' `$SRV.PING` ids.
     let holders = env.settled(2).await;
-    let second_holder = holders
-        .iter()
-        .find(|h| **h != first_holder)
-        .unwrap()
-        .clone();
+    let (first, second) = (
+        env.platform.instance(subjects::risk::SERVICE, 0),
+        env.platform.instance(subjects::risk::SERVICE, 1),
+    );
+    let second_holder = second.id();
+    assert!(holders.contains(&first.id()) && holders.contains(&second_holder));
 
     let accounts = accounts_per_partition(&env).await;
     for (i, account) in accounts.iter().enumerate() {
@@ -352,8 +320,7 @@ async fn the_survivor_takes_over_the_partitions_of_a_dead_instance() {
 async fn one_order_checked_on_both_instances_gets_one_answer() {
     // Two execution instances racing on one client order id both ask risk;
     // JetStream keeps the first decision, so both answers must agree.
-    let env = Env::start().await;
-    let (_a, _b) = env.two_instances().await;
+    let env = Env::start(2).await;
     env.open("dup").await;
     env.set_limits(
         "dup",
@@ -373,15 +340,7 @@ async fn one_order_checked_on_both_instances_gets_one_answer() {
 
 #[tokio::test]
 async fn the_internal_subject_answers_only_for_its_own_partition() {
-    let env = Env::start().await;
-    let _risk = spawn_risk(env.url());
-    testkit::wait_for_service(
-        &env.client,
-        subjects::risk::LIMITS_GET,
-        r#"{"account":"x"}"#,
-    )
-    .await;
-    env.settled(1).await;
+    let env = Env::start(1).await;
     env.open("acc").await;
     let p = risk_service::partition_of("acc", PARTITIONS);
     let body =
