@@ -2,7 +2,10 @@
 //! async-nats responder that answers with the same bytes, at 1, 16 and 64
 //! requests in flight (closed loop) and at a fixed rate (open loop: requests are
 //! sent on schedule whether or not earlier ones were answered, and latency
-//! counts from the scheduled send, so a stall is not hidden).
+//! counts from the scheduled send, so a stall is not hidden). Then a second risk
+//! instance joins and the closed loop runs again: about half the checks now
+//! reach the instance that does not own the account and are forwarded to the
+//! one that does.
 
 use std::time::{Duration, Instant};
 
@@ -10,7 +13,7 @@ use anyhow::Context;
 use async_nats::Client;
 use bytes::Bytes;
 use rust_decimal_macros::dec;
-use testkit::{spawn_service, NatsServer};
+use testkit::{spawn_connected, spawn_service, NatsServer};
 use trading::event::{AccountOpened, OrderEvent};
 
 use crate::report::{self, Machine, Report, Row};
@@ -132,7 +135,37 @@ pub async fn run(args: Args, out_dir: &std::path::Path) -> anyhow::Result<()> {
         open_loop.push(row);
     }
     rows.extend(open_loop);
+
+    // Scale-out: a second instance (own connection), once the partitions are
+    // spread over both.
+    let second = spawn_connected(server.url(), |client, shutdown| {
+        risk_service::run(risk_service::Config::default(), client, shutdown.wait())
+    });
+    spread_over(&js, 2).await?;
+    let two = Target {
+        name: "risk.check, 2 instances",
+        subject: "risk.check",
+        headers: None,
+        payload: CHECK.into(),
+    };
+    let mut scale_out = Vec::new();
+    for &in_flight in &args.in_flight {
+        measure(&client, &two, in_flight, args.warmup).await?;
+        let (hist, elapsed) = measure(&client, &two, in_flight, args.requests).await?;
+        let mut row = Row::new(two.name, in_flight, &hist, elapsed);
+        if let Some(echo) = rows
+            .iter()
+            .find(|r| r.in_flight == in_flight && r.overhead_vs_baseline_pct.is_none())
+        {
+            row.overhead_vs_baseline_pct =
+                Some((1.0 - row.throughput_per_s / echo.throughput_per_s) * 100.0);
+        }
+        print_row(&row);
+        scale_out.push(row);
+    }
+    rows.extend(scale_out);
     echo.stop().await?;
+    second.stop().await?;
     risk.stop().await?;
 
     let parameters = serde_json::json!({
@@ -146,10 +179,11 @@ pub async fn run(args: Args, out_dir: &std::path::Path) -> anyhow::Result<()> {
         "limits": limits["limits"],
         "server": "private nats-server, loopback, JetStream on",
         "process": "load generator, echo responder and risk in one process",
+        "scale_out": "rows `risk.check, 2 instances`: a second risk instance in the queue group; checks reaching the non-owner of the account are forwarded to the owner (risk.internal.check.<partition>)",
     });
     let report = Report {
         benchmark: "risk-check",
-        description: "risk.check through the risk micro service (every limit set) against a raw async-nats echo of the same reply, same server and run; closed loop at 1/16/64 in flight, then open loop at a fixed rate.",
+        description: "risk.check through the risk micro service (every limit set) against a raw async-nats echo of the same reply, same server and run; closed loop at 1/16/64 in flight, then open loop at a fixed rate, then closed loop again with two risk instances.",
         date: report::now_rfc3339(),
         machine: Machine::here(),
         parameters,
@@ -224,4 +258,38 @@ async fn fixed_rate(
         }
     }
     Ok((hist, start.elapsed(), errors))
+}
+
+/// Waits until every account partition has an owner and `instances` instances
+/// hold them evenly.
+async fn spread_over(js: &async_nats::jetstream::Context, instances: usize) -> anyhow::Result<()> {
+    let partitions = risk_service::Config::default().partitions;
+    let kv = js
+        .get_key_value(bus::subjects::buckets::RISK_LEASES)
+        .await
+        .context("risk leases bucket")?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut per = std::collections::HashMap::<String, usize>::new();
+        let mut all = true;
+        for p in 0..partitions {
+            let key = format!("lease.{}", bus::subjects::risk::partition_lease(p));
+            match kv.get(key).await.ok().flatten() {
+                Some(holder) => {
+                    *per.entry(String::from_utf8_lossy(&holder).into_owned())
+                        .or_default() += 1
+                }
+                None => all = false,
+            }
+        }
+        let even = usize::from(partitions).div_ceil(instances);
+        if all && per.len() == instances && per.values().all(|n| *n == even) {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "risk partitions not spread over {instances} instances"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -2,9 +2,14 @@
 //! the exchange.
 //!
 //! - [`run`]: provisions the buckets and streams, rebuilds the account view,
-//!   serves the endpoints until `shutdown`.
+//!   takes its share of account partitions, serves the endpoints until
+//!   `shutdown`.
 //! - `handlers/`: one file per endpoint (`risk.check`, `risk.limits.get|set`,
-//!   `risk.halt|reduce|resume`, `risk.status`).
+//!   `risk.halt|reduce|resume`, `risk.status`, and the internal
+//!   `risk.internal.check.<partition>` that owners serve).
+//! - `partitions`: accounts hashed into partitions, each owned by one instance
+//!   through an expiring KV lease; a check is decided by its account's owner,
+//!   so limits hold across instances.
 //! - `settings`: limits and trading states in KV, watched live.
 //! - `view`: accounts, working orders, positions and P&L from ORDERS and
 //!   PORTFOLIO, plus reservations for orders accepted but not yet recorded.
@@ -14,11 +19,12 @@
 
 mod alerts;
 mod handlers;
+mod partitions;
 mod settings;
 mod view;
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{pull, DeliverPolicy};
@@ -28,10 +34,15 @@ use bus::api::portfolio::PortfolioUpdate;
 use bus::api::risk::{RiskLimits, StateRecord, TradingState};
 use bus::follow::Applied;
 use bus::jetstream::StreamSettings;
+use bus::lease::Leases;
 use bus::runner::Runner;
 use bus::{subjects, BusError, ServiceSpec};
 use model::{Event, UnixNanos};
+use parking_lot::Mutex;
 use tokio::sync::{mpsc, watch};
+
+/// The partition an account belongs to (the same on every instance).
+pub use partitions::partition_of;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -46,6 +57,16 @@ pub struct Config {
     /// How long a check waits for this instance to catch up with ORDERS when
     /// it does not know the account yet.
     pub catch_up_timeout: Duration,
+    /// Account partitions (every instance must use the same number).
+    pub partitions: u16,
+    /// Time to live of a partition lease: a dead owner's accounts move to
+    /// another instance within about this long.
+    pub lease_ttl: Duration,
+    /// How long one forwarded check waits for the owner's answer.
+    pub forward_timeout: Duration,
+    /// How long a check whose partition has no reachable owner keeps retrying
+    /// (an owner just died or is handing over) before answering 503.
+    pub owner_wait: Duration,
 }
 
 impl Default for Config {
@@ -55,6 +76,12 @@ impl Default for Config {
             default_limits: RiskLimits::default(),
             reservation_ttl: Duration::from_secs(5),
             catch_up_timeout: Duration::from_secs(2),
+            partitions: 16,
+            lease_ttl: Duration::from_secs(3),
+            forward_timeout: Duration::from_secs(1),
+            // Below execution's 5 s `risk.check` timeout, above a takeover
+            // (lease expiry plus one tick).
+            owner_wait: Duration::from_secs(4),
         }
     }
 }
@@ -67,6 +94,8 @@ pub enum Error {
 
 pub(crate) struct Ctx {
     pub config: Config,
+    pub client: Client,
+    pub ownership: partitions::Ownership,
     pub js: jetstream::Context,
     pub settings: settings::Settings,
     pub view: Arc<Mutex<view::View>>,
@@ -133,20 +162,43 @@ async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
         orders,
         0,
         move |sequence, message| match bus::events::decode_order_event(&message.payload) {
-            Ok(event) => v.lock().unwrap().apply_order_event(&event.data),
+            Ok(event) => v.lock().apply_order_event(&event.data),
             Err(e) => tracing::warn!(sequence, error = %e, "ORDERS message does not parse"),
         },
         runner.stop_signal(),
     )
     .await?;
     runner.adopt("orders-follower", follower);
+    let ownership = partitions::Ownership::new(config.partitions);
     let ctx = Arc::new(Ctx {
         config,
+        client: runner.client().clone(),
+        ownership,
         js,
         settings,
         view,
         orders: applied,
     });
+    // Take this instance's share of partitions before serving, so a lone
+    // instance decides every check from its first request. The lease holder
+    // is the instance id of `$SRV.PING`.
+    let holder = runner.start_service().await?.to_string();
+    let leases = Leases::open(
+        &ctx.js,
+        subjects::buckets::RISK_LEASES,
+        ctx.config.lease_ttl,
+        ctx.config.stream.replicas,
+        &holder,
+    )
+    .await?;
+    let mut partitions = partitions::Partitions::new(ctx.clone(), leases);
+    partitions.reconcile().await;
+    tracing::info!(partitions = ?ctx.ownership.owned(), "risk partitions taken");
+    // On shutdown (after the endpoints drained) it hands the partitions over
+    // at once instead of at expiry.
+    runner.spawn("partitions", partitions.run(runner.stop_signal()));
+    // After the partitions: accounts already past their loss limit when the
+    // replay reaches them are halted by their owner.
     let (breach_tx, breach_rx) = mpsc::unbounded_channel();
     let portfolio_follower =
         follow_portfolio(ctx.clone(), portfolio, breach_tx, runner.stop_signal()).await?;
@@ -157,8 +209,8 @@ async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
 }
 
 /// Equity and daily P&L per account from PORTFOLIO: the newest update of each
-/// account first, then every new one. Accounts past their daily loss limit go
-/// to `breaches`.
+/// account first, then every new one. Accounts this instance owns that are
+/// past their daily loss limit go to `breaches`.
 async fn follow_portfolio(
     ctx: Arc<Ctx>,
     portfolio: Stream,
@@ -174,8 +226,15 @@ async fn follow_portfolio(
         let Ok(update) = serde_json::from_slice::<Event<PortfolioUpdate>>(&message.payload) else {
             return;
         };
-        ctx.view.lock().unwrap().apply_portfolio(&update);
+        ctx.view.lock().apply_portfolio(&update);
         let summary = &update.data.summary;
+        // Only the account's owner halts it, so a breach is written and
+        // alerted once however many instances run. One that falls between
+        // owners is caught by the next check (daily_loss_limit), which halts.
+        let partition = partition_of(&summary.account, ctx.ownership.partitions());
+        if !ctx.ownership.owns(partition) {
+            return;
+        }
         let (limits, _) = ctx.settings.limits_of(&summary.account);
         if trading::risk::daily_loss_breached(&limits, summary.daily_pnl) {
             let _ = breaches.send((summary.account.clone(), summary.daily_pnl));

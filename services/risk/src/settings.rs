@@ -3,13 +3,14 @@
 //! `risk.halt` or any KV client applies to the next order without a restart.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use async_nats::jetstream::{self, kv};
 use bus::api::risk::{RiskLimits, StateRecord, TradingState};
 use bus::{subjects, BusError};
 use futures::StreamExt;
 use model::UnixNanos;
+use parking_lot::RwLock;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::watch;
@@ -81,7 +82,7 @@ impl<T: Clone + Serialize + DeserializeOwned + Send + Sync + 'static> KvCache<T>
                         kv::Operation::Put => match serde_json::from_slice::<T>(&entry.value) {
                             Ok(value) => {
                                 tracing::info!(bucket, key = %entry.key, revision = entry.revision, "setting changed");
-                                let mut map = entries.write().unwrap();
+                                let mut map = entries.write();
                                 let newer =
                                     map.get(&entry.key).is_none_or(|(_, r)| *r < entry.revision);
                                 if newer {
@@ -93,7 +94,7 @@ impl<T: Clone + Serialize + DeserializeOwned + Send + Sync + 'static> KvCache<T>
                             }
                         },
                         kv::Operation::Delete | kv::Operation::Purge => {
-                            entries.write().unwrap().remove(&entry.key);
+                            entries.write().remove(&entry.key);
                         }
                     },
                     Some(Err(e)) => tracing::warn!(bucket, error = %e, "watch error"),
@@ -108,7 +109,7 @@ impl<T: Clone + Serialize + DeserializeOwned + Send + Sync + 'static> KvCache<T>
     }
 
     pub fn get(&self, key: &str) -> Option<(T, u64)> {
-        self.entries.read().unwrap().get(key).cloned()
+        self.entries.read().get(key).cloned()
     }
 
     /// Writes through to KV and applies at once on this instance.
@@ -119,7 +120,7 @@ impl<T: Clone + Serialize + DeserializeOwned + Send + Sync + 'static> KvCache<T>
             .put(key, bytes.into())
             .await
             .map_err(|e| e.to_string())?;
-        let mut map = self.entries.write().unwrap();
+        let mut map = self.entries.write();
         let newer = map.get(key).is_none_or(|(_, r)| *r < revision);
         if newer {
             map.insert(key.to_string(), (value.clone(), revision));

@@ -6,7 +6,9 @@
 //!
 //! Between risk's answer and the order's event arriving in ORDERS, an accepted
 //! order is held as a reservation, so a burst of orders cannot all squeeze
-//! through the same free room. Reservations are per instance and expire.
+//! through the same free room. Reservations (and the rate history) are kept
+//! by the instance that owns the account's partition and expire; a new owner
+//! starts without them.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -37,6 +39,7 @@ pub struct Account {
     reservations: HashMap<String, Reservation>,
     positions: HashMap<Symbol, Decimal>,
     marks: HashMap<Symbol, Decimal>,
+    /// When the orders of the last second were accepted, oldest first.
     recent: VecDeque<Instant>,
     pub equity: Option<Decimal>,
     pub daily_pnl: Decimal,
@@ -55,10 +58,15 @@ impl Account {
         }
     }
 
-    fn workings(&self) -> impl Iterator<Item = &Working> {
-        self.open
-            .values()
-            .chain(self.reservations.values().map(|r| &r.working))
+    /// Working orders and reservations, but for the reservation of `order_id`
+    /// (the order being checked again: it must not make room for itself).
+    fn workings<'a>(&'a self, order_id: Option<&'a str>) -> impl Iterator<Item = &'a Working> {
+        self.open.values().chain(
+            self.reservations
+                .iter()
+                .filter(move |(id, _)| Some(id.as_str()) != order_id)
+                .map(|(_, r)| &r.working),
+        )
     }
 
     fn price_of(&self, symbol: &Symbol, last: &HashMap<Symbol, Decimal>) -> Decimal {
@@ -186,18 +194,29 @@ impl View {
         (p > Decimal::ZERO).then_some(p)
     }
 
+    /// What the limits need to know of `account` for an order in `symbol`.
+    /// `order_id` is the order being checked, when it has one: checked again
+    /// (two execution instances racing on one client order id), its own
+    /// reservation and acceptance do not count against it, so both checks
+    /// answer alike.
     pub fn facts(
         &mut self,
         account: &str,
         symbol: &Symbol,
         price: Decimal,
         ttl: Duration,
+        order_id: Option<&str>,
     ) -> Facts {
         let last = &self.last_price;
         let a = self.accounts.entry(account.to_string()).or_default();
         a.expire(Instant::now(), ttl);
+        // A reservation is made with its acceptance, at the same instant.
+        let own_at = order_id.and_then(|id| a.reservations.get(id)).map(|r| r.at);
+        let own = usize::from(own_at.is_some());
+        let own_recent =
+            usize::from(own_at.is_some_and(|at| at.elapsed() < Duration::from_secs(1)));
         let (mut open_buy_qty, mut open_sell_qty) = (Decimal::ZERO, Decimal::ZERO);
-        for w in a.workings().filter(|w| &w.symbol == symbol) {
+        for w in a.workings(order_id).filter(|w| &w.symbol == symbol) {
             match w.side {
                 Side::Buy => open_buy_qty += w.leaves,
                 Side::Sell => open_sell_qty += w.leaves,
@@ -223,8 +242,10 @@ impl View {
             open_sell_qty,
             gross_exposure,
             symbol_exposure,
-            open_orders: (a.open.len() + a.reservations.len()) as u32,
-            recent_orders: a.recent.len() as u32,
+            open_orders: u32::try_from((a.open.len() + a.reservations.len()).saturating_sub(own))
+                .unwrap_or(u32::MAX),
+            recent_orders: u32::try_from(a.recent.len().saturating_sub(own_recent))
+                .unwrap_or(u32::MAX),
             daily_pnl: a.daily_pnl,
         }
     }
@@ -240,20 +261,22 @@ impl View {
     ) {
         let a = self.accounts.entry(account.to_string()).or_default();
         let now = Instant::now();
-        a.recent.push_back(now);
-        if !a.open.contains_key(&order_id) {
-            a.reservations.insert(
-                order_id,
-                Reservation {
-                    working: Working {
-                        symbol: symbol.clone(),
-                        side,
-                        leaves: qty,
-                    },
-                    at: now,
-                },
-            );
+        // Recorded already, or reserved and counted by an earlier check.
+        if a.open.contains_key(&order_id) || a.reservations.contains_key(&order_id) {
+            return;
         }
+        a.recent.push_back(now);
+        a.reservations.insert(
+            order_id,
+            Reservation {
+                working: Working {
+                    symbol: symbol.clone(),
+                    side,
+                    leaves: qty,
+                },
+                at: now,
+            },
+        );
     }
 
     pub fn account_view(&self, account: &str) -> AccountView {
@@ -277,5 +300,36 @@ impl View {
             equity: a.equity,
             daily_pnl: a.daily_pnl,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_order_checked_again_does_not_count_against_itself() {
+        let mut view = View::default();
+        let goog = Symbol::new("GOOG").unwrap();
+        let ttl = Duration::from_secs(5);
+        let p = Decimal::ONE;
+        view.reserve("acc", "acc.o1".into(), &goog, Side::Buy, Decimal::TEN);
+        let other = view.facts("acc", &goog, p, ttl, Some("acc.o2"));
+        assert_eq!(
+            (other.open_orders, other.recent_orders, other.open_buy_qty),
+            (1, 1, Decimal::TEN)
+        );
+        let again = view.facts("acc", &goog, p, ttl, Some("acc.o1"));
+        assert_eq!(
+            (again.open_orders, again.recent_orders, again.open_buy_qty),
+            (0, 0, Decimal::ZERO)
+        );
+        // Reserving it again neither counts it twice nor adds room.
+        view.reserve("acc", "acc.o1".into(), &goog, Side::Buy, Decimal::TEN);
+        let other = view.facts("acc", &goog, p, ttl, None);
+        assert_eq!(
+            (other.open_orders, other.recent_orders, other.open_buy_qty),
+            (1, 1, Decimal::TEN)
+        );
     }
 }

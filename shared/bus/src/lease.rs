@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, kv};
 use bytes::Bytes;
+use futures::stream::BoxStream;
 
 use crate::BusError;
 
@@ -90,6 +91,28 @@ impl Leases {
         String::from_utf8(bytes.to_vec())
             .ok()
             .filter(|s| !s.is_empty())
+    }
+
+    /// Names of the leases given up (released) from now on, so a waiting
+    /// instance can take one at once rather than on its next tick. Leases that
+    /// expire are not announced: pollers find those.
+    pub async fn released(&self) -> Result<BoxStream<'static, String>, BusError> {
+        use futures::StreamExt;
+        let watch = self
+            .kv
+            .watch(lease_key(">"))
+            .await
+            .map_err(|e| BusError::jetstream("watch leases", e))?;
+        Ok(watch
+            .filter_map(|entry| async move {
+                let entry = entry.ok()?;
+                matches!(
+                    entry.operation,
+                    kv::Operation::Delete | kv::Operation::Purge
+                )
+                .then(|| entry.key.strip_prefix("lease.").map(str::to_string))?
+            })
+            .boxed())
     }
 
     /// Says this instance is alive (call at least once per time to live).

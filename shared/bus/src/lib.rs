@@ -8,6 +8,8 @@
 //! - [`proto`]: prost messages for the hot endpoints; they convert at the edge.
 //! - [`service`]: [`MicroService`], a service on the async-nats micro API with typed
 //!   endpoints, schemas in `$SRV.INFO`, error counting and a draining shutdown.
+//! - [`internal`]: typed handlers on internal subjects served only by the instance that
+//!   owns some work (not micro endpoints, not in the public queue group).
 //! - [`client`]: typed request helper with timeouts that turns error replies back into
 //!   [`ServiceError`].
 //! - [`queries`]: requests services make of each other (e.g. all bars of a range).
@@ -28,6 +30,7 @@ pub mod error;
 pub mod events;
 pub mod follow;
 pub mod headers;
+pub mod internal;
 pub mod jetstream;
 pub mod lease;
 pub mod proto;

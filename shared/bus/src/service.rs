@@ -485,7 +485,7 @@ where
 }
 
 /// Header values cannot hold line breaks; keep them short too.
-fn header_safe(message: &str) -> String {
+pub(crate) fn header_safe(message: &str) -> String {
     let mut s: String = message
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })

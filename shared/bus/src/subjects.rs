@@ -58,6 +58,23 @@ pub mod risk {
     pub const REDUCE: &str = "risk.reduce";
     pub const RESUME: &str = "risk.resume";
     pub const STATUS: &str = "risk.status";
+    /// Lease names are `partition.<n>` in [`super::buckets::RISK_LEASES`].
+    pub const PARTITION_LEASE_PREFIX: &str = "partition";
+    /// Queue group of the internal check subjects: should two instances both
+    /// believe they own a partition for a moment, one of them decides.
+    pub const OWNER_QUEUE_GROUP: &str = "risk-owner";
+
+    /// Internal: `risk.internal.check.<partition>`, served only by the risk
+    /// instance holding that partition's lease; other risk instances forward
+    /// `risk.check` here. Not for clients.
+    pub fn internal_check(partition: u16) -> String {
+        format!("risk.internal.check.{partition}")
+    }
+
+    /// Lease name of one account partition.
+    pub fn partition_lease(partition: u16) -> String {
+        format!("{PARTITION_LEASE_PREFIX}.{partition}")
+    }
 }
 
 /// execution service (OMS and paper exchange).
@@ -142,6 +159,9 @@ pub mod buckets {
     pub const RISK_LIMITS: &str = "risk-limits";
     /// Trading state (key: account, value: `StateRecord` JSON), watched live.
     pub const RISK_STATE: &str = "risk-state";
+    /// `lease.partition.<n>` and `member.<instance id>`: which risk instance owns
+    /// which account partition (expiring).
+    pub const RISK_LEASES: &str = "risk-leases";
     /// `lease.exchange`: the one execution instance running the paper exchange.
     pub const EXECUTION_LEASES: &str = "execution-leases";
 }
@@ -326,6 +346,8 @@ mod tests {
             risk::REDUCE,
             risk::RESUME,
             risk::STATUS,
+            risk::internal_check(0).as_str(),
+            risk::internal_check(15).as_str(),
             execution::SUBMIT,
             execution::CANCEL,
             execution::GET,

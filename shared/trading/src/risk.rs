@@ -20,7 +20,8 @@ pub struct RiskLimits {
     pub max_gross_exposure: Option<Decimal>,
     /// Most working orders at once.
     pub max_open_orders: Option<u32>,
-    /// Most orders accepted per second (per risk instance).
+    /// Most orders accepted per second (per account, however many risk
+    /// instances run: the account's partition owner counts them).
     pub max_orders_per_second: Option<u32>,
     /// Loss since the start of the market day that halts the account.
     pub daily_loss_limit: Option<Decimal>,

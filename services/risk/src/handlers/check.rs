@@ -1,21 +1,90 @@
 //! `risk.check`: the order against the account's trading state and limits.
 //! Accepted checks that name a client order id reserve room for the order;
 //! rejections publish a `RISK_ALERT` (without delaying the answer).
+//!
+//! The check is decided by the instance that owns the account's partition
+//! (`partitions`): here when that is this instance, otherwise forwarded to
+//! `risk.internal.check.<partition>` and the owner's answer returned as is.
+//! With no owner reachable (one just died, or is handing over) the forward is
+//! retried for `owner_wait`, then the check fails with 503: risk never decides
+//! an account it does not own, since that is exactly when limits would be
+//! counted twice.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bus::api::risk::{CheckRequest, CheckResponse, RejectCode, TradingState};
-use bus::{RequestContext, ServiceError};
+use bus::{subjects, ErrorKind, RequestContext, RequestError, RequestOptions, ServiceError};
 use model::Decimal;
+use tokio::time::Instant;
 
 use crate::alerts::{self, AlertSpec};
+use crate::partitions::partition_of;
 use crate::Ctx;
+
+/// Pause between tries while a partition has no reachable owner.
+const RETRY_PAUSE: Duration = Duration::from_millis(25);
 
 pub async fn handle(
     ctx: Arc<Ctx>,
     rc: RequestContext,
     req: CheckRequest,
 ) -> Result<CheckResponse, ServiceError> {
+    validate(&req)?;
+    let partition = partition_of(&req.account, ctx.ownership.partitions());
+    if ctx.ownership.owns(partition) {
+        return decide(ctx, rc, req).await;
+    }
+    forward(ctx, rc, req, partition).await
+}
+
+/// Sends the check to its partition's owner, retrying while there is none.
+async fn forward(
+    ctx: Arc<Ctx>,
+    rc: RequestContext,
+    req: CheckRequest,
+    partition: u16,
+) -> Result<CheckResponse, ServiceError> {
+    let subject = subjects::risk::internal_check(partition);
+    let deadline = Instant::now() + ctx.config.owner_wait;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let options = RequestOptions {
+            timeout: ctx.config.forward_timeout.min(left).max(RETRY_PAUSE),
+            correlation_id: Some(rc.correlation_id.clone()),
+        };
+        let why = match bus::request::<_, CheckResponse>(&ctx.client, &subject, &req, options).await
+        {
+            Ok(answer) => return Ok(answer),
+            // The instance answering no longer owns the partition (it is
+            // handing over): ask again, the next owner will answer.
+            Err(RequestError::Service(e)) if e.kind == ErrorKind::Conflict => e.message,
+            Err(RequestError::Service(e)) => return Err(e),
+            Err(RequestError::Decode { message, .. }) => {
+                return Err(ServiceError::internal(format!(
+                    "the owner of partition {partition} answered something unreadable: {message}"
+                )))
+            }
+            Err(e) => e.to_string(),
+        };
+        if Instant::now() + RETRY_PAUSE >= deadline {
+            tracing::warn!(correlation_id = %rc.correlation_id, partition, reason = %why, "no risk instance decides this account");
+            return Err(ServiceError::unavailable(format!(
+                "no risk instance owns partition {partition} of account {} right now ({why}): retry",
+                req.account
+            )));
+        }
+        tokio::time::sleep(RETRY_PAUSE).await;
+        // This instance may have taken the partition meanwhile.
+        if ctx.ownership.owns(partition) {
+            return decide(ctx, rc, req).await;
+        }
+    }
+}
+
+/// What is wrong with the request itself, whoever owns the account.
+pub(crate) fn validate(req: &CheckRequest) -> Result<(), ServiceError> {
+    super::valid_account(&req.account)?;
     if req.qty <= Decimal::ZERO {
         return Err(ServiceError::bad_request(format!(
             "qty must be positive, got {}",
@@ -29,11 +98,20 @@ pub async fn handle(
             )));
         }
     }
+    Ok(())
+}
+
+/// Decides here, from this instance's view: only for accounts it owns.
+pub(crate) async fn decide(
+    ctx: Arc<Ctx>,
+    rc: RequestContext,
+    req: CheckRequest,
+) -> Result<CheckResponse, ServiceError> {
     super::known_account(&ctx, &req.account).await?;
     let (limits, _) = ctx.settings.limits_of(&req.account);
     let state = ctx.settings.state_of(&req.account).state;
     let violations = {
-        let mut view = ctx.view.lock().unwrap();
+        let mut view = ctx.view.lock();
         let price = match req.price.or_else(|| view.price(&req.account, &req.symbol)) {
             Some(p) => p,
             None => {
@@ -43,12 +121,21 @@ pub async fn handle(
                 )))
             }
         };
-        let facts = view.facts(&req.account, &req.symbol, price, ctx.config.reservation_ttl);
+        let order_id = req
+            .client_order_id
+            .as_deref()
+            .map(|coid| trading::order::order_id(&req.account, coid));
+        let facts = view.facts(
+            &req.account,
+            &req.symbol,
+            price,
+            ctx.config.reservation_ttl,
+            order_id.as_deref(),
+        );
         let input = facts.input(&req.symbol, req.side, req.qty, price, req.reduce_only);
         let violations = trading::risk::check(&limits, state, &input);
         if violations.is_empty() {
-            if let Some(coid) = &req.client_order_id {
-                let order_id = trading::order::order_id(&req.account, coid);
+            if let Some(order_id) = order_id {
                 view.reserve(&req.account, order_id, &req.symbol, req.side, req.qty);
             }
         }

@@ -2,6 +2,7 @@
 
 mod check;
 mod halt;
+mod internal_check;
 mod limits_get;
 mod limits_set;
 mod resume;
@@ -17,6 +18,7 @@ use crate::alerts::{self, AlertSpec};
 use crate::Ctx;
 
 pub use halt::halt_for_daily_loss;
+pub use internal_check::serve as serve_internal_check;
 
 pub(crate) fn endpoints(ctx: Arc<Ctx>) -> Endpoints {
     Endpoints::new()
@@ -77,14 +79,14 @@ pub(crate) fn valid_account(account: &str) -> Result<(), ServiceError> {
 /// The account must have been opened (waits once for this instance to catch up).
 pub(crate) async fn known_account(ctx: &Ctx, account: &str) -> Result<(), ServiceError> {
     valid_account(account)?;
-    if ctx.view.lock().unwrap().known(account) {
+    if ctx.view.lock().known(account) {
         return Ok(());
     }
     ctx.orders
         .catch_up(ctx.config.catch_up_timeout)
         .await
         .map_err(|e| ServiceError::unavailable(e.to_string()))?;
-    if ctx.view.lock().unwrap().known(account) {
+    if ctx.view.lock().known(account) {
         Ok(())
     } else {
         Err(ServiceError::not_found(format!(

@@ -15,7 +15,7 @@ pub async fn handle(
     super::valid_account(&req.account)?;
     let _ = ctx.orders.catch_up(ctx.config.catch_up_timeout).await;
     let (known, view) = {
-        let v = ctx.view.lock().unwrap();
+        let v = ctx.view.lock();
         (v.known(&req.account), v.account_view(&req.account))
     };
     Ok(StatusResponse {
