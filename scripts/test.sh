@@ -15,7 +15,7 @@ nats-server() { "$NATS_SERVER_BIN" "$@"; }
 echo "== nats/ configs"
 # nats/auth/users.conf reads each user's password from the environment, and
 # nats/tls.conf needs certificates in ./certs.
-scripts/make-certs.sh
+[ -f certs/ca.pem ] || scripts/make-certs.sh   # keeps certificates a dev server may be using
 set -a && . nats/auth/dev.env && set +a
 nats-server -t -c nats/secure.conf && nats-server -t -c nats/tls.conf
 for conf in nats/*.conf nats/*/*.conf; do

@@ -220,7 +220,15 @@ async fn services_trade_end_to_end_under_their_own_users() {
     let seen = Violations::default();
 
     let _market_data = run_as(&server, "market-data", &seen, |c, s| {
-        market_data::run(market_data::Config::default(), c, s.wait())
+        // The simulator too: its lease in KV, quotes into QUOTES.
+        let config = market_data::Config {
+            simulator: Some(market_data::SimulatorConfig {
+                symbols: vec![model::Symbol::new("SIM-A").unwrap()],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        market_data::run(config, c, s.wait())
     });
     let _risk = run_as(&server, "risk", &seen, |c, s| {
         risk_service::run(risk_service::Config::default(), c, s.wait())
@@ -352,6 +360,37 @@ async fn services_trade_end_to_end_under_their_own_users() {
         (s["signals"].as_u64()? > 0).then_some(())
     })
     .await;
+    // A rejected order: risk's alert lands in ALERTS.
+    let big = as_order(
+        call(
+            &client,
+            subjects::execution::SUBMIT,
+            json!({"client_order_id": "big", "account": "acc", "symbol": "GOOG", "side": "buy",
+                   "type": "market", "qty": "1000"}),
+        )
+        .await,
+    );
+    assert_eq!(big.status, OrderStatus::Rejected);
+    let js = jetstream::new(client.clone());
+    testkit::wait_until(
+        "risk's alert in ALERTS",
+        Duration::from_secs(10),
+        || async { (stored(&js, subjects::streams::ALERTS).await > 0).then_some(()) },
+    )
+    .await;
+    // The simulator runs under market-data's lease and publishes quotes.
+    testkit::wait_until("a SIM-A quote", Duration::from_secs(10), || async {
+        request::<_, Value>(
+            &client,
+            subjects::md::QUOTE_GET,
+            &json!({"symbol": "SIM-A"}),
+            RequestOptions::timeout(Duration::from_secs(2)),
+        )
+        .await
+        .ok()
+    })
+    .await;
+
     let sweep = call(
         &client,
         subjects::backtest::SWEEP_SUBMIT,
@@ -370,6 +409,30 @@ async fn services_trade_end_to_end_under_their_own_users() {
         (s["state"].as_str()? == "done").then_some(())
     })
     .await;
+    // A canceled sweep purges its queued tasks from JOBS.
+    let doomed = call(
+        &client,
+        subjects::backtest::SWEEP_SUBMIT,
+        json!({"kind": "sma_cross", "data": {"symbol": "GOOG"},
+               "search": {"grid": {"fast": (2..20).collect::<Vec<_>>(), "slow": (21..40).collect::<Vec<_>>()}},
+               "objective": "return_pct"}),
+    )
+    .await;
+    let canceled_job = call(
+        &client,
+        subjects::backtest::JOB_CANCEL,
+        json!({"job_id": doomed["job_id"]}),
+    )
+    .await;
+    assert_eq!(canceled_job["state"], "canceled", "{canceled_job}");
+    // analytics: a sweep result (backtest-jobs KV, backtest.run) and an account.
+    let best = call(
+        &client,
+        subjects::analytics::PERFORMANCE_GET,
+        json!({"source": {"sweep_result": {"job_id": job_id, "index": 0}}}),
+    )
+    .await;
+    assert!(best["stats"].is_object(), "{best}");
     let perf = call(
         &client,
         subjects::analytics::PERFORMANCE_GET,

@@ -62,5 +62,8 @@ async fn clients_with_the_local_ca_and_a_client_certificate_connect_over_tls() {
         .connection_timeout(Duration::from_secs(3))
         .connect(server.url())
         .await;
-    assert!(untrusted.is_err(), "trusted a server certificate of an unknown CA");
+    assert!(
+        untrusted.is_err(),
+        "trusted a server certificate of an unknown CA"
+    );
 }
