@@ -130,7 +130,7 @@ async fn the_client_cannot_write_orders_nor_call_internal_subjects() {
     // The paper exchange's internal cancel: refused before it reaches anyone.
     let (execution, _) = login(&server, "execution").await;
     let mut exchange = execution
-        .subscribe(subjects::execution::EXCHANGE_CANCEL)
+        .queue_subscribe(subjects::execution::EXCHANGE_CANCEL, "q".to_string())
         .await
         .unwrap();
     execution.flush().await.unwrap();

@@ -1,7 +1,8 @@
 //! `scripts/make-certs.sh` + `nats/tls.conf` on a real nats-server: a client
 //! trusting the local CA and holding the client certificate gets in (and still
-//! logs in with its password); without the client certificate, or without
-//! trusting the CA, it does not.
+//! logs in with its password), through raw async-nats and through the services'
+//! own `bus::connect`; without the client certificate, or without trusting the
+//! CA, it does not.
 
 mod auth_common;
 
@@ -45,6 +46,25 @@ async fn clients_with_the_local_ca_and_a_client_certificate_connect_over_tls() {
     client.publish("evt.order.x.y", "{}".into()).await.unwrap();
     client.flush().await.unwrap();
     violations.wait_for("evt.order.x.y").await;
+
+    // The services' own connect (what NATS_USER, NATS_PASSWORD, NATS_TLS_CA,
+    // NATS_TLS_CERT and NATS_TLS_KEY configure) gets in the same way.
+    let config = bus::connect::NatsConfig {
+        auth: bus::connect::Auth::UserPassword {
+            user: "risk".to_string(),
+            password: auth_common::password("risk"),
+        },
+        tls: bus::connect::Tls {
+            ca: Some(certs.join("ca.pem")),
+            cert: Some(certs.join("client-cert.pem")),
+            key: Some(certs.join("client-key.pem")),
+        },
+        ..bus::connect::NatsConfig::new(server.url()).unwrap()
+    };
+    let risk = bus::connect::connect_with(&config, "tls-test", Some(Duration::from_secs(5)))
+        .await
+        .expect("bus::connect over TLS");
+    risk.flush().await.unwrap();
 
     // No client certificate: the server refuses the handshake (mutual TLS).
     let no_cert = options("client", &Violations::default())

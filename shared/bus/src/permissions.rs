@@ -68,8 +68,7 @@ impl Permissions {
         }))
     }
 
-    /// Plain (core) subscriptions: live ticks, an internal subject one
-    /// instance serves alone.
+    /// Plain (core) subscriptions: live ticks.
     fn listens(self, subjects: &[&str]) -> Self {
         self.subscribe(subjects.iter().map(|s| s.to_string()))
     }
@@ -294,8 +293,9 @@ pub fn risk() -> Permissions {
 
 pub fn execution() -> Permissions {
     serves_public(&EXECUTION)
-        // The paper exchange's instance alone answers cancels (no queue group).
-        .listens(EXECUTION.internal)
+        // The paper exchange's instance (the lease holder) serves cancels as
+        // a micro service of its own.
+        .serves(subjects::execution::EXCHANGE_SERVICE, EXECUTION.internal)
         .requests(EXECUTION.internal)
         .requests(&[subjects::risk::CHECK, subjects::md::BARS_GET])
         .provisions(streams::ORDERS)
@@ -307,10 +307,7 @@ pub fn execution() -> Permissions {
         .reads(streams::QUOTES)
         .reads(streams::SIGNALS)
         .listens(&streams::QUOTES_SUBJECTS)
-        .publishes(&[
-            &subjects::order_event("*", "*"),
-            streams::ORDERS_SUBJECTS[1], // fills: evt.fill.>
-        ])
+        .publishes(&[&subjects::order_event("*", "*"), streams::ALL_FILLS])
         .owns_bucket(buckets::EXECUTION_LEASES)
 }
 
@@ -533,9 +530,7 @@ mod tests {
             for s in &p.subscribe {
                 let plain_ok = s == "_INBOX.>"
                     || s.starts_with("$SRV.")
-                    || (user == EXECUTION.service
-                        && (EXECUTION.internal.contains(&s.as_str())
-                            || streams::QUOTES_SUBJECTS.contains(&s.as_str())));
+                    || (user == EXECUTION.service && s == streams::ALL_TICKS);
                 assert!(plain_ok || s.ends_with(" q"), "{user}: {s}");
             }
             assert!(!p.publish.iter().any(|s| s == ">" || s == "$JS.API.>"));
