@@ -25,7 +25,7 @@ pub async fn start(
         store_dir: Some(nats_dir.join("jetstream")),
         monitor_port: Some(monitor_port),
         show_logs,
-        extra_args: Vec::new(),
+        ..Default::default()
     })
     .await
     .with_context(|| format!("cannot start the embedded nats-server on port {port} (another server there? use --nats-port or --nats-url)"))?;

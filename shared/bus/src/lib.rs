@@ -20,6 +20,8 @@
 //! - [`connect`]: server lists and credentials; connecting with retries and reconnect logging.
 //! - [`runner`]: the one way a service runs: provision (retried), serve a declared
 //!   endpoint table, run background tasks, drain in a fixed order; live/ready state.
+//! - [`permissions`]: the NATS user of each service and what it may publish and
+//!   subscribe to (rendered into `nats/auth/users.conf`).
 //! - [`telemetry`]: tracing set-up for binaries.
 
 pub mod api;
@@ -33,6 +35,7 @@ pub mod headers;
 pub mod internal;
 pub mod jetstream;
 pub mod lease;
+pub mod permissions;
 pub mod proto;
 pub mod queries;
 pub mod runner;

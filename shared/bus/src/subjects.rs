@@ -141,6 +141,8 @@ pub mod streams {
     pub const PORTFOLIO: &str = "PORTFOLIO";
     pub const ALL_PORTFOLIO_UPDATES: &str = "evt.portfolio.>";
     pub const PORTFOLIO_SUBJECTS: [&str; 1] = [ALL_PORTFOLIO_UPDATES];
+    /// Every event of every `evt.` stream (what a client may subscribe to).
+    pub const EVENTS: &str = "evt.>";
 }
 
 /// KV buckets.

@@ -64,6 +64,13 @@ pub struct ServerOptions {
     pub show_logs: bool,
     /// Extra command-line arguments.
     pub extra_args: Vec<String>,
+    /// Extra environment of the server process (e.g. the passwords a config
+    /// reads with `$VAR`).
+    pub env: Vec<(String, String)>,
+    /// Working directory of the server (relative paths in a config, such as
+    /// TLS certificates, resolve from it); `None`: ours. Give `config` as an
+    /// absolute path then.
+    pub current_dir: Option<PathBuf>,
 }
 
 /// A running nats-server, stopped and cleaned up on drop.
@@ -118,6 +125,10 @@ impl NatsServer {
             cmd.args(["-m", &m]);
         }
         cmd.args(&options.extra_args);
+        cmd.envs(options.env.iter().map(|(k, v)| (k, v)));
+        if let Some(dir) = &options.current_dir {
+            cmd.current_dir(dir);
+        }
         cmd.stdin(Stdio::null()).kill_on_drop(true);
         // The server must not outlive us, even when we are killed outright
         // (a crashed test, `kill -9 trader`): the kernel sends it SIGTERM.

@@ -1,0 +1,554 @@
+//! Who may publish and subscribe to what: one NATS user per service, `trader`
+//! (the all-in-one process, the union of every service) and `client` (people and
+//! tools: the public endpoints, discovery, reading events).
+//!
+//! Written once, from the names in [`crate::subjects`]; [`render_users_conf`]
+//! turns it into nats-server's `authorization` block, committed as
+//! `nats/auth/users.conf` (a test keeps the file equal to the rendering:
+//! `UPDATE_NATS_AUTH=1 cargo test -p bus permissions` rewrites it).
+//!
+//! A service user may: serve its own endpoints (queue group `q` only), answer
+//! requests it received (`allow_responses`), answer `$SRV` discovery for its own
+//! name, request the endpoints of other services it uses, publish the events it
+//! writes, and use the JetStream API of the streams and buckets it provisions or
+//! reads — nothing else (no `$JS.API.>`, no `>`).
+
+use std::collections::BTreeSet;
+
+use crate::subjects::{self, buckets, streams};
+
+/// Allowed subjects of one user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Permissions {
+    pub publish: BTreeSet<String>,
+    /// `"<subject>"`, or `"<subject> <queue>"` for a queue subscription only.
+    pub subscribe: BTreeSet<String>,
+    /// May publish one reply to the reply subject of each request it received.
+    pub allow_responses: bool,
+}
+
+/// The JetStream API prefix.
+const JS_API: &str = "$JS.API";
+
+impl Permissions {
+    /// What every user needs: replies to its own requests and JetStream acks of
+    /// its publishes arrive on `_INBOX.>`.
+    fn base() -> Self {
+        let mut p = Permissions::default();
+        p.subscribe.insert("_INBOX.>".to_string());
+        p
+    }
+
+    fn publish(mut self, subjects: impl IntoIterator<Item = String>) -> Self {
+        self.publish.extend(subjects);
+        self
+    }
+
+    fn subscribe(mut self, subjects: impl IntoIterator<Item = String>) -> Self {
+        self.subscribe.extend(subjects);
+        self
+    }
+
+    /// Serves `endpoints` in queue group `q` (a plain or other-group
+    /// subscription to them is refused) and answers `$SRV` pings, info and
+    /// stats requests addressed to all services or to `service`.
+    fn serves(mut self, service: &str, endpoints: &[&str]) -> Self {
+        self.allow_responses = true;
+        self.subscribe(
+            endpoints
+                .iter()
+                .map(|e| format!("{e} {}", subjects::QUEUE_GROUP)),
+        )
+        .subscribe(["PING", "INFO", "STATS"].into_iter().flat_map(|verb| {
+            [
+                format!("$SRV.{verb}"),
+                format!("$SRV.{verb}.{service}"),
+                format!("$SRV.{verb}.{service}.*"),
+            ]
+        }))
+    }
+
+    /// Plain (core) subscriptions: live ticks.
+    fn listens(self, subjects: &[&str]) -> Self {
+        self.subscribe(subjects.iter().map(|s| s.to_string()))
+    }
+
+    /// Requests these endpoints of other services.
+    fn requests(self, endpoints: &[&str]) -> Self {
+        self.publish(endpoints.iter().map(|s| s.to_string()))
+    }
+
+    /// Publishes these event subjects (into their streams).
+    fn publishes(self, subjects: &[&str]) -> Self {
+        self.requests(subjects)
+    }
+
+    /// Creates or updates `stream` at start (idempotent provisioning).
+    fn provisions(self, stream: &str) -> Self {
+        self.publish(
+            ["CREATE", "UPDATE", "INFO"]
+                .into_iter()
+                .map(|verb| format!("{JS_API}.STREAM.{verb}.{stream}")),
+        )
+    }
+
+    /// Reads `stream`: its info, consumers of its own (create, info, delete,
+    /// fetch, ack, flow control), direct gets and message gets.
+    fn reads(self, stream: &str) -> Self {
+        self.publish([
+            format!("{JS_API}.STREAM.INFO.{stream}"),
+            // Unnamed (ordered) consumers are created on the stream's subject alone.
+            format!("{JS_API}.CONSUMER.CREATE.{stream}"),
+            format!("{JS_API}.CONSUMER.CREATE.{stream}.>"),
+            format!("{JS_API}.CONSUMER.INFO.{stream}.*"),
+            format!("{JS_API}.CONSUMER.DELETE.{stream}.*"),
+            format!("{JS_API}.CONSUMER.MSG.NEXT.{stream}.*"),
+            format!("{JS_API}.DIRECT.GET.{stream}"),
+            format!("{JS_API}.DIRECT.GET.{stream}.>"),
+            format!("{JS_API}.STREAM.MSG.GET.{stream}"),
+            format!("$JS.ACK.{stream}.>"),
+            format!("$JS.FC.{stream}.>"),
+        ])
+    }
+
+    /// Removes messages of `stream` (a sweep's queued tasks when it is canceled).
+    fn purges(self, stream: &str) -> Self {
+        self.publish([format!("{JS_API}.STREAM.PURGE.{stream}")])
+    }
+
+    /// Creates, reads, writes and watches the KV bucket `bucket`.
+    fn owns_bucket(self, bucket: &str) -> Self {
+        let stream = kv_stream(bucket);
+        self.publish([format!("{JS_API}.INFO"), format!("$KV.{bucket}.>")])
+            .provisions(&stream)
+            .reads(&stream)
+    }
+
+    /// Reads and watches the KV bucket `bucket` someone else owns.
+    fn reads_bucket(self, bucket: &str) -> Self {
+        self.reads(&kv_stream(bucket))
+    }
+
+    /// Read-only JetStream: account info, stream names, info and direct gets.
+    fn inspects(self, stream: &str) -> Self {
+        self.publish([
+            format!("{JS_API}.STREAM.INFO.{stream}"),
+            format!("{JS_API}.DIRECT.GET.{stream}"),
+            format!("{JS_API}.DIRECT.GET.{stream}.>"),
+        ])
+    }
+
+    /// Everything `self` or `other` allows.
+    pub fn union(mut self, other: &Permissions) -> Self {
+        self.publish.extend(other.publish.iter().cloned());
+        self.subscribe.extend(other.subscribe.iter().cloned());
+        self.allow_responses |= other.allow_responses;
+        self
+    }
+}
+
+/// The stream behind a KV bucket.
+fn kv_stream(bucket: &str) -> String {
+    format!("KV_{bucket}")
+}
+
+/// The endpoints of one service: public ones anyone with the `client` user
+/// may call, internal ones only the service itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoints {
+    pub service: &'static str,
+    pub public: &'static [&'static str],
+    pub internal: &'static [&'static str],
+}
+
+pub const MARKET_DATA: Endpoints = Endpoints {
+    service: subjects::md::SERVICE,
+    public: &[
+        subjects::md::SYMBOLS_LIST,
+        subjects::md::BARS_GET,
+        subjects::md::QUOTE_GET,
+        subjects::md::IMPORT,
+    ],
+    internal: &[],
+};
+
+pub const STRATEGY: Endpoints = Endpoints {
+    service: subjects::strategy::SERVICE,
+    public: &[
+        subjects::strategy::KINDS,
+        subjects::strategy::START,
+        subjects::strategy::STOP,
+        subjects::strategy::LIST,
+        subjects::strategy::STATUS,
+        subjects::strategy::IND_COMPUTE,
+    ],
+    internal: &[],
+};
+
+pub const RISK: Endpoints = Endpoints {
+    service: subjects::risk::SERVICE,
+    public: &[
+        subjects::risk::CHECK,
+        subjects::risk::LIMITS_GET,
+        subjects::risk::LIMITS_SET,
+        subjects::risk::HALT,
+        subjects::risk::REDUCE,
+        subjects::risk::RESUME,
+        subjects::risk::STATUS,
+    ],
+    internal: &[],
+};
+
+pub const EXECUTION: Endpoints = Endpoints {
+    service: subjects::execution::SERVICE,
+    public: &[
+        subjects::execution::SUBMIT,
+        subjects::execution::CANCEL,
+        subjects::execution::GET,
+        subjects::execution::LIST,
+    ],
+    internal: &[subjects::execution::EXCHANGE_CANCEL],
+};
+
+pub const PORTFOLIO: Endpoints = Endpoints {
+    service: subjects::portfolio::SERVICE,
+    public: &[
+        subjects::portfolio::ACCOUNT_OPEN,
+        subjects::portfolio::POSITIONS_GET,
+        subjects::portfolio::SUMMARY_GET,
+        subjects::portfolio::PROTECTION_SET,
+    ],
+    internal: &[],
+};
+
+pub const BACKTEST: Endpoints = Endpoints {
+    service: subjects::backtest::SERVICE,
+    public: &[
+        subjects::backtest::RUN,
+        subjects::backtest::SWEEP_SUBMIT,
+        subjects::backtest::JOB_GET,
+        subjects::backtest::JOB_CANCEL,
+    ],
+    internal: &[],
+};
+
+pub const ANALYTICS: Endpoints = Endpoints {
+    service: subjects::analytics::SERVICE,
+    public: &[
+        subjects::analytics::PERFORMANCE_GET,
+        subjects::analytics::REPORT_GET,
+    ],
+    internal: &[],
+};
+
+/// Every service, in start order.
+pub const SERVICES: [Endpoints; 7] = [
+    MARKET_DATA,
+    STRATEGY,
+    RISK,
+    EXECUTION,
+    PORTFOLIO,
+    BACKTEST,
+    ANALYTICS,
+];
+
+fn serves_public(e: &Endpoints) -> Permissions {
+    Permissions::base().serves(e.service, e.public)
+}
+
+pub fn market_data() -> Permissions {
+    serves_public(&MARKET_DATA)
+        .provisions(streams::MARKET)
+        .provisions(streams::QUOTES)
+        .reads(streams::MARKET)
+        .reads(streams::QUOTES)
+        .publishes(&streams::MARKET_SUBJECTS)
+        .publishes(&streams::QUOTES_SUBJECTS)
+        .owns_bucket(buckets::MARKET_DATA_LEASES)
+}
+
+pub fn strategy() -> Permissions {
+    serves_public(&STRATEGY)
+        .requests(&[subjects::md::BARS_GET])
+        .provisions(streams::MARKET)
+        .provisions(streams::SIGNALS)
+        .reads(streams::MARKET)
+        .reads(streams::SIGNALS)
+        .publishes(&streams::SIGNALS_SUBJECTS)
+        .owns_bucket(buckets::STRATEGIES)
+        .owns_bucket(buckets::STRATEGY_LEASES)
+}
+
+pub fn risk() -> Permissions {
+    serves_public(&RISK)
+        .provisions(streams::ORDERS)
+        .provisions(streams::PORTFOLIO)
+        .provisions(streams::ALERTS)
+        .reads(streams::ORDERS)
+        .reads(streams::PORTFOLIO)
+        .publishes(&[&subjects::alert("*", subjects::risk::SERVICE)])
+        .owns_bucket(buckets::RISK_LIMITS)
+        .owns_bucket(buckets::RISK_STATE)
+}
+
+pub fn execution() -> Permissions {
+    serves_public(&EXECUTION)
+        // The paper exchange's instance (the lease holder) serves cancels as
+        // a micro service of its own.
+        .serves(subjects::execution::EXCHANGE_SERVICE, EXECUTION.internal)
+        .requests(EXECUTION.internal)
+        .requests(&[subjects::risk::CHECK, subjects::md::BARS_GET])
+        .provisions(streams::ORDERS)
+        .provisions(streams::MARKET)
+        .provisions(streams::QUOTES)
+        .provisions(streams::SIGNALS)
+        .reads(streams::ORDERS)
+        .reads(streams::MARKET)
+        .reads(streams::QUOTES)
+        .reads(streams::SIGNALS)
+        .listens(&streams::QUOTES_SUBJECTS)
+        .publishes(&[&subjects::order_event("*", "*"), streams::ALL_FILLS])
+        .owns_bucket(buckets::EXECUTION_LEASES)
+}
+
+pub fn portfolio() -> Permissions {
+    serves_public(&PORTFOLIO)
+        .requests(&[subjects::execution::SUBMIT])
+        .provisions(streams::ORDERS)
+        .provisions(streams::PORTFOLIO)
+        .provisions(streams::MARKET)
+        .reads(streams::ORDERS)
+        .reads(streams::PORTFOLIO)
+        .reads(streams::MARKET)
+        .publishes(&[
+            &subjects::account_event("*", "*"),
+            &subjects::portfolio_update("*"),
+        ])
+}
+
+pub fn backtest() -> Permissions {
+    serves_public(&BACKTEST)
+        .requests(&[subjects::md::BARS_GET])
+        .provisions(streams::JOBS)
+        .provisions(streams::BACKTESTS)
+        .reads(streams::JOBS)
+        .purges(streams::JOBS)
+        .publishes(&[
+            &subjects::backtest_task("*"),
+            &subjects::backtest_complete("*"),
+        ])
+        .owns_bucket(buckets::BACKTEST_JOBS)
+        .owns_bucket(buckets::BACKTEST_RESULTS)
+}
+
+pub fn analytics() -> Permissions {
+    serves_public(&ANALYTICS)
+        .requests(&[
+            subjects::backtest::RUN,
+            subjects::md::SYMBOLS_LIST,
+            subjects::md::BARS_GET,
+        ])
+        .reads(streams::PORTFOLIO)
+        .reads(streams::ORDERS)
+        .reads_bucket(buckets::BACKTEST_JOBS)
+}
+
+/// Streams whose events anyone may read.
+const EVENT_STREAMS: [&str; 7] = [
+    streams::MARKET,
+    streams::QUOTES,
+    streams::SIGNALS,
+    streams::ORDERS,
+    streams::ALERTS,
+    streams::PORTFOLIO,
+    streams::BACKTESTS,
+];
+
+/// People and tools (the CLI, `nats`, dashboards): every public endpoint,
+/// `$SRV` discovery, live events, and reading (never writing) the event streams.
+pub fn client() -> Permissions {
+    let mut p = Permissions::base()
+        .requests(
+            &SERVICES
+                .iter()
+                .flat_map(|e| e.public.iter().copied())
+                .collect::<Vec<_>>(),
+        )
+        .publish(["$SRV.>".to_string(), format!("{JS_API}.INFO")])
+        .publish(["NAMES", "LIST"].map(|verb| format!("{JS_API}.STREAM.{verb}")))
+        .subscribe([streams::EVENTS.to_string()])
+        .listens(&streams::MARKET_SUBJECTS)
+        .listens(&streams::QUOTES_SUBJECTS);
+    for stream in EVENT_STREAMS {
+        p = p.inspects(stream);
+    }
+    p
+}
+
+/// The all-in-one process: every service, and the client commands.
+pub fn trader() -> Permissions {
+    all_services()
+        .iter()
+        .fold(client(), |acc, (_, p)| acc.union(p))
+}
+
+fn all_services() -> Vec<(&'static str, Permissions)> {
+    vec![
+        (MARKET_DATA.service, market_data()),
+        (STRATEGY.service, strategy()),
+        (RISK.service, risk()),
+        (EXECUTION.service, execution()),
+        (PORTFOLIO.service, portfolio()),
+        (BACKTEST.service, backtest()),
+        (ANALYTICS.service, analytics()),
+    ]
+}
+
+/// The user of the all-in-one process.
+pub const TRADER_USER: &str = "trader";
+/// The user of people and tools.
+pub const CLIENT_USER: &str = "client";
+
+/// Every NATS user with its permissions: one per service (named like the
+/// service), `trader` and `client`.
+pub fn users() -> Vec<(&'static str, Permissions)> {
+    let mut users = all_services();
+    users.push((TRADER_USER, trader()));
+    users.push((CLIENT_USER, client()));
+    users
+}
+
+/// The environment variable nats-server reads `user`'s password from
+/// (`risk` → `RISK_NATS_PASSWORD`): a bcrypt hash or the password itself.
+pub fn password_var(user: &str) -> String {
+    format!("{}_NATS_PASSWORD", user.to_uppercase().replace('-', "_"))
+}
+
+/// nats-server's `authorization` block for [`users`]: the text of
+/// `nats/auth/users.conf`.
+pub fn render_users_conf() -> String {
+    let mut out = String::from(
+        "# GENERATED from shared/bus/src/permissions.rs: do not edit. Regenerate with\n\
+         #   UPDATE_NATS_AUTH=1 cargo test -p bus permissions\n\
+         # One user per service, `trader` (all-in-one) and `client` (people, tools).\n\
+         # Passwords come from the environment (<USER>_NATS_PASSWORD, a bcrypt hash or\n\
+         # the password); nats/auth/dev.env has the dev ones. Included by\n\
+         # nats/secure.conf and nats/cluster-docker/n*.conf.\n\
+         authorization {\n  users: [\n",
+    );
+    for (user, p) in users() {
+        out.push_str(&format!(
+            "    {{\n      user: \"{user}\"\n      password: ${}\n      permissions: {{\n",
+            password_var(user)
+        ));
+        render_list(&mut out, "publish", &p.publish);
+        render_list(&mut out, "subscribe", &p.subscribe);
+        if p.allow_responses {
+            out.push_str("        allow_responses: true\n");
+        }
+        out.push_str("      }\n    }\n");
+    }
+    out.push_str("  ]\n}\n");
+    out
+}
+
+fn render_list(out: &mut String, what: &str, subjects: &BTreeSet<String>) {
+    out.push_str(&format!("        {what}: {{\n          allow: [\n"));
+    for s in subjects {
+        out.push_str(&format!("            \"{s}\"\n"));
+    }
+    out.push_str("          ]\n        }\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo_file(path: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(path)
+    }
+
+    /// The committed config is the rendering of this file; set
+    /// `UPDATE_NATS_AUTH=1` to rewrite it after changing a permission.
+    #[test]
+    fn committed_users_conf_is_the_rendering() {
+        let path = repo_file("nats/auth/users.conf");
+        let rendered = render_users_conf();
+        if std::env::var_os("UPDATE_NATS_AUTH").is_some() {
+            std::fs::write(&path, &rendered).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == rendered,
+            "{} is not the rendering of bus::permissions: run `UPDATE_NATS_AUTH=1 cargo test -p bus permissions`",
+            path.display()
+        );
+    }
+
+    /// nats/auth/dev.env sets a password for every user, and nothing else.
+    #[test]
+    fn dev_env_has_a_password_per_user() {
+        let text = std::fs::read_to_string(repo_file("nats/auth/dev.env")).unwrap();
+        let vars: BTreeSet<String> = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#') && l.contains('='))
+            .map(|l| l.split('=').next().unwrap().trim().to_string())
+            .collect();
+        let wanted: BTreeSet<String> = users().iter().map(|(u, _)| password_var(u)).collect();
+        assert_eq!(vars, wanted);
+    }
+
+    #[test]
+    fn client_reaches_no_internal_subject_and_writes_no_stream() {
+        let client = client();
+        for e in SERVICES {
+            for internal in e.internal {
+                assert!(!client.publish.contains(*internal), "{internal}");
+            }
+            for public in e.public {
+                assert!(!public.contains(".internal."), "{public}");
+            }
+        }
+        for s in &client.publish {
+            assert!(
+                !s.starts_with("evt.")
+                    && !s.starts_with("md.bar.")
+                    && !s.starts_with("md.tick.")
+                    && !s.starts_with("$KV.")
+            );
+            assert!(!s.contains("CREATE") && !s.contains("UPDATE") && !s.contains("DELETE"));
+            assert!(!s.contains("PURGE") && !s.starts_with("$JS.ACK"));
+        }
+        assert!(!client.allow_responses);
+    }
+
+    #[test]
+    fn services_serve_only_in_the_queue_group() {
+        for (user, p) in all_services() {
+            for s in &p.subscribe {
+                let plain_ok = s == "_INBOX.>"
+                    || s.starts_with("$SRV.")
+                    || (user == EXECUTION.service && s == streams::ALL_TICKS);
+                assert!(plain_ok || s.ends_with(" q"), "{user}: {s}");
+            }
+            assert!(!p.publish.iter().any(|s| s == ">" || s == "$JS.API.>"));
+        }
+    }
+
+    #[test]
+    fn trader_is_the_union() {
+        let trader = trader();
+        for (_, p) in users() {
+            assert!(p.publish.is_subset(&trader.publish));
+            assert!(p.subscribe.is_subset(&trader.subscribe));
+        }
+    }
+
+    #[test]
+    fn password_vars() {
+        assert_eq!(password_var("market-data"), "MARKET_DATA_NATS_PASSWORD");
+        assert_eq!(password_var("client"), "CLIENT_NATS_PASSWORD");
+    }
+}
