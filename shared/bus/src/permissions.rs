@@ -196,7 +196,7 @@ pub const RISK: Endpoints = Endpoints {
         subjects::risk::RESUME,
         subjects::risk::STATUS,
     ],
-    internal: &[],
+    internal: &[subjects::risk::INTERNAL_CHECKS],
 };
 
 pub const EXECUTION: Endpoints = Endpoints {
@@ -289,6 +289,16 @@ pub fn risk() -> Permissions {
         .publishes(&[&subjects::alert("*", subjects::risk::SERVICE)])
         .owns_bucket(buckets::RISK_LIMITS)
         .owns_bucket(buckets::RISK_STATE)
+        // Account partitions: the owner serves its partitions' internal check
+        // subjects (plain subscriptions in queue group `q`, not a micro
+        // service); the others forward checks there.
+        .owns_bucket(buckets::RISK_LEASES)
+        .subscribe(
+            RISK.internal
+                .iter()
+                .map(|e| format!("{e} {}", subjects::QUEUE_GROUP)),
+        )
+        .requests(RISK.internal)
 }
 
 pub fn execution() -> Permissions {

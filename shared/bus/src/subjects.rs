@@ -60,16 +60,18 @@ pub mod risk {
     pub const STATUS: &str = "risk.status";
     /// Lease names are `partition.<n>` in [`super::buckets::RISK_LEASES`].
     pub const PARTITION_LEASE_PREFIX: &str = "partition";
-    /// Queue group of the internal check subjects: should two instances both
-    /// believe they own a partition for a moment, one of them decides.
-    pub const OWNER_QUEUE_GROUP: &str = "risk-owner";
 
     /// Internal: `risk.internal.check.<partition>`, served only by the risk
-    /// instance holding that partition's lease; other risk instances forward
-    /// `risk.check` here. Not for clients.
+    /// instance holding that partition's lease (a plain subscription in queue
+    /// group [`super::QUEUE_GROUP`]: should two instances both believe they own
+    /// a partition for a moment, one of them decides); other risk instances
+    /// forward `risk.check` here. Not for clients.
     pub fn internal_check(partition: u16) -> String {
         format!("risk.internal.check.{partition}")
     }
+
+    /// Every partition's internal check subject (for permissions).
+    pub const INTERNAL_CHECKS: &str = "risk.internal.check.*";
 
     /// Lease name of one account partition.
     pub fn partition_lease(partition: u16) -> String {

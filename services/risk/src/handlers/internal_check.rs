@@ -41,7 +41,7 @@ pub async fn serve(ctx: &Arc<Ctx>, partition: u16) -> Result<InternalEndpoint, B
     bus::internal::serve(
         &ctx.client,
         subjects::risk::internal_check(partition),
-        subjects::risk::OWNER_QUEUE_GROUP,
+        subjects::QUEUE_GROUP,
         "internal-check",
         move |rc, req| handle(c.clone(), rc, req, partition),
     )
