@@ -112,25 +112,33 @@ async fn submit(client: &async_nats::Client, n: usize) -> (Order, u32) {
     }
 }
 
-/// Every `Nats-Msg-Id` of the account's order decisions in ORDERS.
+/// Every `Nats-Msg-Id` of the account's order decisions in ORDERS. Right
+/// after a node restart the stream's leader may be moving: the whole read is
+/// retried until it goes through.
 async fn decisions(js: &jetstream::Context) -> Vec<String> {
-    let stream = js.get_stream(subjects::streams::ORDERS).await.unwrap();
+    wait_until("ORDERS read", Duration::from_secs(60), || {
+        read_decisions(js)
+    })
+    .await
+}
+
+async fn read_decisions(js: &jetstream::Context) -> Option<Vec<String>> {
+    let stream = js.get_stream(subjects::streams::ORDERS).await.ok()?;
     let consumer = stream
         .create_consumer(pull::OrderedConfig {
             filter_subject: format!("evt.order.{ACCOUNT}.>"),
             ..Default::default()
         })
         .await
-        .unwrap();
+        .ok()?;
     let pending = consumer.cached_info().num_pending as usize;
-    let mut messages = consumer.messages().await.unwrap();
+    let mut messages = consumer.messages().await.ok()?;
     let mut ids = Vec::new();
     while ids.len() < pending {
         let m = tokio::time::timeout(Duration::from_secs(10), messages.next())
             .await
-            .expect("ORDERS read stalled")
-            .unwrap()
-            .unwrap();
+            .ok()??
+            .ok()?;
         let id = m
             .headers
             .as_ref()
@@ -139,7 +147,7 @@ async fn decisions(js: &jetstream::Context) -> Vec<String> {
             .unwrap_or_default();
         ids.push(id);
     }
-    ids
+    Some(ids)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -228,20 +236,30 @@ async fn orders_survive_a_stopped_node_and_a_killed_one_on_a_3_node_cluster() {
     assert_eq!(ids.len(), ORDERS, "decisions in ORDERS");
     // In the OMS of whichever instance answers, as acknowledged.
     for (n, order) in &acked {
-        let now: Order = bus::request(
-            &client,
-            subjects::execution::GET,
-            &json!({"account": ACCOUNT, "client_order_id": format!("o{n}")}),
-            RequestOptions::timeout(Duration::from_secs(5)),
+        let now: Order = wait_until(
+            &format!("orders.get o{n}"),
+            Duration::from_secs(30),
+            || async {
+                bus::request::<_, Order>(
+                    &client,
+                    subjects::execution::GET,
+                    &json!({"account": ACCOUNT, "client_order_id": format!("o{n}")}),
+                    RequestOptions::timeout(Duration::from_secs(5)),
+                )
+                .await
+                .ok()
+            },
         )
-        .await
-        .unwrap_or_else(|e| panic!("orders.get o{n}: {e}"));
+        .await;
         assert_eq!(now.id, order.id);
         assert_eq!(now.status, order.status, "o{n}");
     }
     // Both restarted nodes hold ORDERS up to the same last sequence.
-    let mut orders = js.get_stream(subjects::streams::ORDERS).await.unwrap();
-    let last = orders.info().await.unwrap().state.last_sequence;
+    let last = wait_until("ORDERS info", Duration::from_secs(60), || async {
+        let mut orders = js.get_stream(subjects::streams::ORDERS).await.ok()?;
+        Some(orders.info().await.ok()?.state.last_sequence)
+    })
+    .await;
     let cluster: &testkit::NatsCluster = platform.cluster();
     for node in [0, 1] {
         wait_until(
