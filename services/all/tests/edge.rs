@@ -5,10 +5,15 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, stream};
+use bus::api::portfolio::Summary;
 use bus::edge::{self, EdgeName};
 use bus::jetstream::{ensure_stream, StreamSettings};
 use bus::subjects::{self, edge::LINK_DENY, streams};
+use bus::{request, RequestOptions};
+use serde_json::json;
 use testkit::leaf::{Hub, Leaf};
+use testkit::{spawn_connected, ServiceHandle};
+use trading::{Order, OrderStatus};
 
 const HUB: &str = subjects::edge::HUB_DOMAIN;
 
@@ -29,7 +34,8 @@ async fn wait_count(js: &jetstream::Context, name: &str, n: u64) {
     assert_eq!(count(js, name).await, n, "{name} holds more than {n}");
 }
 
-/// Every `Nats-Msg-Id` in a stream, and how many messages it holds.
+/// Every message of a stream by its `Nats-Msg-Id` (the body when it has
+/// none), and how many messages it holds.
 async fn msg_ids(js: &jetstream::Context, name: &str) -> (u64, BTreeSet<String>) {
     let mut stream = js.get_stream(name).await.unwrap();
     let last = stream.info().await.unwrap().state.last_sequence;
@@ -44,7 +50,7 @@ async fn msg_ids(js: &jetstream::Context, name: &str) -> (u64, BTreeSet<String>)
             .headers
             .get(bus::headers::MSG_ID)
             .map(|v| v.as_str().to_string())
-            .unwrap_or_default();
+            .unwrap_or_else(|| String::from_utf8_lossy(&msg.payload).into_owned());
         ids.insert(id);
     }
     (n, ids)
@@ -150,4 +156,282 @@ async fn hub_catches_up_after_the_link_returns() {
     assert!(config.subjects.is_empty());
     let sources: Vec<stream::Source> = config.sources.unwrap();
     assert_eq!(sources[0].name, streams::ORDERS);
+}
+
+/// An edge box: a leaf server (domain = the edge's name) with market-data,
+/// risk, execution and portfolio on it, GOOG bars imported, one account open,
+/// the hub copies of its streams provisioned through the hub's domain, and
+/// the query forwarder.
+struct Edge {
+    leaf: Leaf,
+    name: EdgeName,
+    account: String,
+    client: async_nats::Client,
+    js: jetstream::Context,
+    bars: Vec<model::Bar>,
+    _data: tempfile::TempDir,
+    _md: ServiceHandle<market_data::Error>,
+    _risk: ServiceHandle<risk_service::Error>,
+    _execution: ServiceHandle<execution_service::Error>,
+    _portfolio: ServiceHandle<portfolio_service::Error>,
+    _queries: ServiceHandle<bus::BusError>,
+}
+
+impl Edge {
+    async fn start(hub: &Hub, name: &str) -> Edge {
+        let leaf = Leaf::start(hub, name, &LINK_DENY).await;
+        let name = EdgeName::new(name, HUB).unwrap();
+        let url = leaf.server.url().to_string();
+        let data = tempfile::tempdir().unwrap();
+        let md = spawn_connected(&url, |c, s| {
+            market_data::run(market_data::Config::default(), c, s.wait())
+        });
+        let risk = spawn_connected(&url, |c, s| {
+            risk_service::run(risk_service::Config::default(), c, s.wait())
+        });
+        let execution = spawn_connected(&url, |c, s| {
+            execution_service::run(execution_service::Config::default(), c, s.wait())
+        });
+        let portfolio_config = portfolio_service::Config::new(data.path().to_path_buf());
+        let portfolio = spawn_connected(&url, move |c, s| {
+            portfolio_service::run(portfolio_config, c, s.wait())
+        });
+        let queries_name = name.clone();
+        let queries = spawn_connected(&url, move |c, s| {
+            edge::serve_queries(c, queries_name, s.wait())
+        });
+        let client = leaf.server.client().await;
+        for (subject, body) in [
+            (subjects::md::SYMBOLS_LIST, ""),
+            (subjects::risk::LIMITS_GET, r#"{"account":"x"}"#),
+            (subjects::execution::LIST, "{}"),
+            (subjects::portfolio::SUMMARY_GET, r#"{"account":"x"}"#),
+        ] {
+            testkit::wait_for_service(&client, subject, body).await;
+        }
+        let edge = Edge {
+            account: format!("acct-{name}"),
+            leaf,
+            name,
+            js: jetstream::new(client.clone()),
+            client,
+            bars: testkit::paths::goog_bars(),
+            _data: data,
+            _md: md,
+            _risk: risk,
+            _execution: execution,
+            _portfolio: portfolio,
+            _queries: queries,
+        };
+        edge.import_goog(60).await;
+        let _: serde_json::Value = edge
+            .request(
+                subjects::portfolio::ACCOUNT_OPEN,
+                json!({"account": edge.account, "cash": "100000"}),
+            )
+            .await
+            .unwrap();
+        edge.leaf.wait_linked(HUB).await;
+        let hub_js = jetstream::with_domain(edge.client.clone(), HUB);
+        edge::provision_hub(&hub_js, &edge.name, &StreamSettings::default())
+            .await
+            .unwrap();
+        edge
+    }
+
+    async fn request<T: serde::de::DeserializeOwned>(
+        &self,
+        subject: &str,
+        body: serde_json::Value,
+    ) -> Result<T, bus::RequestError> {
+        request(
+            &self.client,
+            subject,
+            &body,
+            RequestOptions::timeout(Duration::from_secs(10)),
+        )
+        .await
+    }
+
+    async fn import_goog(&self, rows: usize) {
+        let text = std::fs::read_to_string(testkit::paths::testdata("GOOG.csv")).unwrap();
+        let body: Vec<&str> = text.lines().skip(1).take(rows).collect();
+        let csv = format!("Date,Open,High,Low,Close,Volume\n{}\n", body.join("\n"));
+        let report: serde_json::Value = self
+            .request(subjects::md::IMPORT, json!({"symbol": "GOOG", "csv": csv}))
+            .await
+            .unwrap();
+        assert_eq!(report["published"], rows as u64);
+    }
+
+    /// A market order on stored history (working after bar `i`), until filled.
+    async fn trade(&self, coid: &str, side: &str, i: usize) -> Order {
+        let order: Order = self
+            .request(
+                subjects::execution::SUBMIT,
+                json!({"client_order_id": coid, "account": self.account, "symbol": "GOOG",
+                       "side": side, "type": "market", "qty": "1", "after_ts": self.bars[i].ts}),
+            )
+            .await
+            .unwrap();
+        assert_ne!(order.status, OrderStatus::Rejected, "{order:?}");
+        testkit::wait_until(
+            &format!("{coid} filled"),
+            Duration::from_secs(30),
+            || async {
+                let o: Order = self
+                    .request(
+                        subjects::execution::GET,
+                        json!({"account": self.account, "client_order_id": coid}),
+                    )
+                    .await
+                    .ok()?;
+                (o.status == OrderStatus::Filled).then_some(o)
+            },
+        )
+        .await
+    }
+
+    /// Waits until the hub's copy of each sourced stream holds exactly what
+    /// the edge's stream holds: the same count, the same messages by
+    /// `Nats-Msg-Id`, none twice.
+    async fn wait_hub_caught_up(&self, hub_js: &jetstream::Context) {
+        for stream in subjects::edge::SOURCED_STREAMS {
+            let copy = self.name.hub_stream(stream);
+            testkit::wait_until(
+                &format!("{copy} equal to {}'s {stream}", self.name),
+                Duration::from_secs(60),
+                || async {
+                    let here = msg_ids(&self.js, stream).await;
+                    let there = msg_ids(hub_js, &copy).await;
+                    (here == there).then_some(())
+                },
+            )
+            .await;
+            let (n, ids) = msg_ids(hub_js, &copy).await;
+            assert_eq!(n, ids.len() as u64, "{copy}: a message stored twice");
+            eprintln!("{copy}: {n} messages, equal to {}'s {stream}", self.name);
+        }
+    }
+}
+
+/// Two edges trade on their own; edge A's link is cut while it trades, and it
+/// keeps accepting and filling orders; once the link is back the hub's copies
+/// hold every edge A event exactly once, edge B's events are in edge B's hub
+/// streams only, and the hub's own streams caught nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edges_trade_through_a_cut_link_and_the_hub_catches_up_exactly_once() {
+    let hub = Hub::start(HUB).await;
+    let hub_client = hub.server.client().await;
+    let hub_js = jetstream::new(hub_client.clone());
+    // The hub's own streams, as the hub's services would provision them.
+    let settings = StreamSettings::default();
+    for config in [
+        bus::jetstream::orders_stream(&settings),
+        bus::jetstream::signals_stream(&settings),
+        bus::jetstream::portfolio_stream(&settings),
+        bus::jetstream::alerts_stream(&settings),
+        bus::jetstream::market_stream(&settings),
+    ] {
+        ensure_stream(&hub_js, config).await.unwrap();
+    }
+    let a = Edge::start(&hub, "edge-a").await;
+    let b = Edge::start(&hub, "edge-b").await;
+
+    for (edge, tag) in [(&a, "a"), (&b, "b")] {
+        for i in 0..3 {
+            let side = if i % 2 == 0 { "buy" } else { "sell" };
+            edge.trade(&format!("{tag}-up-{i}"), side, 10 + i).await;
+        }
+    }
+    a.wait_hub_caught_up(&hub_js).await;
+
+    // Link down: edge A keeps trading (risk, execution, portfolio are local).
+    a.leaf.cut_link();
+    let hub_orders_a = a.name.hub_stream(streams::ORDERS);
+    let before = count(&hub_js, &hub_orders_a).await;
+    for i in 0..10 {
+        let side = if i % 3 == 2 { "sell" } else { "buy" };
+        let order = a.trade(&format!("a-down-{i}"), side, 20 + i).await;
+        assert_eq!(order.avg_fill_price, a.bars[21 + i].open);
+    }
+    let _: serde_json::Value = a
+        .request(
+            subjects::risk::HALT,
+            json!({"account": a.account, "reason": "link test"}),
+        )
+        .await
+        .unwrap();
+    let _: serde_json::Value = a
+        .request(subjects::risk::RESUME, json!({"account": a.account}))
+        .await
+        .unwrap();
+    for i in 0..3 {
+        b.trade(&format!("b-during-{i}"), "buy", 30 + i).await;
+    }
+    // The hub saw none of edge A's new events, and cannot ask edge A anything.
+    assert_eq!(count(&hub_js, &hub_orders_a).await, before);
+    let edge_orders_a = count(&a.js, streams::ORDERS).await;
+    assert!(edge_orders_a >= before + 20, "{edge_orders_a} vs {before}");
+    let summary: Result<Summary, _> = request(
+        &hub_client,
+        &subjects::edge::query(a.name.as_str(), subjects::portfolio::SUMMARY_GET),
+        &json!({"account": a.account}),
+        RequestOptions::timeout(Duration::from_secs(1)),
+    )
+    .await;
+    assert!(summary.is_err(), "{summary:?}");
+
+    a.leaf.restore_link();
+    a.leaf.wait_linked(HUB).await;
+    a.wait_hub_caught_up(&hub_js).await;
+    b.wait_hub_caught_up(&hub_js).await;
+
+    // Edges apart: nothing of A's account in B's copies and the other way
+    // round; the hub's own streams hold nothing (no double capture).
+    for stream in subjects::edge::SOURCED_STREAMS {
+        let (_, of_b) = msg_ids(&hub_js, &b.name.hub_stream(stream)).await;
+        let (_, of_a) = msg_ids(&hub_js, &a.name.hub_stream(stream)).await;
+        assert!(of_a.is_disjoint(&of_b), "{stream}");
+        assert!(
+            of_b.iter().all(|id| !id.contains(&a.account)),
+            "{stream}: an edge A event in edge B's copy"
+        );
+        assert_eq!(count(&hub_js, stream).await, 0, "hub's own {stream}");
+    }
+    assert_eq!(count(&hub_js, streams::MARKET).await, 0);
+    let (_, alerts_a) = msg_ids(&hub_js, &a.name.hub_stream(streams::ALERTS)).await;
+    assert!(alerts_a.len() >= 2, "halt and resume alerts: {alerts_a:?}");
+
+    // Across the link, a hub client reads edge A's account through the edge's
+    // query subject (answered by edge A's portfolio); the plain service
+    // subjects and anything but a query do not cross.
+    let summary: Summary = request(
+        &hub_client,
+        &subjects::edge::query(a.name.as_str(), subjects::portfolio::SUMMARY_GET),
+        &json!({"account": a.account}),
+        RequestOptions::timeout(Duration::from_secs(5)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.fills, 13);
+    let not_a_query: Result<serde_json::Value, _> = request(
+        &hub_client,
+        &subjects::edge::query(a.name.as_str(), subjects::execution::SUBMIT),
+        &json!({}),
+        RequestOptions::timeout(Duration::from_secs(5)),
+    )
+    .await;
+    assert!(
+        matches!(&not_a_query, Err(bus::RequestError::Service(e)) if e.code == 404),
+        "{not_a_query:?}"
+    );
+    let plain: Result<Summary, _> = request(
+        &hub_client,
+        subjects::portfolio::SUMMARY_GET,
+        &json!({"account": a.account}),
+        RequestOptions::timeout(Duration::from_secs(1)),
+    )
+    .await;
+    assert!(plain.is_err(), "{plain:?}");
 }

@@ -9,10 +9,15 @@
 //! apart (no subject transforms, no shared de-duplication window) and keep each
 //! copy in the edge's order with the edge's own retention.
 
+use std::future::Future;
+use std::time::Duration;
+
 use async_nats::jetstream::{stream, Context};
+use async_nats::{Client, HeaderMap, Message};
+use futures::StreamExt;
 
 use crate::jetstream::{self, StreamSettings};
-use crate::{subjects, BusError};
+use crate::{headers, subjects, BusError, ServiceError};
 
 /// Why an edge name is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -126,6 +131,91 @@ pub async fn provision_hub(
         jetstream::ensure_stream(hub, config).await?;
     }
     Ok(())
+}
+
+/// How long a forwarded query waits for the edge's service.
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Answers `edge.<name>.<query>` (sent by hub clients across the link) with
+/// the edge's own services: each of [`subjects::edge::QUERIES`] is asked
+/// locally under its plain subject (which never crosses the link) and the
+/// reply goes back as it came, error headers included. Anything else is 404.
+/// Serves in queue group `q` until `shutdown`.
+pub async fn serve_queries(
+    client: Client,
+    edge: EdgeName,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), BusError> {
+    let filter = subjects::edge::queries_of(edge.as_str());
+    let mut requests = client
+        .queue_subscribe(filter.clone(), subjects::QUEUE_GROUP.to_string())
+        .await
+        .map_err(|e| BusError::Service {
+            service: format!("edge {edge} queries"),
+            message: e.to_string(),
+        })?;
+    // `edge.<name>.`: the query subject of nothing.
+    let prefix = subjects::edge::query(edge.as_str(), "");
+    tokio::pin!(shutdown);
+    loop {
+        let msg = tokio::select! {
+            _ = &mut shutdown => break,
+            msg = requests.next() => match msg { Some(m) => m, None => break },
+        };
+        let client = client.clone();
+        let local = msg
+            .subject
+            .as_str()
+            .strip_prefix(&prefix)
+            .map(str::to_string);
+        tokio::spawn(async move { forward(&client, local, msg).await });
+    }
+    let _ = requests.unsubscribe().await;
+    Ok(())
+}
+
+async fn forward(client: &Client, local: Option<String>, msg: Message) {
+    let Some(reply) = msg.reply.clone() else {
+        return;
+    };
+    let allowed = local
+        .as_deref()
+        .filter(|s| subjects::edge::QUERIES.contains(s));
+    let answer = match allowed {
+        None => Err(ServiceError::not_found(format!(
+            "{} is not an edge query; queries: {}",
+            msg.subject,
+            subjects::edge::QUERIES.join(", ")
+        ))),
+        Some(subject) => {
+            let request = client.request_with_headers(
+                subject.to_string(),
+                msg.headers.clone().unwrap_or_default(),
+                msg.payload.clone(),
+            );
+            match tokio::time::timeout(QUERY_TIMEOUT, request).await {
+                Ok(Ok(answer)) => Ok(answer),
+                Ok(Err(e)) => Err(ServiceError::unavailable(format!("{subject}: {e}"))),
+                Err(_) => Err(ServiceError::new(
+                    crate::ErrorKind::Timeout,
+                    format!("{subject}: no answer in {QUERY_TIMEOUT:?}"),
+                )),
+            }
+        }
+    };
+    let (hdrs, payload) = match answer {
+        Ok(answer) => (answer.headers.unwrap_or_default(), answer.payload),
+        Err(e) => error_reply(&e),
+    };
+    let _ = client.publish_with_headers(reply, hdrs, payload).await;
+}
+
+fn error_reply(e: &ServiceError) -> (HeaderMap, bytes::Bytes) {
+    let mut hdrs = HeaderMap::new();
+    hdrs.insert(headers::SERVICE_ERROR, e.message.as_str());
+    hdrs.insert(headers::SERVICE_ERROR_CODE, e.code.to_string().as_str());
+    let body = serde_json::to_vec(e).unwrap_or_default();
+    (hdrs, body.into())
 }
 
 #[cfg(test)]
