@@ -37,7 +37,9 @@ async fn wait_count(js: &jetstream::Context, name: &str, n: u64) {
 /// Every message of a stream by its `Nats-Msg-Id` (the body when it has
 /// none), and how many messages it holds.
 async fn msg_ids(js: &jetstream::Context, name: &str) -> (u64, BTreeSet<String>) {
-    let mut stream = js.get_stream(name).await.unwrap();
+    let Ok(mut stream) = js.get_stream(name).await else {
+        return (0, BTreeSet::new());
+    };
     let last = stream.info().await.unwrap().state.last_sequence;
     let mut ids = BTreeSet::new();
     let mut n = 0;
@@ -434,4 +436,178 @@ async fn edges_trade_through_a_cut_link_and_the_hub_catches_up_exactly_once() {
     )
     .await;
     assert!(plain.is_err(), "{plain:?}");
+}
+
+/// `nats/leaf/hub.conf` on free ports with a temp store: the hub of the README.
+async fn start_shipped_hub(leaf_port: u16, store: &std::path::Path) -> testkit::NatsServer {
+    let text = std::fs::read_to_string(testkit::paths::repo_root().join("nats/leaf/hub.conf"))
+        .unwrap()
+        .replace("127.0.0.1:7422", &format!("127.0.0.1:{leaf_port}"))
+        .replace("http: 127.0.0.1:8222\n", "")
+        .replace("store_dir: \"./data/hub\"\n", ""); // given as -sd (both is an error)
+    let conf = store.join("hub.conf");
+    std::fs::write(&conf, text).unwrap();
+    testkit::NatsServer::start_with(testkit::ServerOptions {
+        config: Some(conf),
+        store_dir: Some(store.join("jetstream")),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn trader() -> tokio::process::Command {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_trader"))
+}
+
+/// The README's edge section as processes: `trader run --edge edge-a --hub …`
+/// starts and trades with the hub down; once the hub (`nats/leaf/hub.conf`)
+/// is up, the edge provisions its hub streams and the hub's copy of ORDERS
+/// equals the edge's; a hub client reads the edge's account through
+/// `edge.edge-a.portfolio.summary.get`; SIGTERM stops it cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trader_run_edge_trades_with_the_hub_down_and_its_events_reach_the_hub() {
+    let data = tempfile::tempdir().unwrap();
+    let hub_store = tempfile::tempdir().unwrap();
+    let leaf_port = testkit::leaf::free_port();
+    let (port, monitor) = (testkit::leaf::free_port(), testkit::leaf::free_port());
+    let nats_bin = testkit::server::nats_server_bin().expect("nats-server installed");
+    let hub_url = format!("nats-leaf://127.0.0.1:{leaf_port}");
+    let mut child = trader()
+        .args(["run", "--edge", "edge-a", "--hub", &hub_url])
+        .args(["--nats-port", &port.to_string()])
+        .args(["--monitor-port", &monitor.to_string()])
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["--simulate", "EDGE-A"])
+        .env("NATS_SERVER_BIN", &nats_bin)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let url = format!("nats://127.0.0.1:{port}");
+    let client = testkit::wait_until(
+        "the edge's nats-server",
+        Duration::from_secs(30),
+        || async { async_nats::connect(&url).await.ok() },
+    )
+    .await;
+    // (Orders are taken once the simulator has stored the symbol's first bar.)
+    testkit::wait_until("a simulated bar", Duration::from_secs(30), || async {
+        let reply = client
+            .request(
+                subjects::md::BARS_GET,
+                r#"{"symbol":"EDGE-A","timeframe":"1s"}"#.into(),
+            )
+            .await
+            .ok()?;
+        reply.headers.is_none().then_some(())
+    })
+    .await;
+
+    // The hub is down: the edge trades anyway.
+    let paper_fills = || async {
+        let s: Summary = request(
+            &client,
+            subjects::portfolio::SUMMARY_GET,
+            &json!({"account": "paper"}),
+            RequestOptions::timeout(Duration::from_secs(2)),
+        )
+        .await
+        .ok()?;
+        (s.fills >= 1).then_some(s)
+    };
+    testkit::wait_until("the paper account", Duration::from_secs(30), || async {
+        let s: Summary = request(
+            &client,
+            subjects::portfolio::SUMMARY_GET,
+            &json!({"account": "paper"}),
+            RequestOptions::timeout(Duration::from_secs(2)),
+        )
+        .await
+        .ok()?;
+        Some(s)
+    })
+    .await;
+    let out = trader()
+        .args(["order", "--nats-url", &url])
+        .args(["--symbol", "EDGE-A", "--side", "buy", "--qty", "1"])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    testkit::wait_until("a fill on the edge", Duration::from_secs(30), paper_fills).await;
+
+    // The hub comes up: provisioning succeeds on a retry and the sources copy
+    // what the edge stored meanwhile.
+    let hub = start_shipped_hub(leaf_port, hub_store.path()).await;
+    let hub_client = hub.client().await;
+    let hub_js = jetstream::new(hub_client.clone());
+    let edge_js = jetstream::new(client.clone());
+    let copy = subjects::edge::hub_stream("edge-a", streams::ORDERS);
+    let (n, ids) = testkit::wait_until(
+        "the hub's copy of edge-a's ORDERS",
+        Duration::from_secs(60),
+        || async {
+            let here = msg_ids(&edge_js, streams::ORDERS).await;
+            let there = msg_ids(&hub_js, &copy).await;
+            (here.0 > 0 && here == there).then_some(there)
+        },
+    )
+    .await;
+    assert!(n >= 3, "account, order, fill: {ids:?}");
+    assert!(
+        ids.iter().any(|id| id.starts_with("fill:paper.")),
+        "{ids:?}"
+    );
+    // The hub's copy of PORTFOLIO exists too (sourced like ORDERS).
+    wait_count_at_least(
+        &hub_js,
+        &subjects::edge::hub_stream("edge-a", streams::PORTFOLIO),
+        1,
+    )
+    .await;
+
+    let summary: Summary = testkit::wait_until(
+        "edge-a's account from the hub",
+        Duration::from_secs(30),
+        || async {
+            request(
+                &hub_client,
+                &subjects::edge::query("edge-a", subjects::portfolio::SUMMARY_GET),
+                &json!({"account": "paper"}),
+                RequestOptions::timeout(Duration::from_secs(2)),
+            )
+            .await
+            .ok()
+        },
+    )
+    .await;
+    assert!(summary.fills >= 1);
+
+    let pid = child.id().unwrap();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("trader stops within 30 s")
+        .unwrap();
+    assert!(status.success(), "clean exit, got {status}");
+    assert!(data.path().join("nats/edge.conf").is_file());
+}
+
+async fn wait_count_at_least(js: &jetstream::Context, name: &str, n: u64) {
+    testkit::wait_until(
+        &format!("{n} messages in {name}"),
+        Duration::from_secs(60),
+        || async { (count(js, name).await >= n).then_some(()) },
+    )
+    .await;
 }

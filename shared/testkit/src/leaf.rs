@@ -56,7 +56,7 @@ pub struct LeafConf {
 impl LeafConf {
     pub fn render(&self) -> String {
         format!(
-            "server_name: {name}\nmax_payload: 8MB\n{js}\nleafnodes {{\n  reconnect: 1\n  remotes: [\n    {{\n      url: \"{url}\"\n      deny_exports: {exports}\n      deny_imports: {imports}\n    }}\n  ]\n}}\n",
+            "server_name: {name}\nmax_payload: 8MB\n{js}\nleafnodes {{\n  reconnect: \"1s\"\n  remotes: [\n    {{\n      url: \"{url}\"\n      deny_exports: {exports}\n      deny_imports: {imports}\n    }}\n  ]\n}}\n",
             name = self.server_name,
             js = jetstream_block(&self.domain, self.fsync_always),
             url = self.hub_url,
