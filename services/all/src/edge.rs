@@ -96,7 +96,7 @@ impl Edge {
             store_dir: Some(nats_dir.join("jetstream")),
             monitor_port: Some(monitor_port),
             show_logs,
-            extra_args: Vec::new(),
+            ..Default::default()
         })
         .await
         .with_context(|| format!("cannot start the edge's nats-server on port {port}"))?;
