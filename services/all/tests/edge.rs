@@ -368,6 +368,31 @@ async fn edges_trade_through_a_cut_link_and_the_hub_catches_up_exactly_once() {
         .request(subjects::risk::RESUME, json!({"account": a.account}))
         .await
         .unwrap();
+    // A strategy on edge A replays the stored bars into SIGNALS meanwhile.
+    let _strategy = spawn_connected(a.leaf.server.url(), |c, s| {
+        strategy_service::run(strategy_service::Config::default(), c, s.wait())
+    });
+    testkit::wait_for_service(&a.client, subjects::strategy::KINDS, "").await;
+    let _: serde_json::Value = a
+        .request(
+            subjects::strategy::START,
+            json!({"id": "edge-sma", "kind": "sma_cross", "params": {"fast": 2, "slow": 5},
+                   "symbols": ["GOOG"], "timeframe": "1d"}),
+        )
+        .await
+        .unwrap();
+    testkit::wait_until(
+        "edge A's strategy through the bars",
+        Duration::from_secs(60),
+        || async {
+            let status: serde_json::Value = a
+                .request(subjects::strategy::STATUS, json!({"id": "edge-sma"}))
+                .await
+                .ok()?;
+            (status["pending_bars"] == 0 && status["signals"].as_u64()? > 0).then_some(())
+        },
+    )
+    .await;
     for i in 0..3 {
         b.trade(&format!("b-during-{i}"), "buy", 30 + i).await;
     }
@@ -402,6 +427,8 @@ async fn edges_trade_through_a_cut_link_and_the_hub_catches_up_exactly_once() {
         assert_eq!(count(&hub_js, stream).await, 0, "hub's own {stream}");
     }
     assert_eq!(count(&hub_js, streams::MARKET).await, 0);
+    let (signals_a, _) = msg_ids(&hub_js, &a.name.hub_stream(streams::SIGNALS)).await;
+    assert!(signals_a > 0, "edge A's signals on the hub");
     let (_, alerts_a) = msg_ids(&hub_js, &a.name.hub_stream(streams::ALERTS)).await;
     assert!(alerts_a.len() >= 2, "halt and resume alerts: {alerts_a:?}");
 
