@@ -638,3 +638,48 @@ async fn wait_count_at_least(js: &jetstream::Context, name: &str, n: u64) {
     )
     .await;
 }
+
+/// The hub itself goes down (every link with it) and comes back on the same
+/// ports and store: its source resumes, and the events the edge stored
+/// meanwhile arrive once each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hub_restart_resumes_the_sources() {
+    let hub = Hub::start(HUB).await;
+    let settings = StreamSettings::default();
+    let leaf = Leaf::start(&hub, "edge-r", &LINK_DENY).await;
+    let client = leaf.server.client().await;
+    let js = jetstream::new(client.clone());
+    ensure_stream(&js, bus::jetstream::orders_stream(&settings))
+        .await
+        .unwrap();
+    leaf.wait_linked(HUB).await;
+    let name = EdgeName::new("edge-r", HUB).unwrap();
+    edge::provision_hub(&jetstream::with_domain(client, HUB), &name, &settings)
+        .await
+        .unwrap();
+    let copy = name.hub_stream(streams::ORDERS);
+    for i in 0..10 {
+        publish_order_event(&js, "acc", &format!("ord:{i}")).await;
+    }
+    wait_count(&jetstream::new(hub.server.client().await), &copy, 10).await;
+
+    let hub = hub
+        .restart(async {
+            for i in 10..110 {
+                publish_order_event(&js, "acc", &format!("ord:{i}")).await;
+            }
+        })
+        .await;
+    let hub_js = jetstream::new(hub.server.client().await);
+    leaf.wait_linked(HUB).await;
+    testkit::wait_until(
+        "the hub's copy after its restart",
+        // nats-server retries a source 10 s × failed attempts later, at most 2 min.
+        Duration::from_secs(150),
+        || async {
+            (msg_ids(&hub_js, &copy).await == msg_ids(&js, streams::ORDERS).await).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(count(&hub_js, &copy).await, 110);
+}

@@ -8,9 +8,10 @@
 //!   The leaf reaches the hub through a [`LinkProxy`], a TCP relay on its own
 //!   port: [`Leaf::cut_link`] drops the connection and refuses new ones (a
 //!   network failure; the hub and the other leaves stay up), [`Leaf::restore_link`]
-//!   lets the leaf reconnect.
+//!   lets the leaf reconnect. [`Hub::restart`] cuts every link at once (the hub
+//!   goes down and comes back on the same ports and store).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
@@ -100,12 +101,15 @@ fn write_conf(name: &str, text: &str) -> Result<(tempfile::TempDir, PathBuf), Se
     Ok((dir, path))
 }
 
-/// A hub server: JetStream domain `domain`, leaf node listener on a free port.
+/// A hub server: JetStream domain `domain`, leaf node listener on a free port,
+/// its store in a directory of its own so [`Hub::restart`] keeps it.
 pub struct Hub {
     pub server: NatsServer,
     pub domain: String,
     pub leaf_port: u16,
-    _conf: tempfile::TempDir,
+    store: tempfile::TempDir,
+    conf: PathBuf,
+    _conf_dir: tempfile::TempDir,
 }
 
 impl Hub {
@@ -118,18 +122,63 @@ impl Hub {
             leaf_port,
             fsync_always: false,
         };
-        let (dir, path) = write_conf("hub.conf", &conf.render()).unwrap_or_else(|e| panic!("{e}"));
-        let server = NatsServer::start_with(ServerOptions {
-            config: Some(path),
-            ..Default::default()
-        })
-        .await
-        .unwrap_or_else(|e| panic!("hub: {e}"));
+        let (conf_dir, conf) =
+            write_conf("hub.conf", &conf.render()).unwrap_or_else(|e| panic!("{e}"));
+        let store = tempfile::Builder::new()
+            .prefix("nats-hub-")
+            .tempdir()
+            .unwrap_or_else(|e| panic!("hub store: {e}"));
+        let server = Hub::start_server(&conf, None, store.path()).await;
         Hub {
             server,
             domain: domain.to_string(),
             leaf_port,
-            _conf: dir,
+            store,
+            conf,
+            _conf_dir: conf_dir,
+        }
+    }
+
+    async fn start_server(conf: &Path, port: Option<u16>, store: &Path) -> NatsServer {
+        NatsServer::start_with(ServerOptions {
+            config: Some(conf.to_path_buf()),
+            port,
+            store_dir: Some(store.join("jetstream")),
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("hub: {e}"))
+    }
+
+    /// Stops the hub (SIGTERM), runs `while_down`, and starts it again on the
+    /// same client and leaf ports with the same store: every leaf loses its
+    /// link meanwhile and reconnects by itself.
+    pub async fn restart<F: std::future::Future<Output = ()>>(self, while_down: F) -> Hub {
+        let port = self
+            .server
+            .url()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("the hub's client port");
+        let Hub {
+            server,
+            domain,
+            leaf_port,
+            store,
+            conf,
+            _conf_dir,
+        } = self;
+        server.stop(Duration::from_secs(10)).await;
+        while_down.await;
+        let server = Hub::start_server(&conf, Some(port), store.path()).await;
+        Hub {
+            server,
+            domain,
+            leaf_port,
+            store,
+            conf,
+            _conf_dir,
         }
     }
 
