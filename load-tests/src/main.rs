@@ -2,11 +2,12 @@
 //! measured in the same run, on a private nats-server, and writes
 //! `results/<name>.json` and `results/<name>.md`.
 //!
-//! `cargo run --release -p load-tests -- request-reply | indicators | strategy-throughput | backtest | risk-check | bar-to-position | cluster-orders`
+//! `cargo run --release -p load-tests -- request-reply | indicators | strategy-throughput | backtest | risk-check | bar-to-position | cluster-orders | edge-catch-up`
 
 mod backtest_bench;
 mod bar_to_position;
 mod cluster_orders;
+mod edge_catch_up;
 mod indicators_bench;
 mod report;
 mod request_reply;
@@ -43,6 +44,8 @@ enum Bench {
     BarToPosition(bar_to_position::Args),
     /// Order submit → fill on one node (R1) vs a 3-node cluster (R3), sync always.
     ClusterOrders(cluster_orders::Args),
+    /// Edge store-and-forward: events queued with the link down until the hub holds them.
+    EdgeCatchUp(edge_catch_up::Args),
 }
 
 #[tokio::main]
@@ -60,5 +63,6 @@ async fn main() -> anyhow::Result<()> {
         Bench::RiskCheck(args) => risk_check::run(args, &out_dir).await,
         Bench::BarToPosition(args) => bar_to_position::run(args, &out_dir).await,
         Bench::ClusterOrders(args) => cluster_orders::run(args, &out_dir).await,
+        Bench::EdgeCatchUp(args) => edge_catch_up::run(args, &out_dir).await,
     }
 }

@@ -2,6 +2,8 @@
 //!
 //! - `trader run`: starts nats-server (unless `--nats-url` points at one), every
 //!   service (or `--services a,b`), and the simulator; Ctrl-C drains and stops.
+//!   With `--edge NAME --hub nats-leaf://…` its server is a leaf node of the hub
+//!   with its own JetStream domain (`edge.rs`).
 //! - `trader import`, `trader quote`, `trader bars`, `trader services`,
 //!   `trader sweep`, `trader order`, `trader orders`, `trader account`: clients that talk to a running platform over NATS, for
 //!   people without the `nats` CLI.
@@ -9,6 +11,7 @@
 
 mod backtest_cmds;
 mod client_cmds;
+mod edge;
 mod embedded;
 mod services;
 mod trading_cmds;

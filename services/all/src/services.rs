@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 use futures::future::join_all;
 use tokio::sync::watch;
 
-use crate::embedded;
+use crate::{edge, embedded};
 
 /// Every service this binary can run, in start order.
 pub const ALL_SERVICES: &[&str] = &[
@@ -69,6 +69,8 @@ pub struct RunArgs {
     /// Show the embedded nats-server's log.
     #[arg(long)]
     nats_logs: bool,
+    #[command(flatten)]
+    edge: edge::EdgeArgs,
 }
 
 fn selected(args: &RunArgs) -> anyhow::Result<Vec<&'static str>> {
@@ -101,18 +103,28 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
 
+    let edge = edge::Edge::from_args(&args.edge)?;
     let (server, url) = if let Some(url) = &args.nats_url {
         // A malformed list fails here, at once, not after the services started.
         bus::connect::parse_servers(url)?;
         (None, url.clone())
     } else {
-        let server =
-            embedded::start(&data_dir, args.nats_port, args.monitor_port, args.nats_logs).await?;
+        let server = match &edge {
+            Some(edge) => {
+                edge.start_server(&data_dir, args.nats_port, args.monitor_port, args.nats_logs)
+                    .await?
+            }
+            None => {
+                embedded::start(&data_dir, args.nats_port, args.monitor_port, args.nats_logs)
+                    .await?
+            }
+        };
         let url = server.url().to_string();
         tracing::info!(url, store = %server.store_dir().display(), "embedded nats-server started");
         (Some(server), url)
     };
     let client = bus::connect::connect(&url, "trader", None).await?;
+    let _edge_tasks = edge.map(|edge| edge.start_tasks(&client, args.replicas));
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks: Vec<(&str, tokio::task::JoinHandle<anyhow::Result<()>>)> = Vec::new();

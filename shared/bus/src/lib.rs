@@ -16,6 +16,8 @@
 //! - [`events`]: publishing durable events (envelope, ids, acks); ORDERS routing.
 //! - [`follow`]: state rebuilt by replaying a stream, with read-your-writes waits.
 //! - [`jetstream`]: idempotent stream and KV provisioning, the stream definitions.
+//! - [`edge`]: edge deployments: the hub's copies of an edge's streams (sources
+//!   across JetStream domains), edge names.
 //! - [`lease`]: expiring leases in KV, so each piece of work runs on exactly one instance.
 //! - [`connect`]: server lists and credentials; connecting with retries and reconnect logging.
 //! - [`runner`]: the one way a service runs: provision (retried), serve a declared
@@ -28,6 +30,7 @@ pub mod api;
 pub mod client;
 pub mod codec;
 pub mod connect;
+pub mod edge;
 pub mod error;
 pub mod events;
 pub mod follow;

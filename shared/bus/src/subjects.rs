@@ -320,6 +320,80 @@ pub fn parse_market_subject(subject: &str) -> Option<MarketSubject> {
     }
 }
 
+/// Edge deployments: a leaf node with its own JetStream domain (the edge's
+/// name) runs the trading services; the hub keeps a copy of the edge's event
+/// streams through stream sources across the domain. See `bus::edge`.
+pub mod edge {
+    use super::streams;
+
+    /// JetStream domain of the hub an edge reports to, unless told otherwise.
+    pub const HUB_DOMAIN: &str = "hub";
+
+    /// Kept off the leaf link in both directions (leaf node `deny_exports` and
+    /// `deny_imports`): events and market data (each side stores its own; the
+    /// hub gets the edge's through sources, so a hub stream on `evt.order.>`
+    /// must not also catch them through core interest), KV (`$KV.>`: leases,
+    /// limits and states are per domain), and every service's request
+    /// subjects (an edge trades with its own services only, and the hub's
+    /// clients never land on an edge by queue-group chance). What crosses:
+    /// `$JS.<domain>.API.>` and the sources' delivery, `$SRV.>` discovery,
+    /// replies, and [`query`] subjects.
+    pub const LINK_DENY: [&str; 12] = [
+        "evt.>",
+        "md.>",
+        "$KV.>",
+        "job.>",
+        "strategy.>",
+        "ind.>",
+        "risk.>",
+        "orders.>",
+        "execution.>",
+        "portfolio.>",
+        "backtest.>",
+        "analytics.>",
+    ];
+
+    /// The edge's streams the hub keeps a copy of, one hub stream each.
+    pub const SOURCED_STREAMS: [&str; 4] = [
+        streams::ORDERS,
+        streams::SIGNALS,
+        streams::PORTFOLIO,
+        streams::ALERTS,
+    ];
+
+    /// Read-only requests a hub client may send to one edge, as
+    /// [`query`]`(edge, subject)`; the edge answers them with its own services.
+    pub const QUERIES: [&str; 5] = [
+        super::portfolio::SUMMARY_GET,
+        super::portfolio::POSITIONS_GET,
+        super::execution::GET,
+        super::execution::LIST,
+        super::risk::STATUS,
+    ];
+
+    /// `$JS.<domain>.API`: the JetStream API of a domain, from anywhere
+    /// connected to it through leaf nodes.
+    pub fn api_prefix(domain: &str) -> String {
+        format!("$JS.{domain}.API")
+    }
+
+    /// Hub stream holding edge `edge`'s copy of `stream`:
+    /// `EDGE_<EDGE>_<STREAM>` (`edge-a`, `ORDERS` → `EDGE_EDGE_A_ORDERS`).
+    pub fn hub_stream(edge: &str, stream: &str) -> String {
+        format!("EDGE_{}_{stream}", edge.to_uppercase().replace('-', "_"))
+    }
+
+    /// `edge.<edge>.<subject>`: one of [`QUERIES`] addressed to one edge.
+    pub fn query(edge: &str, subject: &str) -> String {
+        format!("edge.{edge}.{subject}")
+    }
+
+    /// Every query subject of one edge (what its forwarder subscribes to).
+    pub fn queries_of(edge: &str) -> String {
+        format!("edge.{edge}.>")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,11 +10,14 @@
 //!   stopped, killed and restarted.
 //! - [`spawn`]: [`spawn_service`] / [`spawn_connected`] run a service on a runtime of
 //!   its own, with a shutdown signal; `abort` is a real crash.
+//! - [`leaf`]: a hub and leaf (edge) servers with JetStream domains, linked
+//!   through a relay a test can cut and restore.
 //! - [`paths`]: the repository root and test data.
 //! - [`wait_until`]: polls a condition with a deadline (tests never assert on time);
 //!   [`wait_for_service`]: until an endpoint answers.
 
 pub mod cluster;
+pub mod leaf;
 pub mod paths;
 pub mod platform;
 pub mod server;
