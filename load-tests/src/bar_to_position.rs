@@ -29,7 +29,8 @@ pub struct Args {
     warmup: usize,
 }
 
-fn bar(symbol: &Symbol, i: usize) -> Bar {
+/// Bar `i` of a 1-minute series (also used by `cluster_orders`).
+pub(crate) fn bar(symbol: &Symbol, i: usize) -> Bar {
     let p = dec!(100) + rust_decimal::Decimal::from(i % 7);
     Bar {
         symbol: symbol.clone(),
@@ -43,7 +44,7 @@ fn bar(symbol: &Symbol, i: usize) -> Bar {
     }
 }
 
-async fn publish_bar(js: &async_nats::jetstream::Context, b: &Bar) -> anyhow::Result<()> {
+pub(crate) async fn publish_bar(js: &async_nats::jetstream::Context, b: &Bar) -> anyhow::Result<()> {
     let id = bus::subjects::bar_msg_id(&b.symbol, b.timeframe, b.ts);
     bus::events::publish(
         js,

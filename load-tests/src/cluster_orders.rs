@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
 use futures::StreamExt;
-use model::{Bar, Symbol, Timeframe, UnixNanos};
-use rust_decimal_macros::dec;
+use model::Symbol;
 use testkit::Platform;
 
+use crate::bar_to_position::{bar, publish_bar};
 use crate::report::{self, Machine, Report, Row};
 use crate::request_reply::wait_for_reply;
 
@@ -23,36 +23,6 @@ pub struct Args {
     rounds: usize,
     #[arg(long, default_value_t = 30)]
     warmup: usize,
-}
-
-fn bar(symbol: &Symbol, i: usize) -> Bar {
-    let p = dec!(100) + rust_decimal::Decimal::from(i % 7);
-    Bar {
-        symbol: symbol.clone(),
-        timeframe: Timeframe::from_seconds(60).expect("1m"),
-        ts: UnixNanos(1_700_000_000_000_000_000 + i as i64 * 60_000_000_000),
-        open: p,
-        high: p + dec!(1),
-        low: p - dec!(1),
-        close: p,
-        volume: dec!(1000000),
-    }
-}
-
-async fn publish_bar(js: &jetstream::Context, b: &Bar) -> anyhow::Result<()> {
-    let id = bus::subjects::bar_msg_id(&b.symbol, b.timeframe, b.ts);
-    bus::events::publish(
-        js,
-        bus::subjects::bar(&b.symbol, b.timeframe),
-        &id,
-        model::event::types::MARKET_DATA_UPDATE,
-        &id,
-        "load-tests",
-        b,
-        None,
-    )
-    .await?;
-    Ok(())
 }
 
 async fn platform(

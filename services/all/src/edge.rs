@@ -9,12 +9,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use bus::edge::EdgeName;
 use bus::jetstream::StreamSettings;
 use bus::subjects;
 use testkit::leaf::LeafConf;
-use testkit::{NatsServer, ServerOptions};
+use testkit::NatsServer;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct EdgeArgs {
@@ -84,22 +83,15 @@ impl Edge {
         monitor_port: u16,
         show_logs: bool,
     ) -> anyhow::Result<NatsServer> {
-        let nats_dir = data_dir.join("nats");
-        std::fs::create_dir_all(&nats_dir)
-            .with_context(|| format!("cannot create {}", nats_dir.display()))?;
-        let conf = nats_dir.join("edge.conf");
-        std::fs::write(&conf, self.server_conf())
-            .with_context(|| format!("cannot write {}", conf.display()))?;
-        let server = NatsServer::start_with(ServerOptions {
-            config: Some(conf),
-            port: Some(port),
-            store_dir: Some(nats_dir.join("jetstream")),
-            monitor_port: Some(monitor_port),
+        let server = crate::embedded::start_with_conf(
+            data_dir,
+            "edge.conf",
+            &self.server_conf(),
+            port,
+            monitor_port,
             show_logs,
-            ..Default::default()
-        })
-        .await
-        .with_context(|| format!("cannot start the edge's nats-server on port {port}"))?;
+        )
+        .await?;
         tracing::info!(edge = %self.name, hub = %self.hub_url, "edge nats-server started (leaf node)");
         Ok(server)
     }

@@ -8,8 +8,22 @@ use testkit::{NatsServer, ServerOptions};
 
 const DEV_CONF: &str = include_str!("../../../nats/dev.conf");
 
+/// The single-node server (`nats/dev.conf`).
 pub async fn start(
     data_dir: &Path,
+    port: u16,
+    monitor_port: u16,
+    show_logs: bool,
+) -> anyhow::Result<NatsServer> {
+    start_with_conf(data_dir, "dev.conf", DEV_CONF, port, monitor_port, show_logs).await
+}
+
+/// A server from config `text`, written to `<data-dir>/nats/<file>`, with its
+/// store in `<data-dir>/nats/jetstream` (the edge's leaf node uses this too).
+pub async fn start_with_conf(
+    data_dir: &Path,
+    file: &str,
+    text: &str,
     port: u16,
     monitor_port: u16,
     show_logs: bool,
@@ -17,8 +31,8 @@ pub async fn start(
     let nats_dir = data_dir.join("nats");
     std::fs::create_dir_all(&nats_dir)
         .with_context(|| format!("cannot create {}", nats_dir.display()))?;
-    let conf = nats_dir.join("dev.conf");
-    std::fs::write(&conf, DEV_CONF).with_context(|| format!("cannot write {}", conf.display()))?;
+    let conf = nats_dir.join(file);
+    std::fs::write(&conf, text).with_context(|| format!("cannot write {}", conf.display()))?;
     let server = NatsServer::start_with(ServerOptions {
         config: Some(conf),
         port: Some(port),

@@ -10,7 +10,6 @@
 //! Sizing waits (5 s at most) for the account's earlier market orders in the
 //! symbol to fill, so the size does not depend on the exchange's timing.
 
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,18 +71,16 @@ pub async fn run(ctx: Arc<Ctx>, signals: Stream, mut stop: watch::Receiver<bool>
     }
 }
 
-/// Client order id of a signal's order: short, valid, the same on every replay.
+/// Client order id of a signal's order: short, valid, the same on every replay,
+/// instance and build (FNV-1a, not std's hasher, whose output may change with
+/// the Rust version: a redelivery during a rolling upgrade must not make a
+/// second order).
 fn client_order_id(signal: &SignalEvent) -> String {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    // DefaultHasher::new() uses fixed keys: stable across processes.
-    (
-        &signal.strategy_id,
-        signal.signal.symbol.as_str(),
-        signal.signal.timeframe.to_string(),
-        signal.signal.ts.0,
-    )
-        .hash(&mut h);
-    format!("sig-{:016x}", h.finish())
+    let key = format!(
+        "{}|{}|{}|{}",
+        signal.strategy_id, signal.signal.symbol, signal.signal.timeframe, signal.signal.ts.0
+    );
+    format!("sig-{:016x}", model::ids::stable_hash64(key.as_bytes()))
 }
 
 async fn handle(ctx: &Arc<Ctx>, message: async_nats::jetstream::Message) {
