@@ -1,6 +1,6 @@
-//! Real parts for tests: a private nats-server with JetStream on a free port and a
-//! temporary store per test, killed on drop, and helpers to run a service's
-//! `run` against it.
+//! Real parts for tests: private nats-servers and clusters with JetStream on free
+//! ports and temporary stores, killed on drop, and the one platform builder every
+//! integration test starts from to run services' `run` against them.
 //!
 //! - [`platform`]: what a test starts from ([`Platform::builder`]): a server or a
 //!   cluster, service instances, the GOOG fixture, one readiness wait.
@@ -11,8 +11,7 @@
 //! - [`spawn`]: [`spawn_service`] / [`spawn_connected`] run a service on a runtime of
 //!   its own, with a shutdown signal; `abort` is a real crash.
 //! - [`paths`]: the repository root and test data.
-//! - [`wait_until`]: polls a condition with a deadline (tests never assert on time);
-//!   [`wait_for_service`]: until an endpoint answers.
+//! - [`wait_until`]: polls a condition with a deadline (tests never assert on time).
 
 pub mod cluster;
 pub mod paths;
@@ -45,27 +44,4 @@ where
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-/// Waits until `subject` answers `body` with a reply that is not an error
-/// (a 404 counts as an answer: the service is up, the thing is unknown). Each
-/// try waits one second at most: a request that reaches an instance that just
-/// died is lost, not failed.
-pub async fn wait_for_service(client: &async_nats::Client, subject: &str, body: &str) {
-    wait_until(subject, Duration::from_secs(15), || async {
-        let reply = tokio::time::timeout(
-            Duration::from_secs(1),
-            client.request(subject.to_string(), body.to_string().into()),
-        )
-        .await
-        .ok()?
-        .ok()?;
-        let code = reply
-            .headers
-            .as_ref()
-            .and_then(|h| h.get("Nats-Service-Error-Code"))
-            .map(|v| v.as_str().to_string());
-        matches!(code.as_deref(), None | Some("404")).then_some(())
-    })
-    .await;
 }
