@@ -11,7 +11,8 @@
 //! - [`spawn`]: [`spawn_service`] / [`spawn_connected`] run a service on a runtime of
 //!   its own, with a shutdown signal; `abort` is a real crash.
 //! - [`paths`]: the repository root and test data.
-//! - [`wait_until`]: polls a condition with a deadline (tests never assert on time).
+//! - [`wait_until`]: polls a condition with a deadline (tests never assert on time);
+//!   [`wait_for_service`]: until an endpoint of a service started by hand answers.
 
 pub mod cluster;
 pub mod paths;
@@ -44,4 +45,28 @@ where
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Waits until `subject` answers `body` with a reply that is not an error
+/// (a 404 counts as an answer: the service is up, the thing is unknown). Each
+/// try waits one second at most: a request that reaches an instance that just
+/// died is lost, not failed. Only for services the [`Platform`] does not start
+/// (e.g. each under its own NATS user); the platform waits for its own.
+pub async fn wait_for_service(client: &async_nats::Client, subject: &str, body: &str) {
+    wait_until(subject, Duration::from_secs(15), || async {
+        let reply = tokio::time::timeout(
+            Duration::from_secs(1),
+            client.request(subject.to_string(), body.to_string().into()),
+        )
+        .await
+        .ok()?
+        .ok()?;
+        let code = reply
+            .headers
+            .as_ref()
+            .and_then(|h| h.get("Nats-Service-Error-Code"))
+            .map(|v| v.as_str().to_string());
+        matches!(code.as_deref(), None | Some("404")).then_some(())
+    })
+    .await;
 }
