@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use market_data::simulator::{Simulator, SimulatorConfig};
 use model::{Bar, Decimal, Symbol, Timeframe, UnixNanos};
 use serde::Serialize;
-use testkit::{spawn_service, NatsServer};
+use testkit::Platform;
 
 use crate::report::{self, Machine};
+use crate::request_reply::stop;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -99,28 +100,20 @@ print(time.perf_counter() - t)
 }
 
 async fn sweep_seconds(
-    server: &NatsServer,
+    platform: &Platform,
     instances: usize,
     grid: &serde_json::Value,
 ) -> anyhow::Result<Duration> {
-    let mut handles = Vec::new();
+    let mut started_instances = Vec::new();
     for _ in 0..instances {
-        let c = async_nats::connect(server.url()).await?;
-        handles.push(spawn_service(move |s| {
-            backtest_service::run(backtest_service::Config::default(), c, s.wait())
-        }));
+        let instance = platform
+            .add(bus::subjects::backtest::SERVICE, |c, s| {
+                backtest_service::run(backtest_service::Config::default(), c, s.wait())
+            })
+            .await;
+        started_instances.push(instance);
     }
-    let client = async_nats::connect(server.url()).await?;
-    let ping = || async {
-        client
-            .request("$SRV.PING.backtest", "".into())
-            .await
-            .ok()
-            .filter(|m| m.status.is_none())
-    };
-    while ping().await.is_none() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let client = async_nats::connect(platform.url()).await?;
     let started = Instant::now();
     let accepted: bus::api::backtest::SweepAccepted = bus::request(
         &client,
@@ -143,8 +136,8 @@ async fn sweep_seconds(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let elapsed = started.elapsed();
-    for h in handles {
-        h.stop().await?;
+    for instance in started_instances {
+        instance.stop().await.map_err(|e| anyhow::anyhow!(e))?;
     }
     Ok(elapsed)
 }
@@ -226,32 +219,20 @@ pub async fn run(args: Args, out_dir: &std::path::Path) -> anyhow::Result<()> {
     ));
 
     // Sweep speed-up.
-    let server = NatsServer::start_with(Default::default()).await?;
-    let md_client = async_nats::connect(server.url()).await?;
-    let md =
-        spawn_service(|s| market_data::run(market_data::Config::default(), md_client, s.wait()));
-    let client = async_nats::connect(server.url()).await?;
-    let csv = std::fs::read_to_string(testkit::paths::testdata("GOOG.csv"))?;
-    loop {
-        let r: Result<serde_json::Value, _> = bus::request(
-            &client,
-            "md.import",
-            &serde_json::json!({"symbol": "GOOG", "csv": csv}),
-            bus::RequestOptions::timeout(Duration::from_secs(60)),
-        )
+    let platform = Platform::builder()
+        .service(bus::subjects::md::SERVICE, 1, |c, s| {
+            market_data::run(market_data::Config::default(), c, s.wait())
+        })
+        .import_goog()
+        .start()
         .await;
-        if r.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let fast: Vec<u32> = (2..=13).collect();
     let grid = serde_json::json!({
         "kind": "sma_cross", "data": {"symbol": "GOOG"}, "objective": "sharpe_ratio", "commission": "0.002",
         "search": {"grid": {"fast": fast, "slow": [20, 25, 30, 35, 40, 45, 50, 60, 70, 80]}}
     });
-    let one = sweep_seconds(&server, 1, &grid).await?;
-    let two = sweep_seconds(&server, 2, &grid).await?;
+    let one = sweep_seconds(&platform, 1, &grid).await?;
+    let two = sweep_seconds(&platform, 2, &grid).await?;
     let sets = 120u64;
     let sweep_rows = serde_json::json!([
         {"instances": 1, "backtests": sets, "seconds": one.as_secs_f64(), "backtests_per_second": sets as f64 / one.as_secs_f64()},
@@ -263,7 +244,7 @@ pub async fn run(args: Args, out_dir: &std::path::Path) -> anyhow::Result<()> {
         two.as_secs_f64(),
         one.as_secs_f64() / two.as_secs_f64()
     );
-    md.stop().await?;
+    stop(&platform, bus::subjects::md::SERVICE).await?;
 
     let json = serde_json::json!({
         "benchmark": "backtest",

@@ -12,13 +12,14 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream::consumer::{pull, DeliverPolicy};
 use async_nats::Client;
 use bus::api::portfolio::PortfolioUpdate;
+use bus::subjects;
 use futures::StreamExt;
 use model::{Bar, Event, Symbol, Timeframe, UnixNanos};
 use rust_decimal_macros::dec;
-use testkit::{spawn_service, NatsServer};
+use testkit::Platform;
 
 use crate::report::{self, Machine, Report, Row};
-use crate::request_reply::wait_for_reply;
+use crate::request_reply::{stop, wait_for_reply};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -61,30 +62,31 @@ pub(crate) async fn publish_bar(js: &async_nats::jetstream::Context, b: &Bar) ->
 }
 
 pub async fn run(args: Args, out_dir: &std::path::Path) -> anyhow::Result<()> {
-    let server = NatsServer::start_with(Default::default()).await?;
-    let url = server.url().to_string();
     let data = tempfile_dir()?;
-    let connect = |url: String| async move { async_nats::connect(url).await };
-    let (c1, c2, c3, c4) = (
-        connect(url.clone()).await?,
-        connect(url.clone()).await?,
-        connect(url.clone()).await?,
-        connect(url.clone()).await?,
-    );
-    let md = spawn_service(|s| market_data::run(market_data::Config::default(), c1, s.wait()));
-    let risk = spawn_service(|s| risk_service::run(risk_service::Config::default(), c2, s.wait()));
     let mut exec_config = execution_service::Config::default();
     exec_config.exchange.fill_on_quotes = false;
     exec_config.paper_signals = false;
-    let execution = spawn_service(|s| execution_service::run(exec_config, c3, s.wait()));
     let portfolio_config = portfolio_service::Config::new(data.clone());
-    let portfolio = spawn_service(|s| portfolio_service::run(portfolio_config, c4, s.wait()));
+    let platform = Platform::builder()
+        .service(subjects::md::SERVICE, 1, |c, s| {
+            market_data::run(market_data::Config::default(), c, s.wait())
+        })
+        .service(subjects::risk::SERVICE, 1, |c, s| {
+            risk_service::run(risk_service::Config::default(), c, s.wait())
+        })
+        .service(subjects::execution::SERVICE, 1, move |c, s| {
+            execution_service::run(exec_config.clone(), c, s.wait())
+        })
+        .service(subjects::portfolio::SERVICE, 1, move |c, s| {
+            portfolio_service::run(portfolio_config.clone(), c, s.wait())
+        })
+        .start()
+        .await;
+    let url = platform.url().to_string();
 
     let client = async_nats::connect(&url).await?;
     let js = async_nats::jetstream::new(client.clone());
     let symbol = Symbol::new("BENCH")?;
-    wait_for_reply(&client, "orders.list", "{}".into()).await?;
-    wait_for_reply(&client, "md.symbols.list", "{}".into()).await?;
     let open = wait_for_reply(
         &client,
         "portfolio.account.open",
@@ -151,10 +153,14 @@ pub async fn run(args: Args, out_dir: &std::path::Path) -> anyhow::Result<()> {
         r.seconds = 0.0;
     }
 
-    portfolio.stop().await?;
-    execution.stop().await?;
-    risk.stop().await?;
-    md.stop().await?;
+    for name in [
+        subjects::portfolio::SERVICE,
+        subjects::execution::SERVICE,
+        subjects::risk::SERVICE,
+        subjects::md::SERVICE,
+    ] {
+        stop(&platform, name).await?;
+    }
     let _ = std::fs::remove_dir_all(&data);
 
     let report = Report {

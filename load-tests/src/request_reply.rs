@@ -10,12 +10,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use async_nats::{Client, HeaderMap};
 use bytes::Bytes;
 use futures::StreamExt;
 use prost::Message;
-use testkit::{spawn_service, NatsServer};
+use testkit::{spawn_connected, Platform};
 
 use crate::report::{self, Machine, Report, Row};
 
@@ -41,33 +40,21 @@ pub(crate) struct Target {
 }
 
 pub async fn run(args: Args, out_dir: &std::path::Path) -> anyhow::Result<()> {
-    let server = NatsServer::start_with(Default::default()).await?;
-    let service_client = async_nats::connect(server.url()).await?;
-    let md = spawn_service(|shutdown| {
-        market_data::run(
-            market_data::Config::default(),
-            service_client,
-            shutdown.wait(),
-        )
-    });
-    let client = async_nats::connect(server.url()).await?;
-
-    // Give the service a symbol to quote.
-    let csv = std::fs::read_to_string(testkit::paths::testdata("GOOG.csv"))
-        .context("testdata/GOOG.csv")?;
-    let import = serde_json::json!({"symbol": "GOOG", "csv": csv});
-    let reply = wait_for_reply(&client, "md.import", serde_json::to_vec(&import)?.into()).await?;
-    anyhow::ensure!(
-        reply.headers.is_none(),
-        "import failed: {}",
-        String::from_utf8_lossy(&reply.payload)
-    );
+    // market-data with GOOG to quote.
+    let platform = Platform::builder()
+        .service(bus::subjects::md::SERVICE, 1, |c, s| {
+            market_data::run(market_data::Config::default(), c, s.wait())
+        })
+        .import_goog()
+        .start()
+        .await;
+    let client = async_nats::connect(platform.url()).await?;
 
     let quote_json: Bytes = client
         .request("md.quote.get", r#"{"symbol":"GOOG"}"#.into())
         .await?
         .payload;
-    let echo = spawn_echo(server.url(), quote_json.clone()).await?;
+    let echo = spawn_echo(platform.url(), quote_json.clone()).await?;
 
     let mut pb_headers = HeaderMap::new();
     pb_headers.insert("Content-Type", "application/protobuf");
@@ -117,7 +104,7 @@ pub async fn run(args: Args, out_dir: &std::path::Path) -> anyhow::Result<()> {
         }
     }
     echo.stop().await?;
-    md.stop().await?;
+    stop(&platform, bus::subjects::md::SERVICE).await?;
 
     let parameters = serde_json::json!({
         "requests": args.requests,
@@ -174,9 +161,8 @@ pub(crate) async fn spawn_echo(
     url: &str,
     reply: Bytes,
 ) -> anyhow::Result<testkit::ServiceHandle<anyhow::Error>> {
-    let client = async_nats::connect(url).await?;
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-    let handle = spawn_service(move |shutdown| async move {
+    let handle = spawn_connected(url, move |client, shutdown| async move {
         let mut sub = client.queue_subscribe("bench.echo", "q".into()).await?;
         client.flush().await?;
         let _ = ready_tx.send(());
@@ -247,4 +233,13 @@ pub(crate) async fn measure(
         hist.add(w.await??)?;
     }
     Ok((hist, started.elapsed()))
+}
+
+/// Stops instance 0 of service `name` on `platform` (it drains).
+pub(crate) async fn stop(platform: &Platform, name: &str) -> anyhow::Result<()> {
+    platform
+        .instance(name, 0)
+        .stop()
+        .await
+        .map_err(|e| anyhow::anyhow!("{name}: {e}"))
 }

@@ -13,7 +13,7 @@ use anyhow::Context;
 use async_nats::Client;
 use bytes::Bytes;
 use rust_decimal_macros::dec;
-use testkit::{spawn_connected, spawn_service, NatsServer};
+use testkit::Platform;
 use trading::event::{AccountOpened, OrderEvent};
 
 use crate::report::{self, Machine, Report, Row};
@@ -39,19 +39,14 @@ pub struct Args {
 const CHECK: &str = r#"{"account":"bench","symbol":"GOOG","side":"buy","qty":"10","price":"100"}"#;
 
 pub async fn run(args: Args, out_dir: &std::path::Path) -> anyhow::Result<()> {
-    let server = NatsServer::start_with(Default::default()).await?;
-    let service_client = async_nats::connect(server.url()).await?;
-    let risk = spawn_service(|shutdown| {
-        risk_service::run(
-            risk_service::Config::default(),
-            service_client,
-            shutdown.wait(),
-        )
-    });
-    let client = async_nats::connect(server.url()).await?;
+    let platform = Platform::builder()
+        .service(bus::subjects::risk::SERVICE, 1, |c, s| {
+            risk_service::run(risk_service::Config::default(), c, s.wait())
+        })
+        .start()
+        .await;
+    let client = async_nats::connect(platform.url()).await?;
     let js = async_nats::jetstream::new(client.clone());
-    // Wait for risk to provision ORDERS, then open the account.
-    wait_for_reply(&client, "risk.limits.get", r#"{"account":"bench"}"#.into()).await?;
     bus::events::publish_order_event(
         &js,
         &OrderEvent::AccountOpened(AccountOpened {
@@ -81,7 +76,7 @@ pub async fn run(args: Args, out_dir: &std::path::Path) -> anyhow::Result<()> {
         "risk.check failed: {}",
         String::from_utf8_lossy(&answer.payload)
     );
-    let echo = spawn_echo(server.url(), answer.payload.clone()).await?;
+    let echo = spawn_echo(platform.url(), answer.payload.clone()).await?;
 
     let targets = [
         Target {
@@ -138,9 +133,11 @@ pub async fn run(args: Args, out_dir: &std::path::Path) -> anyhow::Result<()> {
 
     // Scale-out: a second instance (own connection), once the partitions are
     // spread over both.
-    let second = spawn_connected(server.url(), |client, shutdown| {
-        risk_service::run(risk_service::Config::default(), client, shutdown.wait())
-    });
+    let second = platform
+        .add(bus::subjects::risk::SERVICE, |client, shutdown| {
+            risk_service::run(risk_service::Config::default(), client, shutdown.wait())
+        })
+        .await;
     spread_over(&js, 2).await?;
     let two = Target {
         name: "risk.check, 2 instances",
@@ -165,8 +162,12 @@ pub async fn run(args: Args, out_dir: &std::path::Path) -> anyhow::Result<()> {
     }
     rows.extend(scale_out);
     echo.stop().await?;
-    second.stop().await?;
-    risk.stop().await?;
+    for instance in [second, platform.instance(bus::subjects::risk::SERVICE, 0)] {
+        instance
+            .stop()
+            .await
+            .map_err(|e| anyhow::anyhow!("risk: {e}"))?;
+    }
 
     let parameters = serde_json::json!({
         "requests": args.requests,

@@ -13,9 +13,10 @@ use futures::StreamExt;
 use market_data::simulator::{Simulator, SimulatorConfig};
 use model::{Symbol, UnixNanos};
 use serde::Serialize;
-use testkit::{spawn_service, NatsServer};
+use testkit::Platform;
 
 use crate::report::{self, Machine};
+use crate::request_reply::stop;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -47,8 +48,8 @@ fn row(stage: &str, messages: usize, elapsed: Duration) -> Row {
 }
 
 pub async fn run(args: Args, out_dir: &std::path::Path) -> anyhow::Result<()> {
-    let server = NatsServer::start_with(Default::default()).await?;
-    let client = async_nats::connect(server.url()).await?;
+    let platform = Platform::builder().start().await;
+    let client = async_nats::connect(platform.url()).await?;
     let js = async_nats::jetstream::new(client.clone());
     let settings = bus::jetstream::StreamSettings::default();
     let market =
@@ -123,32 +124,21 @@ pub async fn run(args: Args, out_dir: &std::path::Path) -> anyhow::Result<()> {
     ));
     drop(messages);
 
-    let svc_client = async_nats::connect(server.url()).await?;
-    let strategy = spawn_service(|s| {
-        strategy_service::run(strategy_service::Config::default(), svc_client, s.wait())
-    });
+    platform
+        .add(bus::subjects::strategy::SERVICE, |c, s| {
+            strategy_service::run(strategy_service::Config::default(), c, s.wait())
+        })
+        .await;
     let start_req = serde_json::json!({
         "id": "bench", "kind": "sma_cross", "params": {"fast": 10, "slow": 20},
         "symbols": ["BENCH"], "timeframe": "1m"
     });
     let last = market.clone().info().await?.state.last_sequence;
     let started = Instant::now();
-    loop {
-        match bus::request::<_, serde_json::Value>(
-            &client,
-            "strategy.start",
-            &start_req,
-            Default::default(),
-        )
-        .await
-        {
-            Ok(_) => break,
-            Err(bus::RequestError::NoResponders(_)) => {
-                tokio::time::sleep(Duration::from_millis(20)).await
-            }
-            Err(e) => anyhow::bail!("strategy.start: {e}"),
-        }
-    }
+    let _: serde_json::Value =
+        bus::request(&client, "strategy.start", &start_req, Default::default())
+            .await
+            .map_err(|e| anyhow::anyhow!("strategy.start: {e}"))?;
     let status = loop {
         let s: bus::api::strategy::StrategyStatus = bus::request(
             &client,
@@ -171,7 +161,7 @@ pub async fn run(args: Args, out_dir: &std::path::Path) -> anyhow::Result<()> {
         bars.len(),
         elapsed,
     ));
-    strategy.stop().await?;
+    stop(&platform, bus::subjects::strategy::SERVICE).await?;
 
     let json = serde_json::json!({
         "benchmark": "strategy-throughput",

@@ -1,6 +1,6 @@
-//! Real parts for tests: a private nats-server with JetStream on a free port and a
-//! temporary store per test, killed on drop, and helpers to run a service's
-//! `run` against it.
+//! Real parts for tests: private nats-servers and clusters with JetStream on free
+//! ports and temporary stores, killed on drop, and the one platform builder every
+//! integration test starts from to run services' `run` against them.
 //!
 //! - [`platform`]: what a test starts from ([`Platform::builder`]): a server or a
 //!   cluster, service instances, the GOOG fixture, one readiness wait.
@@ -14,7 +14,7 @@
 //!   through a relay a test can cut and restore.
 //! - [`paths`]: the repository root and test data.
 //! - [`wait_until`]: polls a condition with a deadline (tests never assert on time);
-//!   [`wait_for_service`]: until an endpoint answers.
+//!   [`wait_for_service`]: until an endpoint of a service started by hand answers.
 
 pub mod cluster;
 pub mod leaf;
@@ -53,7 +53,8 @@ where
 /// Waits until `subject` answers `body` with a reply that is not an error
 /// (a 404 counts as an answer: the service is up, the thing is unknown). Each
 /// try waits one second at most: a request that reaches an instance that just
-/// died is lost, not failed.
+/// died is lost, not failed. Only for services the [`Platform`] does not start
+/// (e.g. each under its own NATS user); the platform waits for its own.
 pub async fn wait_for_service(client: &async_nats::Client, subject: &str, body: &str) {
     wait_until(subject, Duration::from_secs(15), || async {
         let reply = tokio::time::timeout(

@@ -388,6 +388,22 @@ impl Instance {
         self.launch().await;
     }
 
+    /// Panics with the service's own error when it returned while starting.
+    fn exited_early(&self) {
+        let result = self
+            .handle
+            .lock()
+            .unwrap()
+            .as_mut()
+            .and_then(|h| h.try_result());
+        if let Some(result) = result {
+            panic!(
+                "{} instance {} returned before it answered: {result:?}",
+                self.name, self.index
+            );
+        }
+    }
+
     fn is_running(&self) -> bool {
         self.handle.lock().unwrap().is_some()
     }
@@ -407,6 +423,7 @@ impl Instance {
     async fn wait_started(&self) {
         let what = format!("{} instance {} answering $SRV.PING", self.name, self.index);
         let id = wait_until(&what, START_TIMEOUT, || async {
+            self.exited_early();
             let is_new = |ids: &[String]| {
                 let seen = self.seen.lock().unwrap();
                 ids.iter().any(|id| !seen.contains(id))

@@ -48,6 +48,12 @@ impl<E> ServiceHandle<E> {
         result
     }
 
+    /// What the service returned, if it already did (on its own: an error, or a
+    /// bug); `None` while it runs.
+    pub fn try_result(&mut self) -> Option<Result<(), E>> {
+        self.done.try_recv().ok()
+    }
+
     /// Kills the service and everything it spawned, without a graceful
     /// shutdown: a crash.
     pub fn abort(mut self) {
