@@ -45,7 +45,10 @@ pub(crate) fn bar(symbol: &Symbol, i: usize) -> Bar {
     }
 }
 
-pub(crate) async fn publish_bar(js: &async_nats::jetstream::Context, b: &Bar) -> anyhow::Result<()> {
+pub(crate) async fn publish_bar(
+    js: &async_nats::jetstream::Context,
+    b: &Bar,
+) -> anyhow::Result<()> {
     let id = bus::subjects::bar_msg_id(&b.symbol, b.timeframe, b.ts);
     bus::events::publish(
         js,

@@ -15,7 +15,15 @@ pub async fn start(
     monitor_port: u16,
     show_logs: bool,
 ) -> anyhow::Result<NatsServer> {
-    start_with_conf(data_dir, "dev.conf", DEV_CONF, port, monitor_port, show_logs).await
+    start_with_conf(
+        data_dir,
+        "dev.conf",
+        DEV_CONF,
+        port,
+        monitor_port,
+        show_logs,
+    )
+    .await
 }
 
 /// A server from config `text`, written to `<data-dir>/nats/<file>`, with its

@@ -17,7 +17,7 @@ use async_nats::{Client, HeaderMap, Message};
 use futures::StreamExt;
 
 use crate::jetstream::{self, StreamSettings};
-use crate::{headers, subjects, BusError, ServiceError};
+use crate::{subjects, BusError, ServiceError};
 
 /// Why an edge name is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -212,10 +212,8 @@ async fn forward(client: &Client, local: Option<String>, msg: Message) {
 
 fn error_reply(e: &ServiceError) -> (HeaderMap, bytes::Bytes) {
     let mut hdrs = HeaderMap::new();
-    hdrs.insert(headers::SERVICE_ERROR, e.message.as_str());
-    hdrs.insert(headers::SERVICE_ERROR_CODE, e.code.to_string().as_str());
-    let body = serde_json::to_vec(e).unwrap_or_default();
-    (hdrs, body.into())
+    e.add_reply_headers(&mut hdrs);
+    (hdrs, e.body())
 }
 
 #[cfg(test)]

@@ -76,6 +76,25 @@ pub struct ServiceError {
 }
 
 impl ServiceError {
+    /// The error reply every endpoint sends (micro error headers, JSON
+    /// content type) added to `headers`; the body is [`ServiceError::body`].
+    pub fn add_reply_headers(&self, headers: &mut async_nats::HeaderMap) {
+        headers.insert(
+            crate::headers::SERVICE_ERROR,
+            header_safe(&self.message).as_str(),
+        );
+        headers.insert(
+            crate::headers::SERVICE_ERROR_CODE,
+            self.code.to_string().as_str(),
+        );
+        headers.insert(crate::headers::CONTENT_TYPE, crate::codec::JSON);
+    }
+
+    /// The JSON error envelope.
+    pub fn body(&self) -> bytes::Bytes {
+        crate::codec::encode_json(self).unwrap_or_default()
+    }
+
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         ServiceError {
             code: kind.code(),
@@ -117,4 +136,20 @@ pub fn check_id(what: &str, id: &str) -> Result<(), ServiceError> {
             "invalid {what} {id:?}: use 1 to 64 of A-Z a-z 0-9 - _"
         )))
     }
+}
+
+/// Header values cannot hold line breaks; keep them short too.
+fn header_safe(message: &str) -> String {
+    let mut s: String = message
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if s.len() > 512 {
+        let mut cut = 512;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    s
 }

@@ -9,19 +9,18 @@
 //! [`crate::request`] reads them the same way.
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::{Client, HeaderMap, Message};
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use serde::{de::DeserializeOwned, Serialize};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use crate::error::ServiceError;
-use crate::service::header_safe;
+use crate::service::catch_panic;
 use crate::{codec, headers, BusError, RequestContext};
 
 /// How long a stopping endpoint waits for requests already on their way.
@@ -147,15 +146,7 @@ async fn handle<Req, Resp, H, Fut>(
             endpoint,
         };
         let outcome = match codec::decode_json::<Req>(&message.payload) {
-            Ok(req) => AssertUnwindSafe(handler(ctx, req))
-                .catch_unwind()
-                .await
-                .unwrap_or_else(|_| {
-                    tracing::error!("internal handler panicked");
-                    Err(ServiceError::internal(
-                        "internal error while handling the request",
-                    ))
-                }),
+            Ok(req) => catch_panic(handler(ctx, req)).await,
             Err(e) => Err(e),
         };
         let mut reply_headers = HeaderMap::new();
@@ -165,9 +156,8 @@ async fn handle<Req, Resp, H, Fut>(
             Ok(payload) => payload,
             Err(err) => {
                 tracing::debug!(code = err.code, error = %err.message, "internal request failed");
-                reply_headers.insert(headers::SERVICE_ERROR, header_safe(&err.message).as_str());
-                reply_headers.insert(headers::SERVICE_ERROR_CODE, err.code.to_string().as_str());
-                codec::encode_json(&err).unwrap_or_default()
+                err.add_reply_headers(&mut reply_headers);
+                err.body()
             }
         };
         if let Err(e) = client

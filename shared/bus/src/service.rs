@@ -428,10 +428,8 @@ where
                 shared.counter.errors.fetch_add(1, Ordering::Relaxed);
                 *shared.counter.last_error.lock() = Some(err.message.clone());
                 tracing::warn!(code = err.code, error = %err.message, "request failed");
-                reply_headers.insert(headers::SERVICE_ERROR, header_safe(&err.message).as_str());
-                reply_headers.insert(headers::SERVICE_ERROR_CODE, err.code.to_string().as_str());
-                reply_headers.insert(headers::CONTENT_TYPE, codec::JSON);
-                codec::encode_json(&err).unwrap_or_default()
+                err.add_reply_headers(&mut reply_headers);
+                err.body()
             }
         };
         let sent = if reply_headers.is_empty() {
@@ -469,7 +467,16 @@ where
         None => in_format,
     };
     let req = (shared.codec.decode)(in_format, &request.message.payload)?;
-    let resp = AssertUnwindSafe((shared.handler)(ctx, req))
+    let resp = catch_panic((shared.handler)(ctx, req)).await?;
+    Ok(((shared.codec.encode)(out_format, &resp)?, out_format))
+}
+
+/// Runs a handler; a panic becomes a 500 (logged with its message) instead
+/// of taking the endpoint down.
+pub(crate) async fn catch_panic<Resp>(
+    handler: impl Future<Output = Result<Resp, ServiceError>>,
+) -> Result<Resp, ServiceError> {
+    AssertUnwindSafe(handler)
         .catch_unwind()
         .await
         .map_err(|panic| {
@@ -480,22 +487,5 @@ where
                 .unwrap_or_else(|| "unknown panic".to_string());
             tracing::error!(panic = %what, "handler panicked");
             ServiceError::internal("internal error while handling the request")
-        })??;
-    Ok(((shared.codec.encode)(out_format, &resp)?, out_format))
-}
-
-/// Header values cannot hold line breaks; keep them short too.
-pub(crate) fn header_safe(message: &str) -> String {
-    let mut s: String = message
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if s.len() > 512 {
-        let mut cut = 512;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-    }
-    s
+        })?
 }
