@@ -3,8 +3,8 @@
 
 - every container's binary is a [[bin]] of a workspace package, which the
   Dockerfile builds (-p <package>) and copies to /usr/local/bin;
-- every host path mounted exists, and every config a nats node is started
-  with exists under the mounted directory;
+- every host path mounted exists, every config a nats node is started with
+  exists under the mounted directory, and its JetStream store (-sd) is a volume;
 - NATS_URL names nats nodes of this file on the client port their config
   listens on; published ports and health checks use the configured ports;
 - every NATS_USER is a user of nats/auth/users.conf, its NATS_PASSWORD is that
@@ -116,6 +116,9 @@ def main():
         if not host_conf or not os.path.isfile(os.path.join(ROOT, host_conf)):
             fail(f"{name}: config {container_conf} is not a file of a mounted directory")
             continue
+        store = cmd[cmd.index("-sd") + 1] if "-sd" in cmd else None
+        if not store or not any(v.split(":")[1] == store and not v.startswith(".") for v in svc.get("volumes", [])):
+            fail(f"{name}: JetStream store (-sd {store}) is not on a named volume")
         conf = nats_conf(host_conf)
         nodes[name] = conf
         for port in svc.get("ports", []):

@@ -151,6 +151,16 @@ async fn the_client_cannot_write_orders_nor_call_internal_subjects() {
         "the exchange received the client's cancel"
     );
 
+    // Nor anything under `<service>.internal.>` (risk's partitioned checks).
+    let internal = subjects::risk::internal_check(3);
+    let reply = tokio::time::timeout(
+        Duration::from_secs(2),
+        client.request(internal.clone(), "{}".into()),
+    )
+    .await;
+    assert!(!matches!(reply, Ok(Ok(_))), "{internal} answered");
+    refused.wait_for(&internal).await;
+
     // JetStream: reading is allowed, writing is not.
     let js = jetstream::new(client.clone());
     assert_eq!(stored(&js, subjects::streams::ORDERS).await, 0);

@@ -129,7 +129,7 @@ impl Permissions {
         self.reads(&kv_stream(bucket))
     }
 
-    /// Read-only JetStream: account info, stream names, info and direct gets.
+    /// Reads `stream` without a consumer: its info and direct gets.
     fn inspects(self, stream: &str) -> Self {
         self.publish([
             format!("{JS_API}.STREAM.INFO.{stream}"),
