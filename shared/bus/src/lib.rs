@@ -63,8 +63,6 @@ pub enum BusError {
         message: String,
         retryable: bool,
     },
-    #[error("JetStream provisioning of {what} failed: {message}")]
-    Provision { what: String, message: String },
     #[error("service {service} failed: {message}")]
     Service { service: String, message: String },
     #[error("publish to {subject} failed: {message}")]
