@@ -12,8 +12,8 @@ use std::time::Duration;
 use bus::edge::EdgeName;
 use bus::jetstream::StreamSettings;
 use bus::subjects;
-use testkit::leaf::LeafConf;
-use testkit::NatsServer;
+use natsproc::conf::LeafConf;
+use natsproc::NatsServer;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct EdgeArgs {

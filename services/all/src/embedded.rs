@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use testkit::{NatsServer, ServerOptions};
+use natsproc::{NatsServer, ServerOptions};
 
 const DEV_CONF: &str = include_str!("../../../nats/dev.conf");
 

@@ -4,8 +4,8 @@
 //!
 //! - [`platform`]: what a test starts from ([`Platform::builder`]): a server or a
 //!   cluster, service instances, the GOOG fixture, one readiness wait.
-//! - [`server`]: finding and starting nats-server ([`NatsServer`]); the all-in-one
-//!   binary uses the same code to start its embedded server.
+//! - [`server`]: finding and starting nats-server ([`NatsServer`]), from the
+//!   `natsproc` crate that the all-in-one binary uses for its embedded server.
 //! - [`cluster`]: a private JetStream cluster ([`NatsCluster`]) whose nodes can be
 //!   stopped, killed and restarted.
 //! - [`spawn`]: [`spawn_service`] / [`spawn_connected`] run a service on a runtime of
@@ -20,12 +20,13 @@ pub mod cluster;
 pub mod leaf;
 pub mod paths;
 pub mod platform;
-pub mod server;
 pub mod spawn;
 
 pub use cluster::NatsCluster;
+/// Finding and starting nats-server (the `natsproc` crate, which `trader run` uses too).
+pub use natsproc::server;
+pub use natsproc::{NatsServer, ServerOptions};
 pub use platform::{Instance, Platform, PlatformBuilder};
-pub use server::{NatsServer, ServerOptions};
 pub use spawn::{spawn_connected, spawn_service, ServiceHandle, Shutdown};
 
 use std::future::Future;

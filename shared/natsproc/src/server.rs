@@ -11,8 +11,6 @@ use std::time::Duration;
 
 use tokio::process::{Child, Command};
 
-use crate::paths::repo_root;
-
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error(
@@ -243,4 +241,15 @@ impl Drop for NatsServer {
     fn drop(&mut self) {
         let _ = self.child.start_kill();
     }
+}
+
+/// The repository root (two levels above `shared/natsproc`), where
+/// `scripts/install-nats.sh` puts the pinned binary in a checkout.
+fn repo_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .and_then(|p| p.parent())
+        .map(PathBuf::from)
+        .unwrap_or(manifest)
 }
