@@ -136,31 +136,23 @@ pub async fn stopped(stop: &mut watch::Receiver<bool>) {
 
 /// Runs `attempt` until it succeeds (creating a consumer, say), saying so in
 /// the log each time it fails and pausing `pause` in between; `None` once
-/// `stop` turns true.
+/// `stop` turns true ([`crate::retry::retry`] with a fixed pause).
 pub async fn retry_until<T, E, F, Fut>(
     what: &str,
     pause: Duration,
     stop: &mut watch::Receiver<bool>,
-    mut attempt: F,
+    attempt: F,
 ) -> Option<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, E>>,
     E: std::fmt::Display,
 {
-    loop {
-        if *stop.borrow() {
-            return None;
-        }
-        match attempt().await {
-            Ok(v) => return Some(v),
-            Err(e) => {
-                tracing::warn!(what, error = %e, "failed; retrying");
-                tokio::select! {
-                    _ = stopped(stop) => return None,
-                    _ = tokio::time::sleep(pause) => {}
-                }
-            }
-        }
-    }
+    crate::retry::retry(
+        what,
+        crate::retry::Backoff::fixed(pause),
+        Some(stop),
+        attempt,
+    )
+    .await
 }

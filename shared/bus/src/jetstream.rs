@@ -280,32 +280,21 @@ fn as_json(v: &impl serde::Serialize) -> Option<serde_json::Value> {
 /// config already there is success on the next try. So every failure is
 /// retried (back-off 100 ms doubling to 5 s) and logged; it never gives up on
 /// its own: the caller's shutdown ends it (the runner selects on it).
-pub async fn provision<T, F, Fut>(what: &str, mut step: F) -> Result<T, BusError>
+pub async fn provision<T, F, Fut>(what: &str, step: F) -> Result<T, BusError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, String>>,
 {
-    let mut backoff = Duration::from_millis(100);
-    let mut attempt = 0u32;
-    loop {
-        attempt += 1;
-        match step().await {
-            Ok(v) => {
-                if attempt > 1 {
-                    tracing::info!(what, attempt, "provisioned after retrying");
-                }
-                return Ok(v);
-            }
-            Err(message) => {
-                let retry_in_ms = backoff.as_millis() as u64;
-                if attempt >= 10 {
-                    tracing::error!(what, attempt, error = %message, retry_in_ms, "JetStream provisioning still failing; retrying");
-                } else {
-                    tracing::warn!(what, attempt, error = %message, retry_in_ms, "JetStream provisioning failed; retrying");
-                }
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
-        }
-    }
+    let backoff = crate::retry::Backoff {
+        first: Duration::from_millis(100),
+        max: Duration::from_secs(5),
+    };
+    let provisioned = crate::retry::retry(
+        &format!("JetStream provisioning of {what}"),
+        backoff,
+        None,
+        step,
+    )
+    .await;
+    Ok(provisioned.expect("without a stop signal the retry ends only with success"))
 }

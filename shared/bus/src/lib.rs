@@ -20,6 +20,7 @@
 //!   across JetStream domains), edge names.
 //! - [`lease`]: expiring leases in KV, so each piece of work runs on exactly one instance.
 //! - [`connect`]: server lists and credentials; connecting with retries and reconnect logging.
+//! - [`retry`]: the one retry loop (back-off, logged, ends on a stop signal).
 //! - [`runner`]: the one way a service runs: provision (retried), serve a declared
 //!   endpoint table, run background tasks, drain in a fixed order; live/ready state.
 //! - [`permissions`]: the NATS user of each service and what it may publish and
@@ -41,6 +42,7 @@ pub mod lease;
 pub mod permissions;
 pub mod proto;
 pub mod queries;
+pub mod retry;
 pub mod runner;
 pub mod service;
 pub mod subjects;
