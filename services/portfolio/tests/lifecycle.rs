@@ -293,10 +293,19 @@ async fn paper_strategy_on_the_simulator_trades_and_equity_is_cash_plus_position
     assert!(fills.iter().all(|f| f.qty == dec!(10) || f.qty == dec!(20)));
 
     // Every PORTFOLIO_UPDATE: equity = cash + Σ qty × last price.
-    let updates: Vec<Event<PortfolioUpdate>> = env
-        .read(subjects::streams::PORTFOLIO, "evt.portfolio.paper")
-        .await;
-    assert!(updates.len() >= 3);
+    // The fills are in ORDERS before the portfolio has published what they
+    // did: wait for the updates (the opening, then one per fill at least).
+    let updates: Vec<Event<PortfolioUpdate>> = testkit::wait_until(
+        "the fills' portfolio updates",
+        Duration::from_secs(30),
+        || async {
+            let updates: Vec<Event<PortfolioUpdate>> = env
+                .read(subjects::streams::PORTFOLIO, "evt.portfolio.paper")
+                .await;
+            (updates.len() >= 3).then_some(updates)
+        },
+    )
+    .await;
     for u in &updates {
         let marked: Decimal = u.data.positions.iter().map(|p| p.qty * p.last_price).sum();
         assert_eq!(
