@@ -12,6 +12,8 @@
 //!   and then every live bar mark positions (and trip stop-loss / take-profit,
 //!   which send a closing order through `orders.submit`).
 //! - `updates`: publishing `PORTFOLIO_UPDATE`s, never one PORTFOLIO has already.
+//! - `node`: one live instance per node name (a KV lease taken before the
+//!   snapshot and the consumer, which belong to the node).
 //! - `handlers/`: `portfolio.account.open`, `portfolio.summary.get`,
 //!   `portfolio.positions.get`, `portfolio.protection.set`.
 //!
@@ -23,6 +25,7 @@ mod book;
 mod consumer;
 mod handlers;
 mod marks;
+mod node;
 mod updates;
 
 use std::collections::HashMap;
@@ -182,6 +185,8 @@ pub async fn run(
 }
 
 async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
+    // Before the snapshot and the consumer, which belong to the node.
+    let node = node::claim(runner.js(), &config.node, config.stream.replicas).await?;
     let orders = runner
         .stream(bus::jetstream::orders_stream(&config.stream))
         .await?;
@@ -236,6 +241,8 @@ async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
     });
     let stop = runner.stop_signal();
     runner.spawn("marks", marks::run(ctx.clone(), marked_tx, stop));
+    let stop = runner.stop_signal();
+    runner.spawn("node-lease", node.keep(stop));
     runner.serve(handlers::endpoints(ctx)).await?;
     Ok(runner)
 }

@@ -639,3 +639,43 @@ async fn bad_requests_get_error_replies() {
         .unwrap();
     assert_eq!(error_code(&reply).as_deref(), Some("404"));
 }
+
+/// A second instance started with a node name already running waits (it
+/// would otherwise share that node's consumer and snapshot), and takes over
+/// once the first stops.
+#[tokio::test]
+async fn a_second_instance_with_the_same_node_name_waits_for_the_first() {
+    let env = Env::start().await;
+    let first = env.portfolio("n1").await;
+    let config = env.config("n1");
+    let second = testkit::spawn_connected(env.platform.url(), move |c, s| {
+        portfolio_service::run(config, c, s.wait())
+    });
+    // The twin never joins while the first runs.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let ids = env
+        .platform
+        .instance_ids(subjects::portfolio::SERVICE)
+        .await;
+    assert_eq!(
+        ids,
+        vec![first.id()],
+        "only the first instance serves node n1"
+    );
+
+    first.stop().await.unwrap();
+    let twin = testkit::wait_until(
+        "the twin takes node n1",
+        Duration::from_secs(30),
+        || async {
+            let ids = env
+                .platform
+                .instance_ids(subjects::portfolio::SERVICE)
+                .await;
+            (ids.len() == 1 && ids[0] != first.id()).then(|| ids[0].clone())
+        },
+    )
+    .await;
+    assert!(!twin.is_empty());
+    second.stop().await.unwrap();
+}

@@ -334,6 +334,7 @@ pub fn portfolio() -> Permissions {
             &subjects::account_event("*", "*"),
             &subjects::portfolio_update("*"),
         ])
+        .owns_bucket(buckets::PORTFOLIO_NODES)
 }
 
 pub fn backtest() -> Permissions {

@@ -168,6 +168,8 @@ pub mod buckets {
     pub const RISK_LEASES: &str = "risk-leases";
     /// `lease.exchange`: the one execution instance running the paper exchange.
     pub const EXECUTION_LEASES: &str = "execution-leases";
+    /// `lease.<node>`: the one live portfolio instance of each node name.
+    pub const PORTFOLIO_NODES: &str = "portfolio-nodes";
 }
 
 /// `evt.order.<account>.<event>`: an order's transition (`accepted`, `rejected`,
