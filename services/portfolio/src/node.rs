@@ -46,7 +46,7 @@ pub async fn claim(
                 revision,
             });
         }
-        if waited % 5 == 0 {
+        if waited.is_multiple_of(5) {
             let other = leases.holder_of(node).await.unwrap_or_default();
             tracing::warn!(
                 node,
