@@ -173,14 +173,20 @@ async fn orders_survive_a_stopped_node_and_a_killed_one_on_a_3_node_cluster() {
         );
     }
     platform.import_goog(2000..2148).await;
-    let opened: serde_json::Value = bus::request(
-        &client,
-        subjects::portfolio::ACCOUNT_OPEN,
-        &json!({"account": ACCOUNT, "cash": "1000000"}),
-        RequestOptions::timeout(Duration::from_secs(10)),
-    )
-    .await
-    .unwrap();
+    // Opening is idempotent: retried while a fresh R3 stream may still move.
+    let opened: serde_json::Value =
+        wait_until("the account opened", Duration::from_secs(60), || async {
+            bus::request(
+                &client,
+                subjects::portfolio::ACCOUNT_OPEN,
+                &json!({"account": ACCOUNT, "cash": "1000000"}),
+                RequestOptions::timeout(Duration::from_secs(10)),
+            )
+            .await
+            .map_err(|e| eprintln!("account open: {e}"))
+            .ok()
+        })
+        .await;
     assert_eq!(opened["account"], ACCOUNT);
 
     // The order flow runs in the background; the test kills nodes meanwhile.
