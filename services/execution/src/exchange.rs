@@ -467,7 +467,10 @@ pub async fn publish_with_retry(
         )
         .await
         {
-            Ok(stored) => return Some(stored.sequence),
+            Ok(stored) => {
+                bus::metrics::order_event(event);
+                return Some(stored.sequence);
+            }
             Err(e) => {
                 tracing::warn!(correlation_id, attempt, error = %e, "ORDERS publish failed; retrying");
                 tokio::time::sleep(delay).await;

@@ -205,6 +205,9 @@ async fn decide(
     )
     .await
     .map_err(|e| ServiceError::unavailable(format!("ORDERS: {e}")))?;
+    if !stored.duplicate {
+        bus::metrics::order_event(&event);
+    }
     if !ctx
         .applied
         .wait(stored.sequence, ctx.config.catch_up_timeout)

@@ -163,6 +163,7 @@ pub async fn run(
             publish_signal(&ctx, &signal_event, &event.correlation_id)
                 .await
                 .map_err(&fail)?;
+            bus::metrics::signal(&id);
         }
         message
             .ack()

@@ -12,6 +12,8 @@
 
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::{Client, ConnectErrorKind, ConnectOptions, Event, ServerAddr};
@@ -148,20 +150,35 @@ impl NatsConfig {
                 ))
             }
         }
+        // Counts reconnections, not the first connection.
+        let was_down = Arc::new(AtomicBool::new(false));
         Ok(options
             .name(name)
             .connection_timeout(Duration::from_secs(3))
             .max_reconnects(None)
-            .event_callback(|event| async move {
-                match event {
-                    Event::Disconnected => tracing::warn!("disconnected from NATS; reconnecting"),
-                    Event::Connected => tracing::info!("connected to NATS"),
-                    Event::SlowConsumer(sid) => {
-                        tracing::warn!(sid, "slow consumer: messages dropped")
+            .event_callback(move |event| {
+                let was_down = was_down.clone();
+                async move {
+                    match event {
+                        Event::Disconnected => {
+                            was_down.store(true, Ordering::Relaxed);
+                            tracing::warn!("disconnected from NATS; reconnecting")
+                        }
+                        Event::Connected => {
+                            if was_down.swap(false, Ordering::Relaxed) {
+                                crate::metrics::nats_reconnected();
+                            }
+                            tracing::info!("connected to NATS")
+                        }
+                        Event::SlowConsumer(sid) => {
+                            tracing::warn!(sid, "slow consumer: messages dropped")
+                        }
+                        Event::LameDuckMode => {
+                            tracing::warn!("NATS server entering lame duck mode")
+                        }
+                        Event::ServerError(e) => tracing::warn!(error = %e, "NATS server error"),
+                        other => tracing::debug!(event = %other, "NATS client event"),
                     }
-                    Event::LameDuckMode => tracing::warn!("NATS server entering lame duck mode"),
-                    Event::ServerError(e) => tracing::warn!(error = %e, "NATS server error"),
-                    other => tracing::debug!(event = %other, "NATS client event"),
                 }
             }))
     }

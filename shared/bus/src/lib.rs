@@ -26,6 +26,8 @@
 //! - [`permissions`]: the NATS user of each service and what it may publish and
 //!   subscribe to (rendered into `nats/auth/users.conf`).
 //! - [`telemetry`]: tracing set-up for binaries.
+//! - [`metrics`]: every metric name and the handles the service layer records into.
+//! - [`observe`]: the process's HTTP port: `/metrics`, `/health/live`, `/health/ready`.
 
 pub mod api;
 pub mod client;
@@ -39,6 +41,8 @@ pub mod headers;
 pub mod internal;
 pub mod jetstream;
 pub mod lease;
+pub mod metrics;
+pub mod observe;
 pub mod permissions;
 pub mod proto;
 pub mod queries;
@@ -71,6 +75,9 @@ pub enum BusError {
     Publish { subject: String, message: String },
     #[error("JetStream: cannot {what}: {message}")]
     JetStream { what: String, message: String },
+    /// The observability HTTP port (`crate::observe`): binding or a probe.
+    #[error("HTTP {addr}: {message}")]
+    Http { addr: String, message: String },
 }
 
 impl BusError {

@@ -333,11 +333,18 @@ impl Health {
     }
 
     fn deregister(&self) {
-        REGISTRY.lock().retain(|h| !Arc::ptr_eq(h, &self.inner));
+        let mut registry = REGISTRY.lock();
+        registry.retain(|h| !Arc::ptr_eq(h, &self.inner));
+        // Another instance of the same service may still run here.
+        if !registry.iter().any(|h| h.service == self.inner.service) {
+            crate::metrics::set_health(self.inner.service, false, false);
+        }
     }
 
     fn set_ready(&self, ready: bool) {
         self.inner.ready.store(ready, Ordering::SeqCst);
+        let status = self.status();
+        crate::metrics::set_health(status.service, status.ready, status.connected);
     }
 
     pub fn status(&self) -> HealthStatus {
@@ -358,6 +365,26 @@ fn status_of(inner: &HealthInner) -> HealthStatus {
 /// runs several), for health endpoints.
 pub fn process_health() -> Vec<HealthStatus> {
     REGISTRY.lock().iter().map(|h| status_of(h)).collect()
+}
+
+/// Sets `trader_service_ready` and `trader_nats_connected` of every service
+/// here from its current state (called when `/metrics` is rendered, so the
+/// connection state is never stale). Two instances of one service in a
+/// process (tests) share a series: ready only if both are.
+pub fn record_health_gauges() {
+    let mut by_service: Vec<HealthStatus> = Vec::new();
+    for status in process_health() {
+        match by_service.iter_mut().find(|s| s.service == status.service) {
+            Some(seen) => {
+                seen.ready &= status.ready;
+                seen.connected &= status.connected;
+            }
+            None => by_service.push(status),
+        }
+    }
+    for s in by_service {
+        crate::metrics::set_health(s.service, s.ready, s.connected);
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what compose and Kubernetes send): the

@@ -13,6 +13,8 @@
 //! - requests run concurrently (bounded), a panicking handler answers 500;
 //! - error replies carry a JSON body; since async-nats then does not count them,
 //!   each endpoint's `$SRV.STATS` `data` has `errors` and `last_error`;
+//! - every request counted and timed, errors counted by code
+//!   ([`crate::metrics`]: `trader_requests_total`, `…_errors_total`, `…_duration_seconds`);
 //! - [`MicroService::shutdown`] drains: stop taking requests, answer the ones
 //!   already received, wait for handlers in flight, then stop the service.
 
@@ -37,6 +39,7 @@ use tracing::Instrument;
 
 use crate::codec::{self, Format, ProtoConvert};
 use crate::error::ServiceError;
+use crate::metrics::EndpointMetrics;
 use crate::{headers, subjects, BusError};
 
 /// Who the service is.
@@ -297,6 +300,7 @@ impl MicroService {
             .insert(spec.name.to_string(), counter.clone());
         let shared = Arc::new(EndpointShared {
             service: self.spec.name,
+            metrics: EndpointMetrics::register(self.spec.name, spec.subject),
             spec,
             codec,
             handler,
@@ -332,6 +336,7 @@ struct EndpointShared<Req, Resp, H> {
     codec: Codec<Req, Resp>,
     handler: H,
     counter: Arc<ErrorCounter>,
+    metrics: EndpointMetrics,
 }
 
 async fn endpoint_loop<Req, Resp, H, Fut>(
@@ -412,6 +417,7 @@ where
             endpoint: shared.spec.subject,
         };
         let outcome = run_handler(&request, shared, ctx).await;
+        let error_code = outcome.as_ref().err().map(|e| e.code);
         let mut reply_headers = HeaderMap::new();
         let wants_headers = req_headers.is_some() || outcome.is_err();
         if wants_headers {
@@ -442,10 +448,9 @@ where
         if let Err(e) = sent {
             tracing::debug!(error = %e, "could not send the reply");
         }
-        tracing::debug!(
-            elapsed_us = started.elapsed().as_micros() as u64,
-            "request done"
-        );
+        let elapsed = started.elapsed();
+        shared.metrics.record(elapsed, error_code);
+        tracing::debug!(elapsed_us = elapsed.as_micros() as u64, "request done");
     }
     .instrument(span)
     .await

@@ -143,6 +143,7 @@ pub(crate) async fn decide(
     };
     let accepted = violations.is_empty();
     if !accepted {
+        bus::metrics::risk_rejection(violations[0].code);
         tracing::info!(
             correlation_id = %rc.correlation_id,
             account = %req.account,
