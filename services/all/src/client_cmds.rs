@@ -194,3 +194,19 @@ pub async fn services(args: ServicesArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[derive(clap::Args, Debug)]
+pub struct HealthArgs {
+    /// The endpoint to probe (`/health/ready` or `/health/live` of a process's
+    /// `--metrics-addr`).
+    #[arg(long, default_value = "http://127.0.0.1:9464/health/ready")]
+    url: String,
+}
+
+/// Prints the body; fails unless the answer is 200.
+pub async fn health(args: HealthArgs) -> anyhow::Result<()> {
+    let (status, body) = bus::observe::get(&args.url).await?;
+    println!("{body}");
+    anyhow::ensure!(status == 200, "{} answered {status}", args.url);
+    Ok(())
+}

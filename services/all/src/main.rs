@@ -7,6 +7,8 @@
 //! - `trader import`, `trader quote`, `trader bars`, `trader services`,
 //!   `trader sweep`, `trader order`, `trader orders`, `trader account`: clients that talk to a running platform over NATS, for
 //!   people without the `nats` CLI.
+//! - `trader health --url http://127.0.0.1:9464/health/ready`: a probe for
+//!   container health checks (the slim image has no curl).
 //! - `trader backtest FILE.csv`: a backtest run here, with the services' engine.
 
 mod backtest_cmds;
@@ -54,6 +56,8 @@ enum Command {
     Orders(trading_cmds::OrdersArgs),
     /// An account's equity, cash, P&L and positions (portfolio).
     Account(trading_cmds::AccountArgs),
+    /// Probe a process's health endpoint; exit 0 on HTTP 200 (container health checks).
+    Health(client_cmds::HealthArgs),
 }
 
 #[tokio::main]
@@ -74,6 +78,7 @@ async fn main() -> std::process::ExitCode {
         Command::Order(args) => trading_cmds::order(args).await,
         Command::Orders(args) => trading_cmds::orders(args).await,
         Command::Account(args) => trading_cmds::account(args).await,
+        Command::Health(args) => client_cmds::health(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

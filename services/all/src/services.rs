@@ -69,6 +69,10 @@ pub struct RunArgs {
     /// Show the embedded nats-server's log.
     #[arg(long)]
     nats_logs: bool,
+    /// Serve /metrics, /health/live and /health/ready (every service of this
+    /// process) on this address; `off`: not served.
+    #[arg(long, env = "TRADER_METRICS_ADDR", default_value = bus::observe::DEFAULT_ADDR)]
+    metrics_addr: String,
     #[command(flatten)]
     edge: edge::EdgeArgs,
 }
@@ -103,6 +107,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
 
+    // First: a taken port fails before anything starts, and the services'
+    // endpoints record into the exporter from their start.
+    let observe = bus::observe::serve_flag(Some(&args.metrics_addr)).await?;
     let edge = edge::Edge::from_args(&args.edge)?;
     let (server, url) = if let Some(url) = &args.nats_url {
         // A malformed list fails here, at once, not after the services started.
@@ -202,7 +209,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     if services.contains(&"portfolio") {
         tokio::spawn(open_paper_account(client.clone(), args.paper_cash));
     }
-    print_banner(&url, &services, &args, &data_dir);
+    let metrics_at = observe.as_ref().map(|o| o.addr());
+    print_banner(&url, &services, &args, &data_dir, metrics_at);
 
     // Run until a signal, or until a service gives up (then stop the rest).
     let mut failed = false;
@@ -302,7 +310,17 @@ fn market_data_config(args: &RunArgs) -> anyhow::Result<market_data::Config> {
     Ok(config)
 }
 
-fn print_banner(url: &str, services: &[&str], args: &RunArgs, data_dir: &std::path::Path) {
+fn print_banner(
+    url: &str,
+    services: &[&str],
+    args: &RunArgs,
+    data_dir: &std::path::Path,
+    metrics_at: Option<std::net::SocketAddr>,
+) {
+    let observe = match metrics_at {
+        Some(addr) => format!("http://{addr}/metrics, /health/live, /health/ready"),
+        None => "off".to_string(),
+    };
     let sim = if args.no_simulator {
         "off".to_string()
     } else {
@@ -322,6 +340,7 @@ fn print_banner(url: &str, services: &[&str], args: &RunArgs, data_dir: &std::pa
         format!("  services   {}", services.join(", ")),
         format!("  simulator  {sim}"),
         format!("  data       {}", data_dir.display()),
+        format!("  observe    {observe}"),
         String::new(),
         "Try, in another terminal (target/release/trader, or cargo run --release -p trader --):"
             .to_string(),

@@ -9,12 +9,18 @@ struct Args {
     /// NATS_CREDS, NATS_NKEY_SEED_FILE; TLS: NATS_TLS_CA, NATS_TLS_CERT/KEY).
     #[arg(long, env = "NATS_URL")]
     nats_url: String,
+    /// Serve /metrics, /health/live and /health/ready on this address (e.g.
+    /// 0.0.0.0:9464); unset or `off`: not served.
+    #[arg(long, env = "TRADER_METRICS_ADDR")]
+    metrics_addr: Option<String>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     bus::telemetry::init_tracing(bus::telemetry::SERVICE_LOGS);
     let args = Args::parse();
+    // Before the service starts, so its endpoints record into the exporter.
+    let _observe = bus::observe::serve_flag(args.metrics_addr.as_deref()).await?;
     let client = bus::connect::connect(&args.nats_url, "analytics", None).await?;
     analytics_service::run(
         analytics_service::Config::default(),

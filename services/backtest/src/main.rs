@@ -9,6 +9,10 @@ struct Args {
     /// NATS_CREDS, NATS_NKEY_SEED_FILE; TLS: NATS_TLS_CA, NATS_TLS_CERT/KEY).
     #[arg(long, env = "NATS_URL")]
     nats_url: String,
+    /// Serve /metrics, /health/live and /health/ready on this address (e.g.
+    /// 0.0.0.0:9464); unset or `off`: not served.
+    #[arg(long, env = "TRADER_METRICS_ADDR")]
+    metrics_addr: Option<String>,
     /// Stream and bucket replicas (3 in a cluster).
     #[arg(long, env = "TRADER_REPLICAS", default_value_t = 1)]
     replicas: usize,
@@ -26,6 +30,8 @@ async fn main() -> anyhow::Result<()> {
         ..Default::default()
     };
     config.stream.replicas = args.replicas;
+    // Before the service starts, so its endpoints record into the exporter.
+    let _observe = bus::observe::serve_flag(args.metrics_addr.as_deref()).await?;
     let client = bus::connect::connect(&args.nats_url, "backtest", None).await?;
     backtest_service::run(config, client, bus::runner::terminate()).await?;
     Ok(())

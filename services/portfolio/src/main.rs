@@ -12,6 +12,10 @@ struct Args {
     /// NATS_CREDS, NATS_NKEY_SEED_FILE; TLS: NATS_TLS_CA, NATS_TLS_CERT/KEY).
     #[arg(long, env = "NATS_URL")]
     nats_url: String,
+    /// Serve /metrics, /health/live and /health/ready on this address (e.g.
+    /// 0.0.0.0:9464); unset or `off`: not served.
+    #[arg(long, env = "TRADER_METRICS_ADDR")]
+    metrics_addr: Option<String>,
     /// Where the sled snapshot lives (`<data-dir>/portfolio-<node>`); default
     /// `$XDG_DATA_HOME/trader`, else `~/.local/share/trader`.
     #[arg(long, env = "TRADER_DATA_DIR")]
@@ -32,6 +36,8 @@ async fn main() -> anyhow::Result<()> {
         portfolio_service::Config::new(args.data_dir.unwrap_or_else(store::default_data_dir));
     config.node = args.node;
     config.stream.replicas = args.replicas;
+    // Before the service starts, so its endpoints record into the exporter.
+    let _observe = bus::observe::serve_flag(args.metrics_addr.as_deref()).await?;
     let client = bus::connect::connect(&args.nats_url, "portfolio", None).await?;
     portfolio_service::run(config, client, bus::runner::terminate()).await?;
     Ok(())

@@ -10,6 +10,10 @@ struct Args {
     /// NATS_CREDS, NATS_NKEY_SEED_FILE; TLS: NATS_TLS_CA, NATS_TLS_CERT/KEY).
     #[arg(long, env = "NATS_URL")]
     nats_url: String,
+    /// Serve /metrics, /health/live and /health/ready on this address (e.g.
+    /// 0.0.0.0:9464); unset or `off`: not served.
+    #[arg(long, env = "TRADER_METRICS_ADDR")]
+    metrics_addr: Option<String>,
     /// Stream and bucket replicas (3 in a cluster).
     #[arg(long, env = "TRADER_REPLICAS", default_value_t = 1)]
     replicas: usize,
@@ -21,6 +25,8 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut config = risk_service::Config::default();
     config.stream.replicas = args.replicas;
+    // Before the service starts, so its endpoints record into the exporter.
+    let _observe = bus::observe::serve_flag(args.metrics_addr.as_deref()).await?;
     let client = bus::connect::connect(&args.nats_url, "risk", None).await?;
     risk_service::run(config, client, bus::runner::terminate()).await?;
     Ok(())
