@@ -11,10 +11,23 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The value of `name{labels}` in Prometheus text (labels as the bus
+/// registers them: service, endpoint, code).
+fn sample(text: &str, name: &str, labels: &str) -> Option<f64> {
+    let series = if labels.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name}{{{labels}}}")
+    };
+    text.lines()
+        .find_map(|line| line.strip_prefix(&series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+}
+
 #[tokio::test]
 async fn run_starts_everything_and_stops_cleanly_on_sigterm() {
     let data = tempfile::tempdir().unwrap();
-    let (port, monitor) = (free_port(), free_port());
+    let (port, monitor, metrics) = (free_port(), free_port(), free_port());
     let nats_bin = testkit::server::nats_server_bin().expect("nats-server installed");
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_trader"))
         .args(["run", "--data-dir"])
@@ -26,6 +39,7 @@ async fn run_starts_everything_and_stops_cleanly_on_sigterm() {
             &monitor.to_string(),
         ])
         .args(["--simulate", "RUN-A", "--bar-seconds", "1"])
+        .args(["--metrics-addr", &format!("127.0.0.1:{metrics}")])
         .env("NATS_SERVER_BIN", nats_bin)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -121,6 +135,66 @@ async fn run_starts_everything_and_stops_cleanly_on_sigterm() {
         data.path().join("portfolio-local").is_dir(),
         "sled snapshot under the data dir"
     );
+
+    // One HTTP port for every service of the process.
+    let observe = format!("http://127.0.0.1:{metrics}");
+    let ready = testkit::wait_until("/health/ready 200", Duration::from_secs(30), || async {
+        let (status, body) = bus::observe::get(&format!("{observe}/health/ready"))
+            .await
+            .ok()?;
+        (status == 200).then_some(body)
+    })
+    .await;
+    let ready: serde_json::Value = serde_json::from_str(&ready).unwrap();
+    let mut names: Vec<&str> = ready["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["service"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "analytics",
+            "backtest",
+            "execution",
+            "market-data",
+            "portfolio",
+            "risk",
+            "strategy"
+        ]
+    );
+    // The probe compose runs (README "Observe").
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_trader"))
+        .args(["health", "--url", &format!("{observe}/health/ready")])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let (status, text) = bus::observe::get(&format!("{observe}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    // The quotes asked above, the paper order's trip, each service's gauge.
+    for (name, labels) in [
+        (
+            "trader_requests_total",
+            r#"service="market-data",endpoint="md.quote.get""#,
+        ),
+        (
+            "trader_request_duration_seconds_count",
+            r#"service="risk",endpoint="risk.check""#,
+        ),
+        ("trader_orders_total", r#"status="accepted""#),
+        ("trader_fills_total", ""),
+        ("trader_signals_total", r#"strategy="e2e""#),
+        ("trader_service_ready", r#"service="portfolio""#),
+        ("trader_nats_connected", r#"service="analytics""#),
+    ] {
+        let value = sample(&text, name, labels).unwrap_or_else(|| panic!("{name}{{{labels}}}"));
+        assert!(value >= 1.0, "{name}{{{labels}}} = {value}");
+    }
 
     // The client commands talk to it.
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_trader"))
