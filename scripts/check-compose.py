@@ -10,7 +10,11 @@
 - every NATS_USER is a user of nats/auth/users.conf, its NATS_PASSWORD is that
   user's variable (`${<USER>_NATS_PASSWORD:-<dev password>}`, the same
   nats-server reads) with the dev password of nats/auth/dev.env as default,
-  and every nats node gets every user's variable the same way.
+  and every nats node gets every user's variable the same way;
+- every long-running service's health check is `trader health` on
+  /health/ready at the port of its TRADER_METRICS_ADDR, and
+  deploy/prometheus.yml scrapes it there (third-party images such as
+  Prometheus and Grafana only get their mounts checked).
 
 Usage: scripts/check-compose.py [compose.yml]   (exit 1 and a list on mismatch)
 """
@@ -83,6 +87,42 @@ def env_ref(value):
     return (m.group(1), m.group(2)) if m else (None, None)
 
 
+def prometheus_targets():
+    """{compose service name: port} that deploy/prometheus.yml scrapes."""
+    conf = yaml.safe_load(read("deploy/prometheus.yml"))
+    out = {}
+    for job in conf.get("scrape_configs", []):
+        for sd in job.get("dns_sd_configs", []):
+            for n in sd.get("names", []):
+                out[n] = sd.get("port")
+        for sc in job.get("static_configs", []):
+            for t in sc.get("targets", []):
+                host, port = t.rsplit(":", 1)
+                out[host] = int(port)
+    return out
+
+
+def check_health(name, svc, env, dockerfile, scraped):
+    """A long-running service: health check on /health/ready at its metrics port, scraped."""
+    health = svc.get("healthcheck", {})
+    if health.get("disable"):
+        return  # a one-shot job or a tool
+    addr = str(env.get("TRADER_METRICS_ADDR", ""))
+    m = re.fullmatch(r"[\w.\[\]:]*:(\d+)", addr)
+    if not m:
+        fail(f"{name}: TRADER_METRICS_ADDR {addr!r} is not host:port (health checks need it)")
+        return
+    port = int(m.group(1))
+    test = health.get("test", [])
+    url = f"http://127.0.0.1:{port}/health/ready"
+    if test[:3] != ["CMD", "trader", "health"] or url not in test:
+        fail(f"{name}: health check {test!r} is not `trader health --url {url}`")
+    if "/target/release/trader" not in dockerfile:
+        fail(f"{name}: the health check runs trader, which the Dockerfile does not copy")
+    if scraped.get(name) != port:
+        fail(f"{name}: deploy/prometheus.yml does not scrape it on port {port} ({scraped})")
+
+
 def main():
     compose_path = sys.argv[1] if len(sys.argv) > 1 else "compose.yml"
     compose = yaml.safe_load(read(compose_path))
@@ -91,6 +131,7 @@ def main():
     users = users_conf()
     dev = dev_env()
     services = compose["services"]
+    scraped = prometheus_targets()
 
     if not users:
         fail("nats/auth/users.conf: no users found")
@@ -143,6 +184,8 @@ def main():
                 fail(f"{name}: mounts {src}, which does not exist")
         if name in nodes:
             continue
+        if "build" not in svc and not str(svc.get("image", "")).startswith("trader:"):
+            continue  # an observer (Prometheus, Grafana): not one of ours
         build = svc.get("build")
         if build and not os.path.isfile(os.path.join(ROOT, build if isinstance(build, str) else build["context"], "Dockerfile")):
             fail(f"{name}: no Dockerfile in its build context")
@@ -161,6 +204,7 @@ def main():
             if f"COPY testdata {path}" not in dockerfile:
                 fail(f"{name}: --import-dir {path} is not copied into the image")
         env = svc.get("environment", {})
+        check_health(name, svc, env, dockerfile, scraped)
         for url in filter(None, str(env.get("NATS_URL", "")).split(",")):
             m = re.fullmatch(r"(?:nats|tls)://([\w-]+):(\d+)", url)
             if not m or m.group(1) not in nodes:
