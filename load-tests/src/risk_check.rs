@@ -34,48 +34,29 @@ pub struct Args {
     /// Length of the open-loop run.
     #[arg(long, default_value_t = 5)]
     seconds: u64,
+    /// Only the metrics cost: risk.check with metrics recording off and on,
+    /// in alternating rounds of the same run (in flight: the last of
+    /// --in-flight, 64 by default).
+    #[arg(long)]
+    metrics_ab: bool,
+    /// Rounds of each case in --metrics-ab.
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
 }
 
 const CHECK: &str = r#"{"account":"bench","symbol":"GOOG","side":"buy","qty":"10","price":"100"}"#;
 
 pub async fn run(args: Args, out_dir: &std::path::Path) -> anyhow::Result<()> {
-    let platform = Platform::builder()
-        .service(bus::subjects::risk::SERVICE, 1, |c, s| {
-            risk_service::run(risk_service::Config::default(), c, s.wait())
-        })
-        .start()
-        .await;
-    let client = async_nats::connect(platform.url()).await?;
-    let js = async_nats::jetstream::new(client.clone());
-    bus::events::publish_order_event(
-        &js,
-        &OrderEvent::AccountOpened(AccountOpened {
-            account: "bench".into(),
-            cash: dec!(1000000),
-        }),
-        "bench",
-        "load-tests",
-    )
-    .await
-    .context("open the account")?;
-    // Every limit set, so the check does all its work.
-    let limits = serde_json::json!({"account": "bench", "limits": {
-        "max_order_qty": "1000", "max_order_notional": "1000000", "max_position": "100000",
-        "max_gross_exposure": "100000000", "max_open_orders": 1000,
-        "daily_loss_limit": "100000", "allowed_symbols": ["GOOG", "MSFT"]}});
-    let reply = wait_for_reply(
-        &client,
-        "risk.limits.set",
-        serde_json::to_vec(&limits)?.into(),
-    )
-    .await?;
-    anyhow::ensure!(reply.headers.is_none(), "limits.set failed");
-    let answer = wait_for_reply(&client, "risk.check", CHECK.into()).await?;
-    anyhow::ensure!(
-        answer.headers.is_none(),
-        "risk.check failed: {}",
-        String::from_utf8_lossy(&answer.payload)
-    );
+    if args.metrics_ab {
+        return metrics_ab(args, out_dir).await;
+    }
+    let Bench {
+        platform,
+        client,
+        js,
+        limits,
+        answer,
+    } = start_bench().await?;
     let echo = spawn_echo(platform.url(), answer.payload.clone()).await?;
 
     let targets = [
@@ -197,6 +178,63 @@ The machine is shared and noisy: compare rows of one run.\n";
     Ok(())
 }
 
+/// A risk service on its own server, the bench account open with every
+/// limit set, and one check answered.
+struct Bench {
+    platform: Platform,
+    client: Client,
+    js: async_nats::jetstream::Context,
+    limits: serde_json::Value,
+    answer: async_nats::Message,
+}
+
+async fn start_bench() -> anyhow::Result<Bench> {
+    let platform = Platform::builder()
+        .service(bus::subjects::risk::SERVICE, 1, |c, s| {
+            risk_service::run(risk_service::Config::default(), c, s.wait())
+        })
+        .start()
+        .await;
+    let client = async_nats::connect(platform.url()).await?;
+    let js = async_nats::jetstream::new(client.clone());
+    bus::events::publish_order_event(
+        &js,
+        &OrderEvent::AccountOpened(AccountOpened {
+            account: "bench".into(),
+            cash: dec!(1000000),
+        }),
+        "bench",
+        "load-tests",
+    )
+    .await
+    .context("open the account")?;
+    // Every limit set, so the check does all its work.
+    let limits = serde_json::json!({"account": "bench", "limits": {
+        "max_order_qty": "1000", "max_order_notional": "1000000", "max_position": "100000",
+        "max_gross_exposure": "100000000", "max_open_orders": 1000,
+        "daily_loss_limit": "100000", "allowed_symbols": ["GOOG", "MSFT"]}});
+    let reply = wait_for_reply(
+        &client,
+        "risk.limits.set",
+        serde_json::to_vec(&limits)?.into(),
+    )
+    .await?;
+    anyhow::ensure!(reply.headers.is_none(), "limits.set failed");
+    let answer = wait_for_reply(&client, "risk.check", CHECK.into()).await?;
+    anyhow::ensure!(
+        answer.headers.is_none(),
+        "risk.check failed: {}",
+        String::from_utf8_lossy(&answer.payload)
+    );
+    Ok(Bench {
+        platform,
+        client,
+        js,
+        limits,
+        answer,
+    })
+}
+
 fn print_row(row: &Row) {
     println!(
         "{:<32} in_flight={:<3} {:>9.0} req/s  p50 {:>7.1} µs  p99 {:>7.1} µs{}",
@@ -293,4 +331,106 @@ async fn spread_over(js: &async_nats::jetstream::Context, instances: usize) -> a
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Metrics off vs on, same run: one risk service started before the
+/// Prometheus recorder is installed (its handles are no-ops, as in a binary
+/// without `--metrics-addr`), one after (every request counted and timed).
+/// Rounds alternate off/on so drift of the shared machine hits both alike;
+/// the cost is the median of each case.
+async fn metrics_ab(args: Args, out_dir: &std::path::Path) -> anyhow::Result<()> {
+    let in_flight = args.in_flight.last().copied().unwrap_or(64);
+    let off = start_bench().await?;
+    bus::metrics::install();
+    let on = start_bench().await?;
+    let target = Target {
+        name: "risk.check",
+        subject: "risk.check",
+        headers: None,
+        payload: CHECK.into(),
+    };
+    for bench in [&off, &on] {
+        measure(&bench.client, &target, in_flight, args.warmup).await?;
+    }
+    let mut rows = Vec::new();
+    let (mut off_tp, mut on_tp) = (Vec::new(), Vec::new());
+    for round in 0..args.rounds {
+        for (case, bench) in [("metrics off", &off), ("metrics on", &on)] {
+            let (hist, elapsed) = measure(&bench.client, &target, in_flight, args.requests).await?;
+            let row = Row::new(
+                &format!("risk.check, {case}, round {}", round + 1),
+                in_flight,
+                &hist,
+                elapsed,
+            );
+            print_row(&row);
+            if case == "metrics off" {
+                off_tp.push(row.throughput_per_s)
+            } else {
+                on_tp.push(row.throughput_per_s)
+            }
+            rows.push(row);
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    let (off_median, on_median) = (median(&mut off_tp), median(&mut on_tp));
+    let cost_pct = (1.0 - on_median / off_median) * 100.0;
+    // The recording side really counted: every request of the "on" service.
+    let text = bus::metrics::handle()
+        .map(|h| h.render())
+        .unwrap_or_default();
+    let counted = text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(r#"trader_requests_total{service="risk",endpoint="risk.check"} "#)
+        })
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    // (Plus the set-up's first check.)
+    let expected = args.warmup + args.requests * args.rounds as u64;
+    anyhow::ensure!(
+        counted > expected,
+        "metrics on counted {counted}, sent {expected} + 1"
+    );
+    println!(
+        "metrics cost at {in_flight} in flight: median {off_median:.0} req/s off, {on_median:.0} req/s on: {cost_pct:.1} % ({counted} requests counted)"
+    );
+    for bench in [off, on] {
+        bench
+            .platform
+            .instance(bus::subjects::risk::SERVICE, 0)
+            .stop()
+            .await
+            .map_err(|e| anyhow::anyhow!("risk: {e}"))?;
+    }
+    let parameters = serde_json::json!({
+        "requests": args.requests,
+        "warmup": args.warmup,
+        "in_flight": in_flight,
+        "rounds": args.rounds,
+        "request": CHECK,
+        "median_off_per_s": off_median,
+        "median_on_per_s": on_median,
+        "metrics_cost_pct": cost_pct,
+        "counted_by_metrics": counted,
+        "server": "two private nats-servers (one per case), loopback, JetStream on",
+        "process": "load generator and both risk services in one process",
+    });
+    let report = Report {
+        benchmark: "risk-check-metrics",
+        description: "risk.check with Prometheus metrics recording off (handles registered before the recorder: no-ops) and on, alternating rounds in one run.",
+        date: report::now_rfc3339(),
+        machine: Machine::here(),
+        parameters,
+        rows: &rows,
+    };
+    let notes = format!(
+        "Metrics cost at {in_flight} in flight: median throughput {off_median:.0} req/s off, {on_median:.0} req/s on, {cost_pct:.1} %. \
+The machine is shared and noisy: compare rounds of one run.\n"
+    );
+    report::write(out_dir, "risk_check_metrics", &report, &notes)?;
+    Ok(())
 }
