@@ -165,17 +165,24 @@ async fn run_starts_everything_and_stops_cleanly_on_sigterm() {
             "strategy"
         ]
     );
-    // The probe compose runs (README "Observe").
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_trader"))
-        .args(["health", "--url", &format!("{observe}/health/ready")])
-        .output()
-        .await
-        .unwrap();
+    // README "Observe": the probe compose runs, and /metrics through it.
+    let trader_health = |path: &str| {
+        let url = format!("{observe}{path}");
+        async move {
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_trader"))
+                .args(["health", "--url", &url])
+                .output()
+                .await
+                .unwrap()
+        }
+    };
+    let out = trader_health("/health/ready").await;
     assert!(out.status.success(), "{out:?}");
-    let (status, text) = bus::observe::get(&format!("{observe}/metrics"))
-        .await
-        .unwrap();
-    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(r#""ready":true"#));
+    let out = trader_health("/metrics").await;
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.lines().any(|l| l.starts_with("trader_requests_total")));
     // The quotes asked above, the paper order's trip, each service's gauge.
     for (name, labels) in [
         (
@@ -227,6 +234,8 @@ async fn run_starts_everything_and_stops_cleanly_on_sigterm() {
         .expect("trader stops within 30 s")
         .unwrap();
     assert!(status.success(), "clean exit, got {status}");
+    // Its HTTP port is closed with it: the probe fails.
+    assert!(!trader_health("/health/live").await.status.success());
     // Its nats-server is gone too.
     assert!(async_nats::connect(&url).await.is_err());
 }
