@@ -6,7 +6,8 @@
 //!    [`Runner::start_service`] (the micro service appears in `$SRV`),
 //!    [`Runner::serve`] a declared [`Endpoints`] table, [`Runner::spawn`]
 //!    background tasks. A shutdown during set-up ends it cleanly.
-//! 2. Serving until `shutdown`; [`Health`] says live/ready meanwhile.
+//! 2. Serving until `shutdown`; [`Health`] says live/ready meanwhile (also as
+//!    the `trader_service_ready` / `trader_nats_connected` gauges, [`crate::metrics`]).
 //! 3. Shutdown, always in this order: stop taking requests, finish those in
 //!    flight (and leave `$SRV`), stop the background tasks (one stop signal,
 //!    each awaited with a grace period), flush the connection.
