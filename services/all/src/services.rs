@@ -70,9 +70,10 @@ pub struct RunArgs {
     #[arg(long)]
     nats_logs: bool,
     /// Serve /metrics, /health/live and /health/ready (every service of this
-    /// process) on this address; `off`: not served.
-    #[arg(long, env = "TRADER_METRICS_ADDR", default_value = bus::observe::DEFAULT_ADDR)]
-    metrics_addr: String,
+    /// process) on this address; `off`: not served. Default 127.0.0.1:9464
+    /// (if taken, e.g. by a second `trader run`, a warning and none).
+    #[arg(long, env = "TRADER_METRICS_ADDR")]
+    metrics_addr: Option<String>,
     #[command(flatten)]
     edge: edge::EdgeArgs,
 }
@@ -107,9 +108,18 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
 
-    // First: a taken port fails before anything starts, and the services'
+    // First: a given port that is taken fails before anything starts, and the services
     // endpoints record into the exporter from their start.
-    let observe = bus::observe::serve_flag(Some(&args.metrics_addr)).await?;
+    let observe = match &args.metrics_addr {
+        Some(addr) => bus::observe::serve_flag(Some(addr)).await?,
+        None => match bus::observe::serve(bus::observe::DEFAULT_ADDR).await {
+            Ok(server) => Some(server),
+            Err(e) => {
+                tracing::warn!(error = %e, "no /metrics or health port (pass --metrics-addr)");
+                None
+            }
+        },
+    };
     let edge = edge::Edge::from_args(&args.edge)?;
     let (server, url) = if let Some(url) = &args.nats_url {
         // A malformed list fails here, at once, not after the services started.
