@@ -108,7 +108,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
 
-    // First: a given port that is taken fails before anything starts, and the services
+    // First: a given port that is taken fails before anything starts, and the services'
     // endpoints record into the exporter from their start.
     let observe = match &args.metrics_addr {
         Some(addr) => bus::observe::serve_flag(Some(addr)).await?,
