@@ -120,3 +120,46 @@ async fn each_refused_check_counts_once_under_its_code() {
         "refusals are answers, not errors"
     );
 }
+
+/// The standalone binary serves its own port when given `--metrics-addr`
+/// (compose sets `TRADER_METRICS_ADDR`): ready once up, its endpoints listed
+/// in `/metrics` from the start.
+#[tokio::test]
+async fn the_risk_binary_serves_health_and_metrics_when_asked() {
+    let server = testkit::NatsServer::start().await;
+    let port = testkit::leaf::free_port();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_risk"))
+        .args(["--nats-url", server.url()])
+        .env("TRADER_METRICS_ADDR", format!("127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let body = testkit::wait_until("/health/ready 200", Duration::from_secs(30), || async {
+        let (status, body) = bus::observe::get(&format!("{base}/health/ready"))
+            .await
+            .ok()?;
+        (status == 200).then_some(body)
+    })
+    .await;
+    let ready: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        ready["services"],
+        json!([{"service": "risk", "ready": true, "connected": true}])
+    );
+    let (status, text) = bus::observe::get(&format!("{base}/metrics")).await.unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        text.contains(r#"trader_service_ready{service="risk"} 1"#),
+        "{text}"
+    );
+    // Registered at start, so a rate() has a zero to start from.
+    assert!(
+        text.contains(r#"trader_requests_total{service="risk",endpoint="risk.check"} 0"#),
+        "{text}"
+    );
+    let _ = child.start_kill();
+    let _ = child.wait().await;
+}
