@@ -230,3 +230,88 @@ impl Oms {
         Ok(Some(equity))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{Timeframe, UnixNanos};
+    use rust_decimal_macros::dec;
+    use trading::event::{AccountOpened, Fill};
+    use trading::{OrderRequest, OrderType, TimeInForce};
+
+    fn event(data: OrderEvent) -> Event<OrderEvent> {
+        Event::new("e", data.event_type(), "c", "test", data)
+    }
+
+    fn fill(qty: Decimal, price: Decimal) -> OrderEvent {
+        OrderEvent::OrderFilled {
+            fill: Fill {
+                fill_id: "acc.o.1".into(),
+                order_id: "acc.o".into(),
+                client_order_id: "o".into(),
+                account: "acc".into(),
+                symbol: Symbol::new("X").unwrap(),
+                side: Side::Buy,
+                qty,
+                price,
+                commission: Decimal::ZERO,
+                market_ts: UnixNanos(1),
+                status: OrderStatus::Filled,
+                cum_qty: qty,
+                leaves_qty: Decimal::ZERO,
+                strategy_id: None,
+            },
+        }
+    }
+
+    #[test]
+    fn a_fill_that_overflows_changes_neither_the_order_nor_the_ledger() {
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let mut oms = Oms::new(tx);
+        let opened = OrderEvent::AccountOpened(AccountOpened {
+            account: "acc".into(),
+            cash: dec!(1000),
+        });
+        oms.apply(1, &event(opened)).unwrap();
+        let req = OrderRequest {
+            client_order_id: "o".into(),
+            account: "acc".into(),
+            symbol: Symbol::new("X").unwrap(),
+            side: Side::Buy,
+            order_type: OrderType::Market,
+            qty: dec!(10),
+            limit_price: None,
+            stop_price: None,
+            tif: TimeInForce::Gtc,
+            reduce_only: false,
+            timeframe: None,
+            strategy_id: None,
+            after_ts: None,
+        };
+        let mut order = Order::new(&req, Timeframe::DAY, UnixNanos(0), UnixNanos(0), "c");
+        order.status = OrderStatus::Accepted;
+        oms.apply(2, &event(OrderEvent::OrderAccepted { order }))
+            .unwrap();
+        let huge = dec!(1_000_000_000_000_000);
+        assert!(oms.apply(3, &event(fill(huge, huge))).is_err());
+        let o = oms.order("acc.o").unwrap();
+        assert_eq!(
+            (o.status, o.filled_qty, o.sequence),
+            (OrderStatus::Accepted, dec!(0), 2)
+        );
+        assert_eq!(oms.ledgers["acc"].cash, dec!(1000));
+        assert_eq!(oms.ledgers["acc"].fills, 0);
+        // The order could take this one, the ledger cannot: neither does.
+        let mut f = fill(dec!(10), dec!(5));
+        if let OrderEvent::OrderFilled { fill } = &mut f {
+            fill.commission = Decimal::MAX;
+        }
+        assert!(oms.apply(4, &event(f)).is_err());
+        assert_eq!(oms.order("acc.o").unwrap().status, OrderStatus::Accepted);
+        assert_eq!(oms.ledgers["acc"].cash, dec!(1000));
+        // A sane fill after it applies to both.
+        oms.apply(5, &event(fill(dec!(10), dec!(5)))).unwrap();
+        assert_eq!(oms.order("acc.o").unwrap().status, OrderStatus::Filled);
+        assert_eq!(oms.ledgers["acc"].cash, dec!(950));
+    }
+}
