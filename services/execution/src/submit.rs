@@ -154,6 +154,15 @@ async fn decide(
         OrderType::Limit | OrderType::StopLimit => req.limit_price.unwrap_or(market.last_price),
         OrderType::Stop => req.stop_price.unwrap_or(market.last_price),
     };
+    // The request's own prices are bounded already; a market price beyond the
+    // bounds (an absurd bar or quote) cannot price an order.
+    if let Err(e) = trading::money::check_price("last_price", risk_price) {
+        return Err(ServiceError::unprocessable(format!(
+            "no usable reference price for {}: {e}",
+            req.symbol
+        ))
+        .with_details(serde_json::json!({"code": e.code(), "field": e.field})));
+    }
     let check: CheckResponse = request(
         &ctx.client,
         subjects::risk::CHECK,

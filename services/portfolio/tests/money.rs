@@ -369,6 +369,16 @@ async fn fills_and_bars_whose_numbers_overflow_are_skipped_and_later_ones_apply(
         ..bars[4].clone()
     })
     .await;
+    // While that bar is the newest, a market order has no usable price.
+    let (code, err) = env
+        .raw(
+            subjects::execution::SUBMIT,
+            &json!({"client_order_id": "m2", "account": "acc", "symbol": "GOOG",
+                "side": "buy", "type": "market", "qty": "1"}),
+        )
+        .await;
+    assert_eq!(code, 422, "{err}");
+    assert_eq!(err["details"]["field"], "last_price", "{err}");
     env.platform.import_goog(5..6).await;
     let done = env.wait_done("acc", "m1").await;
     assert_eq!(done.status, OrderStatus::Filled);
