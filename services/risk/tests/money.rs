@@ -181,10 +181,30 @@ async fn a_fill_whose_position_overflows_is_skipped_and_later_fills_apply() {
     .await;
     let half = dec!(50_000_000_000_000_000_000_000_000_000);
     env.fill(1, Side::Buy, half).await;
+    let goog = Symbol::new("GOOG").unwrap();
+    testkit::wait_until("huge position seen", Duration::from_secs(5), || async {
+        let s = env.status().await;
+        (s.view.positions.get(&goog) == Some(&half)).then_some(())
+    })
+    .await;
+    // A good order now: its exposure (5e28 × 100) does not fit: 422 naming
+    // it, and nothing is reserved.
+    let (code, err) = env
+        .raw(
+            subjects::risk::CHECK,
+            &json!({"account": "acc", "symbol": "GOOG", "side": "buy", "qty": "10",
+                "price": "100", "client_order_id": "r1"}),
+        )
+        .await;
+    assert_eq!(code, 422, "{err}");
+    assert_eq!(
+        err["details"],
+        json!({"code": "overflow", "field": "position × price"})
+    );
+    assert_eq!(env.status().await.view.open_orders, 0);
     // 5e28 + 5e28 does not fit in a decimal.
     env.fill(2, Side::Buy, half).await;
     env.fill(3, Side::Sell, half - dec!(10)).await;
-    let goog = Symbol::new("GOOG").unwrap();
     testkit::wait_until("later fills applied", Duration::from_secs(5), || async {
         let s = env.status().await;
         (s.view.positions.get(&goog) == Some(&dec!(10))).then_some(())
