@@ -20,6 +20,7 @@ use futures::StreamExt;
 use model::{Bar, Decimal, Event, Side, Symbol, Timeframe, UnixNanos};
 use rust_decimal::prelude::ToPrimitive;
 use trading::event::{Fill, OrderEvent};
+use trading::money::{add, div, mul, sub, MoneyError};
 
 use crate::Ctx;
 
@@ -212,6 +213,7 @@ fn bar_index(bars: &[Bar], ts: UnixNanos) -> usize {
     bars.partition_point(|b| b.ts <= ts).saturating_sub(1)
 }
 
+#[derive(Clone)]
 struct Lot {
     qty: Decimal,
     avg_price: Decimal,
@@ -221,75 +223,112 @@ struct Lot {
 }
 
 /// Closed trades from fills, average-cost: each reducing fill closes a trade of
-/// the quantity it reduces (a reversal closes one and opens another).
+/// the quantity it reduces (a reversal closes one and opens another). A fill
+/// whose numbers do not fit in a decimal (a zero quantity, a value beyond the
+/// range) is skipped, as the portfolio's ledger skips it.
 pub fn round_trips(fills: &[Fill], bars: &[Bar]) -> Vec<backtest::engine::Trade> {
     let mut lots: HashMap<Symbol, Lot> = HashMap::new();
     let mut trades = Vec::new();
     for f in fills {
-        let signed = match f.side {
-            Side::Buy => f.qty,
-            Side::Sell => -f.qty,
-        };
-        let lot = lots.entry(f.symbol.clone()).or_insert(Lot {
+        let mut lot = lots.get(&f.symbol).cloned().unwrap_or(Lot {
             qty: Decimal::ZERO,
             avg_price: Decimal::ZERO,
             commission: Decimal::ZERO,
             entry_ts: f.market_ts,
         });
-        let same_way = lot.qty.is_zero() || lot.qty.is_sign_positive() == signed.is_sign_positive();
-        if same_way {
-            let total = lot.qty.abs() + f.qty;
-            lot.avg_price = (lot.avg_price * lot.qty.abs() + f.price * f.qty) / total;
-            if lot.qty.is_zero() {
-                lot.entry_ts = f.market_ts;
+        match apply_fill(&mut lot, f, bars) {
+            Ok(trade) => {
+                lots.insert(f.symbol.clone(), lot);
+                trades.extend(trade);
             }
-            lot.qty += signed;
-            lot.commission += f.commission;
-            continue;
-        }
-        let closed = f.qty.min(lot.qty.abs());
-        let share = closed / lot.qty.abs();
-        let entry_commission = lot.commission * share;
-        let exit_commission = f.commission * closed / f.qty;
-        let direction = if lot.qty.is_sign_positive() {
-            Decimal::ONE
-        } else {
-            Decimal::NEGATIVE_ONE
-        };
-        let pnl =
-            closed * (f.price - lot.avg_price) * direction - entry_commission - exit_commission;
-        let entry_value = closed * lot.avg_price;
-        trades.push(backtest::engine::Trade {
-            size: (closed * direction).trunc().to_i64().unwrap_or(0),
-            entry_bar: bar_index(bars, lot.entry_ts),
-            exit_bar: bar_index(bars, f.market_ts),
-            entry_time: lot.entry_ts,
-            exit_time: f.market_ts,
-            duration_ns: f.market_ts.0 - lot.entry_ts.0,
-            entry_price: lot.avg_price,
-            exit_price: f.price,
-            pnl,
-            return_pct: if entry_value.is_zero() {
-                0.0
-            } else {
-                (pnl / entry_value).to_f64().unwrap_or(0.0)
-            },
-            commission: entry_commission + exit_commission,
-        });
-        lot.commission -= entry_commission;
-        lot.qty += signed;
-        if lot.qty.is_zero() {
-            lot.avg_price = Decimal::ZERO;
-            lot.commission = Decimal::ZERO;
-        } else if lot.qty.is_sign_positive() == signed.is_sign_positive() {
-            // Reversed: the rest of the fill opens a new lot.
-            let opened = f.qty - closed;
-            lot.avg_price = f.price;
-            lot.commission = f.commission * opened / f.qty;
-            lot.entry_ts = f.market_ts;
+            Err(e) => {
+                tracing::warn!(fill_id = %f.fill_id, error = %e, "fill beyond the decimal range; not in the trades")
+            }
         }
     }
     trades
+}
+
+/// One fill on its symbol's lot; the trade it closes, if any.
+fn apply_fill(
+    lot: &mut Lot,
+    f: &Fill,
+    bars: &[Bar],
+) -> Result<Option<backtest::engine::Trade>, MoneyError> {
+    let signed = match f.side {
+        Side::Buy => f.qty,
+        Side::Sell => -f.qty,
+    };
+    let same_way = lot.qty.is_zero() || lot.qty.is_sign_positive() == signed.is_sign_positive();
+    if same_way {
+        let total = add(lot.qty.abs(), f.qty, "position + fill.qty")?;
+        let held = mul(lot.avg_price, lot.qty.abs(), "position × avg_price")?;
+        let added = mul(f.price, f.qty, "fill.qty × fill.price")?;
+        lot.avg_price = div(add(held, added, "position cost")?, total, "avg_price")?;
+        if lot.qty.is_zero() {
+            lot.entry_ts = f.market_ts;
+        }
+        lot.qty = add(lot.qty, signed, "position + fill.qty")?;
+        lot.commission = add(lot.commission, f.commission, "commission")?;
+        return Ok(None);
+    }
+    let closed = f.qty.min(lot.qty.abs());
+    let share = div(closed, lot.qty.abs(), "closed / position")?;
+    let entry_commission = mul(lot.commission, share, "entry commission")?;
+    let exit_commission = div(
+        mul(f.commission, closed, "exit commission")?,
+        f.qty,
+        "exit commission / fill.qty",
+    )?;
+    let direction = if lot.qty.is_sign_positive() {
+        Decimal::ONE
+    } else {
+        Decimal::NEGATIVE_ONE
+    };
+    let gross = mul(
+        closed,
+        sub(f.price, lot.avg_price, "fill.price − avg_price")?,
+        "trade P&L",
+    )? * direction;
+    let commission = add(entry_commission, exit_commission, "trade commission")?;
+    let pnl = sub(gross, commission, "trade P&L")?;
+    let entry_value = mul(closed, lot.avg_price, "entry value")?;
+    let trade = backtest::engine::Trade {
+        size: (closed * direction).trunc().to_i64().unwrap_or(0),
+        entry_bar: bar_index(bars, lot.entry_ts),
+        exit_bar: bar_index(bars, f.market_ts),
+        entry_time: lot.entry_ts,
+        exit_time: f.market_ts,
+        duration_ns: f.market_ts.0.saturating_sub(lot.entry_ts.0),
+        entry_price: lot.avg_price,
+        exit_price: f.price,
+        pnl,
+        return_pct: if entry_value.is_zero() {
+            0.0
+        } else {
+            div(pnl, entry_value, "trade return")?
+                .to_f64()
+                .unwrap_or(0.0)
+        },
+        commission,
+    };
+    lot.commission = sub(lot.commission, entry_commission, "commission")?;
+    lot.qty = add(lot.qty, signed, "position + fill.qty")?;
+    if lot.qty.is_zero() {
+        lot.avg_price = Decimal::ZERO;
+        lot.commission = Decimal::ZERO;
+    } else if lot.qty.is_sign_positive() == signed.is_sign_positive() {
+        // Reversed: the rest of the fill opens a new lot.
+        let opened = sub(f.qty, closed, "fill.qty")?;
+        lot.avg_price = f.price;
+        lot.commission = div(
+            mul(f.commission, opened, "commission")?,
+            f.qty,
+            "commission / fill.qty",
+        )?;
+        lot.entry_ts = f.market_ts;
+    }
+    Ok(Some(trade))
 }
 
 #[cfg(test)]
@@ -334,5 +373,19 @@ mod tests {
         assert_eq!(t[1].entry_price, dec!(110));
         assert_eq!(t[1].pnl, dec!(47));
         assert_eq!(t[1].duration_ns, 1);
+    }
+
+    #[test]
+    fn fills_beyond_the_decimal_range_are_skipped() {
+        let huge = dec!(1_000_000_000_000_000);
+        let fills = [
+            fill(Side::Buy, dec!(10), dec!(100), dec!(0), 1),
+            fill(Side::Buy, huge, huge, dec!(0), 2),
+            fill(Side::Sell, dec!(0), dec!(100), dec!(1), 2),
+            fill(Side::Sell, dec!(10), dec!(110), dec!(0), 3),
+        ];
+        let t = round_trips(&fills, &[]);
+        assert_eq!(t.len(), 1);
+        assert_eq!(t[0].pnl, dec!(100));
     }
 }

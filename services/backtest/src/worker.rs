@@ -4,7 +4,7 @@
 //! redelivered after `ack_wait`. Results are written once (`create`), so a
 //! redelivered task finished twice is stored once.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{pull, AckPolicy};
@@ -16,6 +16,7 @@ use bus::{headers, subjects};
 use futures::StreamExt;
 use model::event::types;
 use model::{Bar, Event};
+use parking_lot::Mutex;
 use tokio::sync::watch;
 
 use crate::{data, handlers::rank, jobs, search, Ctx, Error};
@@ -192,13 +193,13 @@ async fn bars_for(
     job: &JobRecord,
     cache: &BarCache,
 ) -> Result<Arc<Vec<Bar>>, bus::ServiceError> {
-    if let Some((id, bars)) = cache.lock().unwrap().as_ref() {
+    if let Some((id, bars)) = cache.lock().as_ref() {
         if *id == job.job_id {
             return Ok(bars.clone());
         }
     }
     let bars = Arc::new(data::load(ctx, &job.request.data, &job.job_id).await?);
-    *cache.lock().unwrap() = Some((job.job_id.clone(), bars.clone()));
+    *cache.lock() = Some((job.job_id.clone(), bars.clone()));
     Ok(bars)
 }
 

@@ -182,7 +182,7 @@ async fn lead(
     };
     // Whatever was accepted before now; notices after this may repeat some.
     let _ = ctx.applied.catch_up(ctx.config.catch_up_timeout).await;
-    let open = ctx.oms.lock().unwrap().open_orders();
+    let open = ctx.oms.lock().open_orders();
     tracing::info!(
         orders = open.len(),
         "paper exchange: resuming working orders"
@@ -320,7 +320,15 @@ impl Book {
                 continue;
             };
             let before = (w.fills, w.order.qty - w.leaves);
-            let executions = w.on_bar(bar, &ctx.config.exchange);
+            let executions = match w.on_bar(bar, &ctx.config.exchange) {
+                Ok(e) => e,
+                Err(e) => {
+                    // The bar is skipped for this order (a replay skips it too).
+                    tracing::error!(order_id = %id, symbol = %bar.symbol, ts = bar.ts.0, error = %e,
+                        "bar beyond the decimal range for this order; skipped");
+                    continue;
+                }
+            };
             if !executions.is_empty() {
                 self.publish(ctx, &id, executions, before).await;
             }
@@ -339,7 +347,14 @@ impl Book {
                 continue;
             };
             let before = (w.fills, w.order.qty - w.leaves);
-            let executions = w.on_quote(quote, &ctx.config.exchange);
+            let executions = match w.on_quote(quote, &ctx.config.exchange) {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::error!(order_id = %id, symbol = %quote.symbol, error = %e,
+                        "quote beyond the decimal range for this order; skipped");
+                    continue;
+                }
+            };
             if !executions.is_empty() {
                 self.publish(ctx, &id, executions, before).await;
             }
@@ -423,7 +438,7 @@ impl Book {
             Some(w) if !w.done => Some(w.order.clone()),
             _ => {
                 // Accepted, but its notice may not have reached us yet.
-                let o = ctx.oms.lock().unwrap().order(&req.order_id).cloned();
+                let o = ctx.oms.lock().order(&req.order_id).cloned();
                 o.filter(|o| o.status.is_open())
             }
         };

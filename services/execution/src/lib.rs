@@ -22,7 +22,7 @@ mod submit;
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, stream::Stream};
@@ -32,6 +32,7 @@ use bus::jetstream::StreamSettings;
 use bus::lease::Leases;
 use bus::runner::Runner;
 use bus::{subjects, BusError, ServiceSpec};
+use parking_lot::Mutex;
 use tokio::sync::mpsc;
 
 pub use trading::ExchangeConfig;
@@ -123,7 +124,12 @@ async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
         orders,
         0,
         move |sequence, message| match bus::events::decode_order_event(&message.payload) {
-            Ok(event) => o.lock().unwrap().apply(sequence, &event),
+            Ok(event) => {
+                if let Err(e) = o.lock().apply(sequence, &event) {
+                    tracing::error!(sequence, event = event.data.event_type(), error = %e,
+                        "ORDERS event beyond the decimal range; skipped, the OMS is unchanged");
+                }
+            }
             Err(e) => tracing::warn!(sequence, error = %e, "ORDERS message does not parse"),
         },
         runner.stop_signal(),

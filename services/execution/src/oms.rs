@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use model::{Decimal, Event, Side, Symbol};
 use tokio::sync::mpsc;
 use trading::event::OrderEvent;
+use trading::money::{self, MoneyError};
 use trading::{AccountLedger, Order, OrderStatus};
 
 /// What the paper exchange needs to hear about.
@@ -42,7 +43,9 @@ impl Oms {
         }
     }
 
-    pub fn apply(&mut self, sequence: u64, event: &Event<OrderEvent>) {
+    /// Applies one ORDERS event, all or nothing: a fill whose numbers do not
+    /// fit (in its order or its account's ledger) changes neither.
+    pub fn apply(&mut self, sequence: u64, event: &Event<OrderEvent>) -> Result<(), MoneyError> {
         let ts = event.ts;
         match &event.data {
             OrderEvent::AccountOpened(a) => {
@@ -52,7 +55,7 @@ impl Oms {
             }
             OrderEvent::OrderAccepted { order } | OrderEvent::OrderRejected { order, .. } => {
                 if self.orders.contains_key(&order.id) {
-                    return; // the first decision stands
+                    return Ok(()); // the first decision stands
                 }
                 let mut order = order.clone();
                 order.sequence = sequence;
@@ -87,21 +90,32 @@ impl Oms {
                 self.notify(Notice::Closed(order_id.clone()));
             }
             OrderEvent::OrderFilled { fill } => {
-                if let Some(order) = self.orders.get_mut(&fill.order_id) {
-                    order.apply_fill(fill.qty, fill.price, fill.commission, fill.market_ts);
-                    order.status = fill.status;
-                    order.updated_ts = ts;
-                    order.sequence = sequence;
-                    if !order.status.is_open() {
+                // Both new states are computed before either is written.
+                let order = match self.orders.get(&fill.order_id) {
+                    Some(order) => {
+                        let mut order = order.clone();
+                        order.apply_fill(fill.qty, fill.price, fill.commission, fill.market_ts)?;
+                        order.status = fill.status;
+                        order.updated_ts = ts;
+                        order.sequence = sequence;
+                        Some(order)
+                    }
+                    None => None,
+                };
+                if let Some(ledger) = self.ledgers.get_mut(&fill.account) {
+                    ledger.apply_fill(fill)?;
+                }
+                if let Some(order) = order {
+                    let closed = !order.status.is_open();
+                    self.orders.insert(order.id.clone(), order);
+                    if closed {
                         self.notify(Notice::Closed(fill.order_id.clone()));
                     }
-                }
-                if let Some(ledger) = self.ledgers.get_mut(&fill.account) {
-                    ledger.apply_fill(fill);
                 }
             }
             OrderEvent::ProtectionSet(_) => {}
         }
+        Ok(())
     }
 
     pub fn order(&self, order_id: &str) -> Option<&Order> {
@@ -148,25 +162,26 @@ impl Oms {
 
     /// Position plus working orders (signed) of an account in a symbol: what
     /// it will hold once everything working fills.
-    pub fn expected_position(&self, account: &str, symbol: &Symbol) -> Decimal {
+    pub fn expected_position(&self, account: &str, symbol: &Symbol) -> Result<Decimal, MoneyError> {
         let held = self
             .ledgers
             .get(account)
             .map(|l| l.position_qty(symbol))
             .unwrap_or_default();
-        let working: Decimal = self
-            .by_account
-            .get(account)
-            .into_iter()
-            .flatten()
-            .filter_map(|id| self.orders.get(id))
-            .filter(|o| &o.symbol == symbol && o.status.is_open())
-            .map(|o| match o.side {
-                Side::Buy => o.leaves_qty(),
-                Side::Sell => -o.leaves_qty(),
-            })
-            .sum();
-        held + working
+        let working = money::sum(
+            self.by_account
+                .get(account)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| self.orders.get(id))
+                .filter(|o| &o.symbol == symbol && o.status.is_open())
+                .map(|o| match o.side {
+                    Side::Buy => o.leaves_qty(),
+                    Side::Sell => -o.leaves_qty(),
+                }),
+            "working orders",
+        )?;
+        money::add(held, working, "position + working orders")
     }
 
     /// True while a market order of the account in the symbol placed before
@@ -192,21 +207,111 @@ impl Oms {
     }
 
     /// Equity with `symbol` marked at `price` and other positions at their
-    /// last fill price.
-    pub fn equity_at(&self, account: &str, symbol: &Symbol, price: Decimal) -> Option<Decimal> {
-        let ledger = self.ledgers.get(account)?;
-        let marked: Decimal = ledger
-            .positions
-            .values()
-            .map(|p| {
-                let last = if &p.symbol == symbol {
-                    price
-                } else {
-                    p.last_price
-                };
-                p.qty * last
-            })
-            .sum();
-        Some(ledger.cash + marked)
+    /// last fill price; `None` for an account that is not open.
+    pub fn equity_at(
+        &self,
+        account: &str,
+        symbol: &Symbol,
+        price: Decimal,
+    ) -> Result<Option<Decimal>, MoneyError> {
+        let Some(ledger) = self.ledgers.get(account) else {
+            return Ok(None);
+        };
+        let mut equity = ledger.cash;
+        for p in ledger.positions.values() {
+            let last = if &p.symbol == symbol {
+                price
+            } else {
+                p.last_price
+            };
+            let value = money::mul(p.qty, last, "position × signal price")?;
+            equity = money::add(equity, value, "equity")?;
+        }
+        Ok(Some(equity))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{Timeframe, UnixNanos};
+    use rust_decimal_macros::dec;
+    use trading::event::{AccountOpened, Fill};
+    use trading::{OrderRequest, OrderType, TimeInForce};
+
+    fn event(data: OrderEvent) -> Event<OrderEvent> {
+        Event::new("e", data.event_type(), "c", "test", data)
+    }
+
+    fn fill(qty: Decimal, price: Decimal) -> OrderEvent {
+        OrderEvent::OrderFilled {
+            fill: Fill {
+                fill_id: "acc.o.1".into(),
+                order_id: "acc.o".into(),
+                client_order_id: "o".into(),
+                account: "acc".into(),
+                symbol: Symbol::new("X").unwrap(),
+                side: Side::Buy,
+                qty,
+                price,
+                commission: Decimal::ZERO,
+                market_ts: UnixNanos(1),
+                status: OrderStatus::Filled,
+                cum_qty: qty,
+                leaves_qty: Decimal::ZERO,
+                strategy_id: None,
+            },
+        }
+    }
+
+    #[test]
+    fn a_fill_that_overflows_changes_neither_the_order_nor_the_ledger() {
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let mut oms = Oms::new(tx);
+        let opened = OrderEvent::AccountOpened(AccountOpened {
+            account: "acc".into(),
+            cash: dec!(1000),
+        });
+        oms.apply(1, &event(opened)).unwrap();
+        let req = OrderRequest {
+            client_order_id: "o".into(),
+            account: "acc".into(),
+            symbol: Symbol::new("X").unwrap(),
+            side: Side::Buy,
+            order_type: OrderType::Market,
+            qty: dec!(10),
+            limit_price: None,
+            stop_price: None,
+            tif: TimeInForce::Gtc,
+            reduce_only: false,
+            timeframe: None,
+            strategy_id: None,
+            after_ts: None,
+        };
+        let mut order = Order::new(&req, Timeframe::DAY, UnixNanos(0), UnixNanos(0), "c");
+        order.status = OrderStatus::Accepted;
+        oms.apply(2, &event(OrderEvent::OrderAccepted { order }))
+            .unwrap();
+        let huge = dec!(1_000_000_000_000_000);
+        assert!(oms.apply(3, &event(fill(huge, huge))).is_err());
+        let o = oms.order("acc.o").unwrap();
+        assert_eq!(
+            (o.status, o.filled_qty, o.sequence),
+            (OrderStatus::Accepted, dec!(0), 2)
+        );
+        assert_eq!(oms.ledgers["acc"].cash, dec!(1000));
+        assert_eq!(oms.ledgers["acc"].fills, 0);
+        // The order could take this one, the ledger cannot: neither does.
+        let mut f = fill(dec!(10), dec!(5));
+        if let OrderEvent::OrderFilled { fill } = &mut f {
+            fill.commission = Decimal::MAX;
+        }
+        assert!(oms.apply(4, &event(f)).is_err());
+        assert_eq!(oms.order("acc.o").unwrap().status, OrderStatus::Accepted);
+        assert_eq!(oms.ledgers["acc"].cash, dec!(1000));
+        // A sane fill after it applies to both.
+        oms.apply(5, &event(fill(dec!(10), dec!(5)))).unwrap();
+        assert_eq!(oms.order("acc.o").unwrap().status, OrderStatus::Filled);
+        assert_eq!(oms.ledgers["acc"].cash, dec!(950));
     }
 }

@@ -107,28 +107,39 @@ async fn handle(ctx: &Arc<Ctx>, message: async_nats::jetstream::Message) {
     while ctx
         .oms
         .lock()
-        .unwrap()
         .market_order_pending(&paper.account, symbol, signal.signal.ts)
         && tokio::time::Instant::now() < settle
     {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let (expected, equity) = {
-        let oms = ctx.oms.lock().unwrap();
-        (
-            oms.expected_position(&paper.account, symbol),
-            oms.equity_at(&paper.account, symbol, price),
-        )
+    let sized = {
+        let oms = ctx.oms.lock();
+        oms.expected_position(&paper.account, symbol)
+            .and_then(|expected| Ok((expected, oms.equity_at(&paper.account, symbol, price)?)))
     };
-    let Some(equity) = equity else {
-        tracing::warn!(correlation_id, account = %paper.account, strategy = %signal.strategy_id,
-            "paper signal for an account that is not open; skipped");
-        let _ = message.ack().await;
-        return;
+    let sized = sized.and_then(|(expected, equity)| match equity {
+        Some(equity) => paper
+            .sizing
+            .units(equity, price, ctx.config.exchange.commission_pct)
+            .map(|units| Some((expected, units))),
+        None => Ok(None),
+    });
+    let (expected, units) = match sized {
+        Ok(Some(sized)) => sized,
+        Ok(None) => {
+            tracing::warn!(correlation_id, account = %paper.account, strategy = %signal.strategy_id,
+                "paper signal for an account that is not open; skipped");
+            let _ = message.ack().await;
+            return;
+        }
+        Err(e) => {
+            // Not transient: the same numbers overflow on every redelivery.
+            tracing::error!(correlation_id, account = %paper.account, strategy = %signal.strategy_id,
+                error = %e, "paper signal cannot be sized; terminated");
+            let _ = message.ack_with(AckKind::Term).await;
+            return;
+        }
     };
-    let units = paper
-        .sizing
-        .units(equity, price, ctx.config.exchange.commission_pct);
     let Some((side, qty)) = trading::sizing::order_for(signal.signal.direction, units, expected)
     else {
         let _ = message.ack().await;

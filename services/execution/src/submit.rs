@@ -100,14 +100,14 @@ pub async fn submit(
     correlation_id: &str,
 ) -> Result<Order, ServiceError> {
     req.validate().map_err(|e| {
-        ServiceError::bad_request(e.to_string()).with_details(serde_json::json!({"code": e.code()}))
+        ServiceError::bad_request(e.to_string())
+            .with_details(serde_json::json!({"code": e.code(), "field": e.field()}))
     })?;
     let order_id = trading::order::order_id(&req.account, &req.client_order_id);
 
     let lock = ctx
         .submitting
         .lock()
-        .unwrap()
         .entry(order_id.clone())
         .or_default()
         .clone();
@@ -116,7 +116,7 @@ pub async fn submit(
         decide(ctx, &req, &order_id, correlation_id).await
     };
     {
-        let mut map = ctx.submitting.lock().unwrap();
+        let mut map = ctx.submitting.lock();
         if Arc::strong_count(&lock) <= 2 {
             map.remove(&order_id);
         }
@@ -130,13 +130,13 @@ async fn decide(
     order_id: &str,
     correlation_id: &str,
 ) -> Result<Order, ServiceError> {
-    let existing = ctx.oms.lock().unwrap().order(order_id).cloned();
+    let existing = ctx.oms.lock().order(order_id).cloned();
     if let Some(existing) = existing {
         return existing_or_conflict(existing, req);
     }
-    if !ctx.oms.lock().unwrap().account_known(&req.account) {
+    if !ctx.oms.lock().account_known(&req.account) {
         let _ = ctx.applied.catch_up(ctx.config.catch_up_timeout).await;
-        let oms = ctx.oms.lock().unwrap();
+        let oms = ctx.oms.lock();
         if let Some(existing) = oms.order(order_id).cloned() {
             drop(oms);
             return existing_or_conflict(existing, req);
@@ -154,6 +154,15 @@ async fn decide(
         OrderType::Limit | OrderType::StopLimit => req.limit_price.unwrap_or(market.last_price),
         OrderType::Stop => req.stop_price.unwrap_or(market.last_price),
     };
+    // The request's own prices are bounded already; a market price beyond the
+    // bounds (an absurd bar or quote) cannot price an order.
+    if let Err(e) = trading::money::check_price("last_price", risk_price) {
+        return Err(ServiceError::unprocessable(format!(
+            "no usable reference price for {}: {e}",
+            req.symbol
+        ))
+        .with_details(serde_json::json!({"code": e.code(), "field": e.field})));
+    }
     let check: CheckResponse = request(
         &ctx.client,
         subjects::risk::CHECK,
@@ -218,7 +227,7 @@ async fn decide(
             stored.sequence
         )));
     }
-    let order = ctx.oms.lock().unwrap().order(order_id).cloned();
+    let order = ctx.oms.lock().order(order_id).cloned();
     match order {
         Some(o) if stored.duplicate => existing_or_conflict(o, req),
         Some(o) => {

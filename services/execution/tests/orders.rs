@@ -160,6 +160,47 @@ async fn bad_orders_get_clear_errors_and_nothing_is_written() {
         (with("account", json!("ghost")), 404, "unknown account"),
         (with("client_order_id", json!("")), 400, "client_order_id"),
         (with("tif", json!("FOREVER")), 400, "unknown variant"),
+        // Numbers out of bounds, unparseable, or whose product would overflow.
+        (
+            with("qty", json!("79228162514264337593543950335")),
+            400,
+            "qty:",
+        ),
+        (with("qty", json!("1e30")), 400, "qty:"),
+        (with("qty", json!("NaN")), 400, "qty:"),
+        (
+            with("qty", json!("0.0000000000000000000000000001")),
+            400,
+            "qty:",
+        ),
+        (
+            {
+                let mut b = with("type", json!("limit"));
+                b["qty"] = json!("1000000000000000");
+                b["limit_price"] = json!("1000000000000000");
+                b
+            },
+            400,
+            "qty:",
+        ),
+        (
+            {
+                let mut b = with("type", json!("limit"));
+                b["limit_price"] = json!("1000000000000000");
+                b
+            },
+            400,
+            "limit_price:",
+        ),
+        (
+            {
+                let mut b = with("type", json!("stop"));
+                b["stop_price"] = json!("Infinity");
+                b
+            },
+            400,
+            "stop_price:",
+        ),
     ];
     for (body, code, words) in cases {
         let reply = env

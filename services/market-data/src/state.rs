@@ -4,11 +4,11 @@
 //! instance converges on the same view.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::RwLock;
 use std::time::Duration;
 
 use bus::api::md::{SeriesInfo, SymbolInfo};
 use model::{Bar, Quote, Symbol, Timeframe, UnixNanos};
+use parking_lot::RwLock;
 use tokio::sync::watch;
 
 type SeriesKey = (Symbol, Timeframe);
@@ -36,7 +36,7 @@ impl Default for MarketState {
 
 impl MarketState {
     pub fn apply_bar(&self, bar: Bar) {
-        let mut inner = self.inner.write().unwrap();
+        let mut inner = self.inner.write();
         let close_time = UnixNanos(bar.ts.0.saturating_add(bar.timeframe.nanos()));
         // A tick at the bar's close time is a better quote than the close itself.
         let newer = inner
@@ -64,7 +64,7 @@ impl MarketState {
     }
 
     pub fn apply_quote(&self, quote: Quote) {
-        let mut inner = self.inner.write().unwrap();
+        let mut inner = self.inner.write();
         let newer = inner
             .quotes
             .get(&quote.symbol)
@@ -98,13 +98,12 @@ impl MarketState {
     }
 
     pub fn quote(&self, symbol: &Symbol) -> Option<Quote> {
-        self.inner.read().unwrap().quotes.get(symbol).cloned()
+        self.inner.read().quotes.get(symbol).cloned()
     }
 
     pub fn has_bar(&self, symbol: &Symbol, timeframe: Timeframe, ts: UnixNanos) -> bool {
         self.inner
             .read()
-            .unwrap()
             .series
             .get(&(symbol.clone(), timeframe))
             .is_some_and(|s| s.contains_key(&ts))
@@ -120,7 +119,7 @@ impl MarketState {
         to: UnixNanos,
         limit: usize,
     ) -> Option<(Vec<Bar>, Option<UnixNanos>)> {
-        let inner = self.inner.read().unwrap();
+        let inner = self.inner.read();
         let series = inner.series.get(&(symbol.clone(), timeframe))?;
         let mut range = series.range(from..=to);
         let bars: Vec<Bar> = range.by_ref().take(limit).map(|(_, b)| b.clone()).collect();
@@ -130,7 +129,7 @@ impl MarketState {
 
     /// Timeframes stored for a symbol (for error messages).
     pub fn timeframes_of(&self, symbol: &Symbol) -> Vec<Timeframe> {
-        let inner = self.inner.read().unwrap();
+        let inner = self.inner.read();
         let mut tfs: Vec<Timeframe> = inner
             .series
             .keys()
@@ -142,7 +141,7 @@ impl MarketState {
     }
 
     pub fn symbols(&self) -> Vec<SymbolInfo> {
-        let inner = self.inner.read().unwrap();
+        let inner = self.inner.read();
         let mut by_symbol: BTreeMap<Symbol, Vec<SeriesInfo>> = BTreeMap::new();
         for ((symbol, timeframe), bars) in &inner.series {
             let (Some((first, _)), Some((last, _))) =

@@ -25,7 +25,7 @@ pub async fn run(
 ) {
     let durable = format!("portfolio-{}", ctx.config.node);
     loop {
-        let from = ctx.book.lock().unwrap().sequence + 1;
+        let from = ctx.book.lock().sequence + 1;
         let config = pull::Config {
             durable_name: Some(durable.clone()),
             description: Some(format!("portfolio node {}", ctx.config.node)),
@@ -85,11 +85,22 @@ pub async fn run(
                     None
                 }
             };
+            let mut poison = event.is_none();
             let applied_here = {
-                let mut book = ctx.book.lock().unwrap();
+                let mut book = ctx.book.lock();
                 (sequence > book.sequence).then(|| {
                     book.sequence = sequence;
-                    let changed = event.as_ref().and_then(|e| book.apply(sequence, &e.data));
+                    let changed = match event.as_ref().map(|e| book.apply(sequence, &e.data)) {
+                        Some(Ok(changed)) => changed,
+                        Some(Err(e)) => {
+                            // A poison event too: its numbers do not fit. The
+                            // book is unchanged by it (fills apply all or nothing).
+                            tracing::error!(sequence, error = %e, "ORDERS event beyond the decimal range; skipped");
+                            poison = true;
+                            None
+                        }
+                        None => None,
+                    };
                     let ledger = changed.as_ref().and_then(|a| book.ledgers.get(a).cloned());
                     // The update as of this event, whatever happens next.
                     let update = changed.as_ref().and_then(|a| book.update(a));
@@ -123,7 +134,7 @@ pub async fn run(
                     }
                 }
             }
-            let ack = if event.is_some() {
+            let ack = if !poison {
                 message.ack().await
             } else {
                 message.ack_with(AckKind::Term).await

@@ -31,7 +31,7 @@ mod updates;
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::stream::{LastRawMessageError, LastRawMessageErrorKind, Stream};
@@ -40,6 +40,7 @@ use async_nats::Client;
 use bus::jetstream::StreamSettings;
 use bus::runner::Runner;
 use bus::{subjects, BusError, ServiceSpec};
+use parking_lot::Mutex;
 use tokio::sync::watch;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -81,7 +81,7 @@ pub async fn run(ctx: Arc<Ctx>, marked: watch::Sender<bool>, mut stop: watch::Re
 
 /// Symbols with an open position in some account.
 fn held_symbols(ctx: &Ctx) -> Vec<Symbol> {
-    let book = ctx.book.lock().unwrap();
+    let book = ctx.book.lock();
     let mut s: Vec<Symbol> = book
         .ledgers
         .values()
@@ -118,11 +118,18 @@ async fn on_bar(ctx: &Ctx, bar: &Event<Bar>) {
     let mut marked = Vec::new();
     let mut protect = Vec::new();
     let (sequence, marked_updates) = {
-        let mut book = ctx.book.lock().unwrap();
-        let mut sent = ctx.protective.lock().unwrap();
+        let mut book = ctx.book.lock();
+        let mut sent = ctx.protective.lock();
         for (account, ledger) in book.ledgers.iter_mut() {
-            if !ledger.mark(&b.symbol, b.close, b.ts) {
-                continue;
+            match ledger.mark(&b.symbol, b.close, b.ts) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    // The ledger is as it was; the next sane bar marks it.
+                    tracing::error!(account, symbol = %b.symbol, ts = b.ts.0, error = %e,
+                        "bar beyond the decimal range; not marked");
+                    continue;
+                }
             }
             marked.push(account.clone());
             let position = &ledger.positions[&b.symbol];

@@ -23,7 +23,7 @@ pub async fn publish(
     correlation_id: &str,
 ) {
     let position = (sequence, mark_ts);
-    let known = ctx.published.lock().unwrap().get(account).copied();
+    let known = ctx.published.lock().get(account).copied();
     let newest = match known {
         Some(newest) => Some(newest),
         None => newest_in_stream(ctx, account).await,
@@ -46,7 +46,7 @@ pub async fn publish(
     .await
     {
         Ok(_) => {
-            let mut published = ctx.published.lock().unwrap();
+            let mut published = ctx.published.lock();
             let entry = published.entry(account.to_string()).or_insert(position);
             *entry = (*entry).max(position);
         }
@@ -65,7 +65,7 @@ async fn newest_in_stream(ctx: &Ctx, account: &str) -> Option<(u64, i64)> {
         .ok()?;
     let id = message.headers.get(bus::headers::MSG_ID)?.as_str();
     let newest = parse_id(id)?;
-    let mut published = ctx.published.lock().unwrap();
+    let mut published = ctx.published.lock();
     let entry = published.entry(account.to_string()).or_insert(newest);
     *entry = (*entry).max(newest);
     Some(*entry)

@@ -162,7 +162,12 @@ async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
         orders,
         0,
         move |sequence, message| match bus::events::decode_order_event(&message.payload) {
-            Ok(event) => v.lock().apply_order_event(&event.data),
+            Ok(event) => {
+                if let Err(e) = v.lock().apply_order_event(&event.data) {
+                    tracing::error!(sequence, event = event.data.event_type(), error = %e,
+                        "ORDERS event beyond the decimal range; skipped, the view is unchanged");
+                }
+            }
             Err(e) => tracing::warn!(sequence, error = %e, "ORDERS message does not parse"),
         },
         runner.stop_signal(),

@@ -17,6 +17,7 @@ use bus::api::portfolio::PortfolioUpdate;
 use bus::api::risk::AccountView;
 use model::{Decimal, Event, Side, Symbol};
 use trading::event::OrderEvent;
+use trading::money::{self, MoneyError};
 use trading::risk::RiskInput;
 
 #[derive(Debug, Clone)]
@@ -125,7 +126,10 @@ impl Facts {
 }
 
 impl View {
-    pub fn apply_order_event(&mut self, event: &OrderEvent) {
+    /// Applies one ORDERS event, all or nothing: a fill whose position does
+    /// not fit in a decimal changes nothing and is an error for the caller to
+    /// report.
+    pub fn apply_order_event(&mut self, event: &OrderEvent) -> Result<(), MoneyError> {
         let account = self
             .accounts
             .entry(event.account().to_string())
@@ -157,7 +161,9 @@ impl View {
                     Side::Buy => fill.qty,
                     Side::Sell => -fill.qty,
                 };
-                *account.positions.entry(fill.symbol.clone()).or_default() += signed;
+                let held = account.positions.get(&fill.symbol).copied();
+                let position = money::add(held.unwrap_or_default(), signed, "position + fill.qty")?;
+                account.positions.insert(fill.symbol.clone(), position);
                 if fill.status.is_open() {
                     if let Some(w) = account.open.get_mut(&fill.order_id) {
                         w.leaves = fill.leaves_qty;
@@ -169,6 +175,7 @@ impl View {
             }
             OrderEvent::ProtectionSet(_) => {}
         }
+        Ok(())
     }
 
     pub fn apply_portfolio(&mut self, update: &Event<PortfolioUpdate>) {
@@ -198,7 +205,7 @@ impl View {
     /// `order_id` is the order being checked, when it has one: checked again
     /// (two execution instances racing on one client order id), its own
     /// reservation and acceptance do not count against it, so both checks
-    /// answer alike.
+    /// answer alike. Sums that do not fit in a decimal are an error naming them.
     pub fn facts(
         &mut self,
         account: &str,
@@ -206,7 +213,7 @@ impl View {
         price: Decimal,
         ttl: Duration,
         order_id: Option<&str>,
-    ) -> Facts {
+    ) -> Result<Facts, MoneyError> {
         let last = &self.last_price;
         let a = self.accounts.entry(account.to_string()).or_default();
         a.expire(Instant::now(), ttl);
@@ -218,8 +225,10 @@ impl View {
         let (mut open_buy_qty, mut open_sell_qty) = (Decimal::ZERO, Decimal::ZERO);
         for w in a.workings(order_id).filter(|w| &w.symbol == symbol) {
             match w.side {
-                Side::Buy => open_buy_qty += w.leaves,
-                Side::Sell => open_sell_qty += w.leaves,
+                Side::Buy => open_buy_qty = money::add(open_buy_qty, w.leaves, "working buy qty")?,
+                Side::Sell => {
+                    open_sell_qty = money::add(open_sell_qty, w.leaves, "working sell qty")?
+                }
             }
         }
         let mut gross_exposure = Decimal::ZERO;
@@ -230,13 +239,13 @@ impl View {
             } else {
                 a.price_of(s, last)
             };
-            let exposure = q.abs() * p;
-            gross_exposure += exposure;
+            let exposure = money::mul(q.abs(), p, "position × price")?;
+            gross_exposure = money::add(gross_exposure, exposure, "gross_exposure")?;
             if s == symbol {
                 symbol_exposure = exposure;
             }
         }
-        Facts {
+        Ok(Facts {
             position: a.positions.get(symbol).copied().unwrap_or_default(),
             open_buy_qty,
             open_sell_qty,
@@ -247,7 +256,7 @@ impl View {
             recent_orders: u32::try_from(a.recent.len().saturating_sub(own_recent))
                 .unwrap_or(u32::MAX),
             daily_pnl: a.daily_pnl,
-        }
+        })
     }
 
     /// Holds room for an accepted order until its event arrives.
@@ -279,16 +288,17 @@ impl View {
         );
     }
 
-    pub fn account_view(&self, account: &str) -> AccountView {
+    pub fn account_view(&self, account: &str) -> Result<AccountView, MoneyError> {
         let Some(a) = self.accounts.get(account) else {
-            return AccountView::default();
+            return Ok(AccountView::default());
         };
-        let gross_exposure = a
-            .positions
-            .iter()
-            .map(|(s, q)| q.abs() * a.price_of(s, &self.last_price))
-            .sum();
-        AccountView {
+        let mut gross_exposure = Decimal::ZERO;
+        for (s, q) in &a.positions {
+            let exposure =
+                money::mul(q.abs(), a.price_of(s, &self.last_price), "position × price")?;
+            gross_exposure = money::add(gross_exposure, exposure, "gross_exposure")?;
+        }
+        Ok(AccountView {
             open_orders: (a.open.len() + a.reservations.len()) as u32,
             positions: a
                 .positions
@@ -299,7 +309,7 @@ impl View {
             gross_exposure,
             equity: a.equity,
             daily_pnl: a.daily_pnl,
-        }
+        })
     }
 }
 
@@ -314,19 +324,19 @@ mod tests {
         let ttl = Duration::from_secs(5);
         let p = Decimal::ONE;
         view.reserve("acc", "acc.o1".into(), &goog, Side::Buy, Decimal::TEN);
-        let other = view.facts("acc", &goog, p, ttl, Some("acc.o2"));
+        let other = view.facts("acc", &goog, p, ttl, Some("acc.o2")).unwrap();
         assert_eq!(
             (other.open_orders, other.recent_orders, other.open_buy_qty),
             (1, 1, Decimal::TEN)
         );
-        let again = view.facts("acc", &goog, p, ttl, Some("acc.o1"));
+        let again = view.facts("acc", &goog, p, ttl, Some("acc.o1")).unwrap();
         assert_eq!(
             (again.open_orders, again.recent_orders, again.open_buy_qty),
             (0, 0, Decimal::ZERO)
         );
         // Reserving it again neither counts it twice nor adds room.
         view.reserve("acc", "acc.o1".into(), &goog, Side::Buy, Decimal::TEN);
-        let other = view.facts("acc", &goog, p, ttl, None);
+        let other = view.facts("acc", &goog, p, ttl, None).unwrap();
         assert_eq!(
             (other.open_orders, other.recent_orders, other.open_buy_qty),
             (1, 1, Decimal::TEN)

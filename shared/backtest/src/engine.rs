@@ -51,6 +51,17 @@ pub enum BacktestError {
     Cash(Decimal),
     #[error("commission must be between 0 and 0.1 (10 %), got {0}")]
     Commission(Decimal),
+    /// Cash, prices and sizes whose money arithmetic leaves the decimal range.
+    #[error("at bar {index}, {what} is beyond the decimal range")]
+    Overflow { index: usize, what: &'static str },
+}
+
+/// What a money computation that overflowed was.
+type Overflow = &'static str;
+
+#[inline]
+fn ck(v: Option<Decimal>, what: Overflow) -> Result<Decimal, Overflow> {
+    v.ok_or(what)
 }
 
 /// A closed trade (backtesting.py's `_trades` row). `size` is positive for
@@ -140,22 +151,35 @@ struct Broker {
 }
 
 impl Broker {
-    fn fee(&self, size: i64, price: Decimal) -> Decimal {
-        Decimal::from(size.unsigned_abs()) * price * self.commission
+    fn fee(&self, size: i64, price: Decimal) -> Result<Decimal, Overflow> {
+        let value = ck(
+            Decimal::from(size.unsigned_abs()).checked_mul(price),
+            "size × price",
+        )?;
+        ck(value.checked_mul(self.commission), "the commission")
     }
 
     /// Closes the position at `price` on bar `bar` (backtesting.py's
     /// `_close_trade`: the exit fee now, both fees in the trade's record).
-    fn close(&mut self, price: Decimal, bar: usize, bars: &[Bar]) {
+    /// Nothing changes when a number does not fit.
+    fn close(&mut self, price: Decimal, bar: usize, bars: &[Bar]) -> Result<(), Overflow> {
+        let Some(open) = self.position.as_ref() else {
+            return Ok(());
+        };
+        let size = Decimal::from(open.size);
+        let move_ = ck(price.checked_sub(open.entry_price), "the price move")?;
+        let gross = ck(size.checked_mul(move_), "the trade's P&L")?;
+        let exit_fee = self.fee(open.size, price)?;
+        let net = ck(gross.checked_sub(exit_fee), "the trade's P&L")?;
+        let cash = ck(self.cash.checked_add(net), "the cash")?;
+        let entry_fee = self.fee(open.size, open.entry_price)?;
+        let commission = ck(exit_fee.checked_add(entry_fee), "the commission")?;
+        let pnl = ck(gross.checked_sub(commission), "the trade's P&L")?;
         let Some(open) = self.position.take() else {
-            return;
+            return Ok(());
         };
         self.changes += 1;
-        let size = Decimal::from(open.size);
-        let gross = size * (price - open.entry_price);
-        let exit_fee = self.fee(open.size, price);
-        self.cash += gross - exit_fee;
-        let commission = exit_fee + self.fee(open.size, open.entry_price);
+        self.cash = cash;
         // The return is a ratio: in f64, as backtesting.py's `pl_pct`
         // computes it (and without two `Decimal` divisions per trade).
         let (entry, exit) = (to_f64(open.entry_price), to_f64(price));
@@ -172,10 +196,11 @@ impl Broker {
             duration_ns: exit_time.0 - entry_time.0,
             entry_price: open.entry_price,
             exit_price: price,
-            pnl: gross - commission,
+            pnl,
             return_pct,
             commission,
         });
+        Ok(())
     }
 
     /// Opens an all-in position at `price`. backtesting.py's `buy()` asks for
@@ -184,56 +209,70 @@ impl Broker {
     /// `int(cash × (1 − ε) // (price × (1 + commission)))` units: the floor of
     /// the quotient, one less when it divides exactly. Too little cash for one
     /// unit cancels the order.
-    fn open(&mut self, long: bool, price: Decimal, bar: usize) {
-        let per_unit = price * (Decimal::ONE + self.commission);
+    fn open(&mut self, long: bool, price: Decimal, bar: usize) -> Result<(), Overflow> {
+        let per_unit = ck(
+            price.checked_mul(Decimal::ONE + self.commission),
+            "price × (1 + commission)",
+        )?;
         if per_unit <= Decimal::ZERO || self.cash <= Decimal::ZERO {
-            return;
+            return Ok(());
         }
-        let quotient = self.cash / per_unit;
+        let quotient = ck(self.cash.checked_div(per_unit), "cash / unit cost")?;
         let mut units = quotient.floor();
         if units == quotient {
             units -= Decimal::ONE;
         }
         let Some(units) = units.to_i64().filter(|u| *u > 0) else {
-            return;
+            return Ok(());
         };
         let size = if long { units } else { -units };
+        let cash = ck(self.cash.checked_sub(self.fee(size, price)?), "the cash")?;
+        let value = ck(Decimal::from(size).checked_mul(price), "size × price")?;
+        let base = ck(cash.checked_sub(value), "the cash")?;
         self.changes += 1;
-        self.cash -= self.fee(size, price);
+        self.cash = cash;
         self.position = Some(Open {
             size,
             entry_bar: bar,
             entry_price: price,
-            base: self.cash - Decimal::from(size) * price,
+            base,
         });
+        Ok(())
     }
 
     /// A market order from `direction`, filled at `price`: close, then open the
     /// other way (`self.position.close(); self.buy()`), also when the position
     /// already points that way; `Flat` only closes.
-    fn execute(&mut self, direction: Direction, price: Decimal, bar: usize, bars: &[Bar]) {
-        self.close(price, bar, bars);
+    fn execute(
+        &mut self,
+        direction: Direction,
+        price: Decimal,
+        bar: usize,
+        bars: &[Bar],
+    ) -> Result<(), Overflow> {
+        self.close(price, bar, bars)?;
         match direction {
             Direction::Long => self.open(true, price, bar),
             Direction::Short => self.open(false, price, bar),
-            Direction::Flat => {}
+            Direction::Flat => Ok(()),
         }
     }
 
     #[inline]
-    fn equity(&self, close: Decimal) -> Decimal {
+    fn equity(&self, close: Decimal) -> Result<Decimal, Overflow> {
         match &self.position {
             Some(p) => mark(p.base, p.size, close),
-            None => self.cash,
+            None => Ok(self.cash),
         }
     }
 
     /// Out of money (equity ≤ 0 at a close): backtesting.py closes everything
     /// at that close, sets the cash to 0 and stops.
-    fn liquidate(&mut self, close: Decimal, bar: usize, bars: &[Bar]) {
-        self.close(close, bar, bars);
+    fn liquidate(&mut self, close: Decimal, bar: usize, bars: &[Bar]) -> Result<(), Overflow> {
+        self.close(close, bar, bars)?;
         self.cash = Decimal::ZERO;
         self.changes += 1;
+        Ok(())
     }
 }
 
@@ -241,7 +280,7 @@ impl Broker {
 /// scale), on the 128-bit mantissas when no step rounds or overflows in
 /// `Decimal` (prices and equity in practice): that is the one piece of money
 /// arithmetic done on every bar in a position.
-fn mark(base: Decimal, size: i64, close: Decimal) -> Decimal {
+fn mark(base: Decimal, size: i64, close: Decimal) -> Result<Decimal, Overflow> {
     const MAX_MANTISSA: u128 = (1 << 96) - 1;
     let fits = |m: i128| m.unsigned_abs() <= MAX_MANTISSA;
     let (bs, cs) = (base.scale(), close.scale());
@@ -266,7 +305,15 @@ fn mark(base: Decimal, size: i64, close: Decimal) -> Decimal {
         };
         fits(sum).then(|| Decimal::from_i128_with_scale(sum, scale))
     };
-    fast().unwrap_or_else(|| base + Decimal::from(size) * close)
+    match fast() {
+        Some(v) => Ok(v),
+        None => ck(
+            Decimal::from(size)
+                .checked_mul(close)
+                .and_then(|v| base.checked_add(v)),
+            "the equity",
+        ),
+    }
 }
 
 fn validate_config(bars: &[Bar], config: &BacktestConfig) -> Result<(), BacktestError> {
@@ -379,6 +426,7 @@ pub fn run(
 
     for (i, bar) in bars.iter().enumerate() {
         check_bar(bars, i)?;
+        let at = |what| BacktestError::Overflow { index: i, what };
         let value = if out_of_money {
             Decimal::ZERO
         } else if i < start {
@@ -389,9 +437,9 @@ pub fn run(
             // backtesting.py's `broker.next()`: orders fill at the open, the
             // account is marked at the close ...
             if let Some(direction) = pending.take() {
-                broker.execute(direction, bar.open, i, bars);
+                broker.execute(direction, bar.open, i, bars).map_err(at)?;
             }
-            let mut value = broker.equity(bar.close);
+            let mut value = broker.equity(bar.close).map_err(at)?;
             if positive(value) {
                 // ... then `strategy.next()` places the order for the next bar.
                 let signal = strategy.on_bar(bar).map(|s| s.direction);
@@ -403,13 +451,14 @@ pub fn run(
                         Some(direction) => broker.execute(direction, bar.open, i, bars),
                         None => broker.close(bar.open, i, bars),
                     }
-                    value = broker.equity(bar.close);
+                    .map_err(at)?;
+                    value = broker.equity(bar.close).map_err(at)?;
                 } else {
                     pending = signal;
                 }
             }
             if !positive(value) {
-                broker.liquidate(bar.close, i, bars);
+                broker.liquidate(bar.close, i, bars).map_err(at)?;
                 out_of_money = true;
                 value = Decimal::ZERO;
             }
@@ -431,18 +480,26 @@ pub fn run(
         });
     }
 
-    let open_position = broker.position.as_ref().map(|p| {
-        let last_price = bars[last].close;
-        OpenPosition {
-            size: p.size,
-            entry_bar: p.entry_bar,
-            entry_time: bars[p.entry_bar].ts,
-            entry_price: p.entry_price,
-            entry_commission: broker.fee(p.size, p.entry_price),
-            last_price,
-            unrealized_pnl: Decimal::from(p.size) * (last_price - p.entry_price),
+    let at_last = |what| BacktestError::Overflow { index: last, what };
+    let open_position = match broker.position.as_ref() {
+        None => None,
+        Some(p) => {
+            let last_price = bars[last].close;
+            let move_ = ck(last_price.checked_sub(p.entry_price), "the price move");
+            let unrealized = move_
+                .and_then(|m| ck(Decimal::from(p.size).checked_mul(m), "the unrealized P&L"))
+                .map_err(at_last)?;
+            Some(OpenPosition {
+                size: p.size,
+                entry_bar: p.entry_bar,
+                entry_time: bars[p.entry_bar].ts,
+                entry_price: p.entry_price,
+                entry_commission: broker.fee(p.size, p.entry_price).map_err(at_last)?,
+                last_price,
+                unrealized_pnl: unrealized,
+            })
         }
-    });
+    };
     let stats = acc.finish(bars, &equity, &broker.trades);
     Ok(BacktestReport {
         stats,
@@ -541,6 +598,30 @@ mod tests {
         ("11.5", "11"),
         ("10", "10.5"),
     ];
+
+    #[test]
+    fn money_beyond_the_decimal_range_is_an_error_not_a_panic() {
+        use Direction::*;
+        // Huge cash buys about 7.9e18 units at 1e7; a close of 1e12 makes
+        // the position's value (7.9e30) overflow.
+        let mut bars = bars(&[("10000000", "10000000"); 3]);
+        bars[2].close = d("1000000000000");
+        bars[2].high = bars[2].close;
+        let mut s = Scripted::new(1, &[(1, Long)], 3);
+        let e = run(
+            &bars,
+            &mut s,
+            &config("79228162514264337593543950", "0", false),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            BacktestError::Overflow {
+                index: 2,
+                what: "the equity"
+            }
+        );
+    }
 
     #[test]
     fn a_long_then_flat_by_hand() {
@@ -678,7 +759,7 @@ mod tests {
                     else {
                         continue;
                     };
-                    let got = mark(base, size, close);
+                    let got = mark(base, size, close).unwrap();
                     assert_eq!(got, want, "{base} + {size} × {close}");
                     assert_eq!(got.scale(), want.scale(), "{base} + {size} × {close}");
                 }

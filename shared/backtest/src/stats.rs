@@ -621,7 +621,9 @@ impl Accumulator {
             exposure_time_pct: defined(exposure_time_pct),
             equity_final: e_final,
             equity_peak: equity[self.peak_index].equity,
-            commissions: trades.iter().map(|t| t.commission).sum(),
+            commissions: trades
+                .iter()
+                .fold(Decimal::ZERO, |sum, t| sum.saturating_add(t.commission)),
             return_pct: defined(return_pct),
             buy_hold_return_pct: defined(buy_hold_return_pct),
             return_ann_pct: defined(return_ann_pct),

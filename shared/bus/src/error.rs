@@ -126,6 +126,24 @@ impl ServiceError {
     }
 }
 
+/// A value beyond the bounds of `trading::money` (400) or money arithmetic
+/// that does not fit in a decimal (422). The message starts with the field(s);
+/// `details` is `{"code": "overflow" | "too_large" | …, "field": …}`.
+pub fn money_error(e: &trading::MoneyError) -> ServiceError {
+    let kind = match e.kind {
+        trading::MoneyErrorKind::Overflow => ErrorKind::Unprocessable,
+        _ => ErrorKind::BadRequest,
+    };
+    ServiceError::new(kind, e.to_string())
+        .with_details(serde_json::json!({"code": e.code(), "field": e.field}))
+}
+
+impl From<trading::MoneyError> for ServiceError {
+    fn from(e: trading::MoneyError) -> Self {
+        money_error(&e)
+    }
+}
+
 /// An account, client order id or other id that becomes a subject token: 1 to
 /// 64 of `A-Z a-z 0-9 - _`, else a bad request naming `what`.
 pub fn check_id(what: &str, id: &str) -> Result<(), ServiceError> {

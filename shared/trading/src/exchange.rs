@@ -28,6 +28,7 @@
 use model::{Bar, Decimal, Quote, Side, UnixNanos};
 use serde::{Deserialize, Serialize};
 
+use crate::money::{self, MoneyError};
 use crate::{Order, OrderType, TimeInForce};
 
 const NANOS_PER_DAY: i64 = 86_400 * 1_000_000_000;
@@ -61,24 +62,35 @@ impl Default for ExchangeConfig {
 }
 
 impl ExchangeConfig {
-    pub fn commission(&self, qty: Decimal, price: Decimal, first_fill: bool) -> Decimal {
+    /// The commission of one fill. Its notional `qty × price` must exist
+    /// even when commissions are zero: a fill whose value cannot be computed
+    /// is not made.
+    pub fn commission(
+        &self,
+        qty: Decimal,
+        price: Decimal,
+        first_fill: bool,
+    ) -> Result<Decimal, MoneyError> {
         let fixed = if first_fill {
             self.commission_fixed
         } else {
             Decimal::ZERO
         };
-        qty * price * self.commission_pct + fixed
+        let notional = money::mul(qty, price, "fill qty × price")?;
+        let pct = money::mul(notional, self.commission_pct, "commission")?;
+        money::add(pct, fixed, "commission")
     }
 
-    fn slipped(&self, side: Side, price: Decimal) -> Decimal {
+    fn slipped(&self, side: Side, price: Decimal) -> Result<Decimal, MoneyError> {
         if self.slippage_bps.is_zero() {
-            return price;
+            return Ok(price);
         }
-        let f = self.slippage_bps / Decimal::from(10_000);
-        match side {
-            Side::Buy => price * (Decimal::ONE + f),
-            Side::Sell => price * (Decimal::ONE - f),
-        }
+        let f = money::div(self.slippage_bps, Decimal::from(10_000), "slippage_bps")?;
+        let factor = match side {
+            Side::Buy => money::add(Decimal::ONE, f, "slippage")?,
+            Side::Sell => money::sub(Decimal::ONE, f, "slippage")?,
+        };
+        money::mul(price, factor, "slipped price")
     }
 }
 
@@ -125,7 +137,10 @@ impl Working {
     /// after `after_ts` if it never filled.
     pub fn new(order: &Order) -> Working {
         Working {
-            leaves: order.qty - order.filled_qty,
+            leaves: order
+                .qty
+                .checked_sub(order.filled_qty)
+                .unwrap_or(Decimal::ZERO),
             fills: order.fills,
             last_ts: order.last_fill_bar_ts.unwrap_or(order.after_ts),
             triggered: order.fills > 0,
@@ -150,19 +165,19 @@ impl Working {
         price: Decimal,
         ts: UnixNanos,
         cfg: &ExchangeConfig,
-    ) -> Execution {
-        let commission = cfg.commission(qty, price, self.fills == 0);
-        self.leaves -= qty;
+    ) -> Result<Execution, MoneyError> {
+        let commission = cfg.commission(qty, price, self.fills == 0)?;
+        self.leaves = money::sub(self.leaves, qty, "leaves")?;
         self.fills += 1;
         if self.leaves <= Decimal::ZERO {
             self.done = true;
         }
-        Execution::Fill {
+        Ok(Execution::Fill {
             qty,
             price,
             commission,
             market_ts: ts,
-        }
+        })
     }
 
     fn expire(&mut self, reason: &str, ts: UnixNanos) -> Execution {
@@ -174,7 +189,11 @@ impl Working {
     }
 
     /// The price this bar fills at, if any (and updates the stop trigger).
-    fn bar_price(&mut self, bar: &Bar, cfg: &ExchangeConfig) -> Option<Decimal> {
+    fn bar_price(
+        &mut self,
+        bar: &Bar,
+        cfg: &ExchangeConfig,
+    ) -> Result<Option<Decimal>, MoneyError> {
         let side = self.order.side;
         let buy = side == Side::Buy;
         // Prices "at or better than" p for this side, and "through" the stop.
@@ -191,23 +210,27 @@ impl Working {
                 None
             }
         };
-        match self.order.order_type {
-            OrderType::Market => Some(cfg.slipped(side, bar.open)),
-            OrderType::Limit => limit_fill(self.order.limit_price?),
+        Ok(match self.order.order_type {
+            OrderType::Market => Some(cfg.slipped(side, bar.open)?),
+            OrderType::Limit => self.order.limit_price.and_then(limit_fill),
             OrderType::Stop => {
-                let s = self.order.stop_price?;
+                let Some(s) = self.order.stop_price else {
+                    return Ok(None);
+                };
                 if self.triggered || open_through_stop(s) {
                     self.triggered = true;
-                    Some(cfg.slipped(side, bar.open))
+                    Some(cfg.slipped(side, bar.open)?)
                 } else if reaches_stop(s) {
                     self.triggered = true;
-                    Some(cfg.slipped(side, s))
+                    Some(cfg.slipped(side, s)?)
                 } else {
                     None
                 }
             }
             OrderType::StopLimit => {
-                let (s, l) = (self.order.stop_price?, self.order.limit_price?);
+                let (Some(s), Some(l)) = (self.order.stop_price, self.order.limit_price) else {
+                    return Ok(None);
+                };
                 if self.triggered || open_through_stop(s) {
                     self.triggered = true;
                     limit_fill(l)
@@ -219,26 +242,73 @@ impl Working {
                     None
                 }
             }
-        }
+        })
     }
 
     /// What this bar does to the order (nothing if it does not concern it).
-    pub fn on_bar(&mut self, bar: &Bar, cfg: &ExchangeConfig) -> Vec<Execution> {
+    /// A bar whose prices or volume make numbers beyond the decimal range is
+    /// an error: the order is as before, but for having seen the bar (it is
+    /// skipped, also when the same bars are replayed).
+    pub fn on_bar(
+        &mut self,
+        bar: &Bar,
+        cfg: &ExchangeConfig,
+    ) -> Result<Vec<Execution>, MoneyError> {
         if !self.wants(bar) {
-            return Vec::new();
+            return Ok(Vec::new());
         }
+        let saved = self.state();
+        let result = self.on_bar_in_place(bar, cfg);
+        if result.is_err() {
+            self.restore(saved);
+            self.last_ts = bar.ts;
+        }
+        result
+    }
+
+    fn state(&self) -> (Decimal, u32, UnixNanos, bool, bool, Option<i64>, bool) {
+        (
+            self.leaves,
+            self.fills,
+            self.last_ts,
+            self.triggered,
+            self.started,
+            self.trading_day,
+            self.done,
+        )
+    }
+
+    fn restore(&mut self, s: (Decimal, u32, UnixNanos, bool, bool, Option<i64>, bool)) {
+        (
+            self.leaves,
+            self.fills,
+            self.last_ts,
+            self.triggered,
+            self.started,
+            self.trading_day,
+            self.done,
+        ) = s;
+    }
+
+    fn on_bar_in_place(
+        &mut self,
+        bar: &Bar,
+        cfg: &ExchangeConfig,
+    ) -> Result<Vec<Execution>, MoneyError> {
         self.last_ts = bar.ts;
         let day = utc_day(bar.ts);
         let trading_day = *self.trading_day.get_or_insert(day);
         if self.order.tif == TimeInForce::Day && day > trading_day {
-            return vec![self.expire("day order: its trading day ended", bar.ts)];
+            return Ok(vec![self.expire("day order: its trading day ended", bar.ts)]);
         }
         let first = !self.started;
         self.started = true;
         let one_shot = matches!(self.order.tif, TimeInForce::Ioc | TimeInForce::Fok);
-        let price = self.bar_price(bar, cfg);
+        let price = self.bar_price(bar, cfg)?;
         let cap = match cfg.max_volume_share {
-            Some(share) => (bar.volume * share).floor().max(Decimal::ZERO),
+            Some(share) => money::mul(bar.volume, share, "bar volume × max_volume_share")?
+                .floor()
+                .max(Decimal::ZERO),
             None => self.leaves,
         };
         let qty = self.leaves.min(cap);
@@ -249,9 +319,9 @@ impl Working {
                     out.push(
                         self.expire("fill or kill: the bar's volume cannot fill it all", bar.ts),
                     );
-                    return out;
+                    return Ok(out);
                 }
-                out.push(self.fill(qty, p, bar.ts, cfg));
+                out.push(self.fill(qty, p, bar.ts, cfg)?);
             }
             _ => {}
         }
@@ -263,30 +333,43 @@ impl Working {
             };
             out.push(self.expire(reason, bar.ts));
         }
-        out
+        Ok(out)
     }
 
     /// A quote fills a market order at the touch (all of it: quotes carry no size).
-    pub fn on_quote(&mut self, quote: &Quote, cfg: &ExchangeConfig) -> Vec<Execution> {
+    /// A quote whose price makes the fill's numbers overflow is an error and
+    /// changes nothing.
+    pub fn on_quote(
+        &mut self,
+        quote: &Quote,
+        cfg: &ExchangeConfig,
+    ) -> Result<Vec<Execution>, MoneyError> {
         if self.done
             || !cfg.fill_on_quotes
             || self.order.order_type != OrderType::Market
             || quote.symbol != self.order.symbol
             || quote.ts <= self.last_ts
         {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         let price = match self.order.side {
             Side::Buy => quote.ask,
             Side::Sell => quote.bid,
         };
         if price <= Decimal::ZERO {
-            return Vec::new();
+            return Ok(Vec::new());
         }
+        let saved = self.state();
         self.started = true;
         self.last_ts = quote.ts;
         let qty = self.leaves;
-        vec![self.fill(qty, price, quote.ts, cfg)]
+        match self.fill(qty, price, quote.ts, cfg) {
+            Ok(e) => Ok(vec![e]),
+            Err(e) => {
+                self.restore(saved);
+                Err(e)
+            }
+        }
     }
 }
 
@@ -337,6 +420,96 @@ mod tests {
         }
     }
 
+    /// The tests' bars are all sane: their matching never fails.
+    trait BarOk {
+        fn bar_ok(&mut self, bar: &Bar, cfg: &ExchangeConfig) -> Vec<Execution>;
+    }
+
+    impl BarOk for Working {
+        fn bar_ok(&mut self, bar: &Bar, cfg: &ExchangeConfig) -> Vec<Execution> {
+            self.on_bar(bar, cfg).unwrap()
+        }
+    }
+
+    #[test]
+    fn absurd_bars_and_quotes_are_errors_and_skipped() {
+        let cfg = ExchangeConfig {
+            commission_pct: dec!(0.001),
+            slippage_bps: dec!(10),
+            ..Default::default()
+        };
+        // Slippage on an open at the top of the decimal range.
+        let mut w = order(Side::Buy, OrderType::Market, None, None, TimeInForce::Gtc);
+        let e = w
+            .on_bar(
+                &bar(1, Decimal::MAX, Decimal::MAX, dec!(1), dec!(1), dec!(100)),
+                &cfg,
+            )
+            .unwrap_err();
+        assert_eq!(e.field, "slipped price");
+        assert_eq!((w.leaves, w.fills, w.done), (dec!(10), 0, false));
+        assert_eq!(w.last_ts, UnixNanos(NANOS_PER_DAY), "the bar is skipped");
+        assert!(!w.started);
+        // The next sane bar fills as usual.
+        let e = w.bar_ok(
+            &bar(2, dec!(100), dec!(100), dec!(100), dec!(100), dec!(100)),
+            &cfg,
+        );
+        assert_eq!(price_of(&e), Some(dec!(100.1)));
+        // A fill's notional beyond the range (no slippage, a limit at the low).
+        let cfg = ExchangeConfig::default();
+        let mut w = order(
+            Side::Sell,
+            OrderType::Limit,
+            Some(dec!(1)),
+            None,
+            TimeInForce::Gtc,
+        );
+        w.leaves = Decimal::MAX;
+        let big = Decimal::MAX / dec!(2);
+        let e = w
+            .on_bar(&bar(1, big, big, big, big, Decimal::MAX), &cfg)
+            .unwrap_err();
+        assert_eq!(e.field, "fill qty × price");
+        assert_eq!((w.leaves, w.fills), (Decimal::MAX, 0));
+        // Volume × share beyond the range.
+        let cfg = ExchangeConfig {
+            max_volume_share: Some(dec!(2)),
+            ..Default::default()
+        };
+        let mut w = order(Side::Buy, OrderType::Market, None, None, TimeInForce::Gtc);
+        let e = w
+            .on_bar(
+                &bar(1, dec!(1), dec!(1), dec!(1), dec!(1), Decimal::MAX),
+                &cfg,
+            )
+            .unwrap_err();
+        assert_eq!(e.field, "bar volume × max_volume_share");
+        // A quote whose price makes the notional overflow changes nothing.
+        let mut w = order(Side::Buy, OrderType::Market, None, None, TimeInForce::Gtc);
+        w.leaves = Decimal::MAX;
+        let q = Quote {
+            symbol: Symbol::new("X").unwrap(),
+            ts: UnixNanos(5),
+            bid: dec!(2),
+            ask: dec!(2),
+            last: dec!(2),
+        };
+        assert!(w.on_quote(&q, &ExchangeConfig::default()).is_err());
+        assert_eq!((w.last_ts, w.started, w.fills), (UnixNanos(0), false, 0));
+        // The commission itself.
+        let cfg = ExchangeConfig {
+            commission_pct: dec!(1),
+            commission_fixed: Decimal::MAX,
+            ..Default::default()
+        };
+        assert_eq!(
+            cfg.commission(dec!(1), dec!(1), true).unwrap_err().field,
+            "commission"
+        );
+        assert_eq!(cfg.commission(dec!(1), dec!(1), false), Ok(dec!(1)));
+    }
+
     fn price_of(e: &[Execution]) -> Option<Decimal> {
         e.iter().find_map(|e| match e {
             Execution::Fill { price, .. } => Some(*price),
@@ -355,9 +528,9 @@ mod tests {
         let mut w = order(Side::Buy, OrderType::Market, None, None, TimeInForce::Gtc);
         // A bar at after_ts itself is not "next".
         assert!(w
-            .on_bar(&bar(0, dec!(1), dec!(1), dec!(1), dec!(1), dec!(100)), &cfg)
+            .bar_ok(&bar(0, dec!(1), dec!(1), dec!(1), dec!(1), dec!(100)), &cfg)
             .is_empty());
-        let e = w.on_bar(
+        let e = w.bar_ok(
             &bar(1, dec!(100), dec!(101), dec!(99), dec!(100), dec!(100)),
             &cfg,
         );
@@ -384,12 +557,12 @@ mod tests {
             TimeInForce::Gtc,
         );
         assert!(w
-            .on_bar(
+            .bar_ok(
                 &bar(1, dec!(100), dec!(101), dec!(96), dec!(100), dec!(9)),
                 &cfg
             )
             .is_empty());
-        let e = w.on_bar(
+        let e = w.bar_ok(
             &bar(2, dec!(99), dec!(99), dec!(94), dec!(95), dec!(9)),
             &cfg,
         );
@@ -401,7 +574,7 @@ mod tests {
             None,
             TimeInForce::Gtc,
         );
-        let e = w.on_bar(
+        let e = w.bar_ok(
             &bar(1, dec!(90), dec!(92), dec!(89), dec!(91), dec!(9)),
             &cfg,
         );
@@ -417,7 +590,7 @@ mod tests {
             None,
             TimeInForce::Gtc,
         );
-        let e = w.on_bar(
+        let e = w.bar_ok(
             &bar(1, dec!(100), dec!(106), dec!(99), dec!(101), dec!(9)),
             &cfg,
         );
@@ -434,7 +607,7 @@ mod tests {
             Some(dec!(95)),
             TimeInForce::Gtc,
         );
-        let e = w.on_bar(
+        let e = w.bar_ok(
             &bar(1, dec!(100), dec!(101), dec!(94), dec!(96), dec!(9)),
             &cfg,
         );
@@ -446,7 +619,7 @@ mod tests {
             Some(dec!(95)),
             TimeInForce::Gtc,
         );
-        let e = w.on_bar(
+        let e = w.bar_ok(
             &bar(1, dec!(90), dec!(91), dec!(88), dec!(89), dec!(9)),
             &cfg,
         );
@@ -463,7 +636,7 @@ mod tests {
             TimeInForce::Gtc,
         );
         assert!(w
-            .on_bar(
+            .bar_ok(
                 &bar(1, dec!(100), dec!(104), dec!(99), dec!(101), dec!(9)),
                 &cfg
             )
@@ -481,7 +654,7 @@ mod tests {
             Some(dec!(105)),
             TimeInForce::Gtc,
         );
-        let e = w.on_bar(
+        let e = w.bar_ok(
             &bar(1, dec!(100), dec!(107), dec!(99), dec!(106), dec!(9)),
             &cfg,
         );
@@ -495,14 +668,14 @@ mod tests {
             TimeInForce::Gtc,
         );
         assert!(w
-            .on_bar(
+            .bar_ok(
                 &bar(1, dec!(100), dec!(107), dec!(99), dec!(106), dec!(9)),
                 &cfg
             )
             .is_empty());
         assert!(w.triggered);
         // ...then a limit at 103 on the next bars.
-        let e = w.on_bar(
+        let e = w.bar_ok(
             &bar(2, dec!(106), dec!(106), dec!(102), dec!(104), dec!(9)),
             &cfg,
         );
@@ -515,7 +688,7 @@ mod tests {
             Some(dec!(105)),
             TimeInForce::Gtc,
         );
-        let e = w.on_bar(
+        let e = w.bar_ok(
             &bar(1, dec!(108), dec!(109), dec!(107), dec!(108), dec!(9)),
             &cfg,
         );
@@ -529,12 +702,12 @@ mod tests {
             ..Default::default()
         };
         let mut w = order(Side::Buy, OrderType::Market, None, None, TimeInForce::Gtc);
-        let e = w.on_bar(
+        let e = w.bar_ok(
             &bar(1, dec!(100), dec!(100), dec!(100), dec!(100), dec!(45)),
             &cfg,
         );
         assert!(matches!(e[..], [Execution::Fill { qty, .. }] if qty == dec!(4)));
-        let e = w.on_bar(
+        let e = w.bar_ok(
             &bar(2, dec!(100), dec!(100), dec!(100), dec!(100), dec!(1000)),
             &cfg,
         );
@@ -542,7 +715,7 @@ mod tests {
         assert!(w.done);
 
         let mut w = order(Side::Buy, OrderType::Market, None, None, TimeInForce::Ioc);
-        let e = w.on_bar(
+        let e = w.bar_ok(
             &bar(1, dec!(100), dec!(100), dec!(100), dec!(100), dec!(45)),
             &cfg,
         );
@@ -551,7 +724,7 @@ mod tests {
         );
 
         let mut w = order(Side::Buy, OrderType::Market, None, None, TimeInForce::Fok);
-        let e = w.on_bar(
+        let e = w.bar_ok(
             &bar(1, dec!(100), dec!(100), dec!(100), dec!(100), dec!(45)),
             &cfg,
         );
@@ -571,11 +744,11 @@ mod tests {
         let mut w = day();
         let high = bar(1, dec!(100), dec!(100), dec!(100), dec!(100), dec!(1000));
         let low = |d| bar(d, dec!(40), dec!(40), dec!(40), dec!(40), dec!(1000));
-        assert!(w.on_bar(&high, &cfg).is_empty());
-        let e = w.on_bar(&low(2), &cfg);
+        assert!(w.bar_ok(&high, &cfg).is_empty());
+        let e = w.bar_ok(&low(2), &cfg);
         assert!(matches!(e[..], [Execution::Expire { .. }]), "{e:?}");
         let mut w = day();
-        let e = w.on_bar(&low(1), &cfg);
+        let e = w.bar_ok(&low(1), &cfg);
         assert_eq!(
             price_of(&e),
             Some(dec!(40)),
@@ -596,15 +769,15 @@ mod tests {
             price,
             commission,
             market_ts,
-        } = w.on_bar(&b1, &cfg)[0].clone()
+        } = w.bar_ok(&b1, &cfg)[0].clone()
         else {
             panic!()
         };
         let mut o = w.order.clone();
-        o.apply_fill(qty, price, commission, market_ts);
+        o.apply_fill(qty, price, commission, market_ts).unwrap();
         let mut resumed = Working::new(&o);
         assert!(
-            resumed.on_bar(&b1, &cfg).is_empty(),
+            resumed.bar_ok(&b1, &cfg).is_empty(),
             "a bar is never matched twice"
         );
         assert_eq!(resumed.leaves, dec!(6));

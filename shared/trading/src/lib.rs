@@ -9,17 +9,21 @@
 //! - [`ledger`]: cash, positions, average price, realized and unrealized P&L.
 //! - [`risk`]: limits, trading states and the pre-trade check.
 //! - [`sizing`]: how a paper strategy's signal becomes an order quantity.
+//! - [`money`]: checked decimal arithmetic ([`MoneyError`] names the fields)
+//!   and the bounds of quantities, prices and cash in requests.
 
 pub mod event;
 pub mod exchange;
 pub mod ledger;
+pub mod money;
 pub mod order;
 pub mod risk;
 pub mod sizing;
 
 pub use event::{AccountOpened, OrderEvent, ProtectionSet};
 pub use exchange::{ExchangeConfig, Execution, Working};
-pub use ledger::{AccountLedger, Position};
+pub use ledger::{AccountLedger, Position, Totals};
+pub use money::{MoneyError, MoneyErrorKind};
 pub use order::{Order, OrderError, OrderRequest, OrderStatus, OrderType, TimeInForce};
 pub use risk::{RejectCode, RiskInput, RiskLimits, TradingState, Violation};
 pub use sizing::Sizing;

@@ -14,6 +14,8 @@
 use model::{Decimal, Side, Symbol, Timeframe, UnixNanos};
 use serde::{Deserialize, Serialize};
 
+use crate::money::{self, MoneyError};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderType {
@@ -91,13 +93,25 @@ pub struct OrderRequest {
     pub side: Side,
     #[serde(rename = "type")]
     pub order_type: OrderType,
-    /// Positive.
+    /// Positive, at most 1e12, at most 12 decimal places.
+    #[serde(deserialize_with = "crate::money::de::qty")]
+    #[schemars(with = "Decimal")]
     pub qty: Decimal,
-    /// Required for `limit` and `stop_limit`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Required for `limit` and `stop_limit` (bounded like `qty`).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::money::de::limit_price"
+    )]
+    #[schemars(with = "Option<Decimal>")]
     pub limit_price: Option<Decimal>,
-    /// Required for `stop` and `stop_limit`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Required for `stop` and `stop_limit` (bounded like `qty`).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::money::de::stop_price"
+    )]
+    #[schemars(with = "Option<Decimal>")]
     pub stop_price: Option<Decimal>,
     #[serde(default)]
     pub tif: TimeInForce,
@@ -134,6 +148,9 @@ pub enum OrderError {
     Unexpected(&'static str, &'static str),
     #[error("{0} must be positive, got {1}")]
     Price(&'static str, Decimal),
+    /// Beyond the bounds of `trading::money` (too large, too precise).
+    #[error("{0}")]
+    Bounds(MoneyError),
 }
 
 impl OrderError {
@@ -147,6 +164,20 @@ impl OrderError {
             OrderError::MissingStopPrice(_) => "missing_stop_price",
             OrderError::Unexpected(..) => "unexpected_price",
             OrderError::Price(..) => "invalid_price",
+            OrderError::Bounds(e) => e.code(),
+        }
+    }
+
+    /// The request field that is wrong, if it is one field.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            OrderError::ClientOrderId(_) => Some("client_order_id"),
+            OrderError::Account(_) => Some("account"),
+            OrderError::Quantity(_) => Some("qty"),
+            OrderError::MissingLimitPrice(_) => Some("limit_price"),
+            OrderError::MissingStopPrice(_) => Some("stop_price"),
+            OrderError::Unexpected(_, f) | OrderError::Price(f, _) => Some(f),
+            OrderError::Bounds(e) => Some(&e.field),
         }
     }
 }
@@ -174,6 +205,7 @@ impl OrderRequest {
         if self.qty <= Decimal::ZERO {
             return Err(OrderError::Quantity(self.qty));
         }
+        money::check_qty("qty", self.qty).map_err(OrderError::Bounds)?;
         let name = self.order_type.name();
         let needs_limit = matches!(self.order_type, OrderType::Limit | OrderType::StopLimit);
         let needs_stop = matches!(self.order_type, OrderType::Stop | OrderType::StopLimit);
@@ -183,6 +215,7 @@ impl OrderRequest {
             (true, Some(p)) if p <= Decimal::ZERO => {
                 return Err(OrderError::Price("limit_price", p))
             }
+            (true, Some(p)) => money::check_price("limit_price", p).map_err(OrderError::Bounds)?,
             _ => {}
         }
         match (needs_stop, self.stop_price) {
@@ -191,6 +224,7 @@ impl OrderRequest {
             (true, Some(p)) if p <= Decimal::ZERO => {
                 return Err(OrderError::Price("stop_price", p))
             }
+            (true, Some(p)) => money::check_price("stop_price", p).map_err(OrderError::Bounds)?,
             _ => {}
         }
         Ok(())
@@ -305,22 +339,31 @@ impl Order {
         }
     }
 
-    /// Applies a fill; returns the new status.
+    /// Applies a fill; returns the new status. A fill whose numbers do not
+    /// fit changes nothing.
     pub fn apply_fill(
         &mut self,
         qty: Decimal,
         price: Decimal,
         commission: Decimal,
         bar_ts: UnixNanos,
-    ) -> OrderStatus {
-        let total = self.filled_qty + qty;
-        self.avg_fill_price = if total.is_zero() {
+    ) -> Result<OrderStatus, MoneyError> {
+        let total = money::add(self.filled_qty, qty, "filled_qty")?;
+        let avg_fill_price = if total.is_zero() {
             Decimal::ZERO
         } else {
-            (self.avg_fill_price * self.filled_qty + price * qty) / total
+            let before = money::mul(self.avg_fill_price, self.filled_qty, "avg_fill_price")?;
+            let this = money::mul(price, qty, "fill qty × price")?;
+            money::div(
+                money::add(before, this, "avg_fill_price")?,
+                total,
+                "avg_fill_price",
+            )?
         };
+        let commission = money::add(self.commission, commission, "commission")?;
+        self.avg_fill_price = avg_fill_price;
         self.filled_qty = total;
-        self.commission += commission;
+        self.commission = commission;
         self.fills += 1;
         self.last_fill_bar_ts = Some(bar_ts);
         self.status = if self.filled_qty >= self.qty {
@@ -328,7 +371,7 @@ impl Order {
         } else {
             OrderStatus::PartiallyFilled
         };
-        self.status
+        Ok(self.status)
     }
 }
 
@@ -377,6 +420,41 @@ mod tests {
     }
 
     #[test]
+    fn quantities_and_prices_are_bounded() {
+        let mut r = request(OrderType::Market);
+        r.qty = Decimal::MAX;
+        let e = r.validate().unwrap_err();
+        assert_eq!((e.code(), e.field()), ("too_large", Some("qty")));
+        r.qty = dec!(0.0000000000000000000000000001);
+        assert_eq!(r.validate().unwrap_err().code(), "too_precise");
+        r.qty = dec!(1_000_000_000_000);
+        assert_eq!(r.validate(), Ok(()));
+        let mut r = request(OrderType::StopLimit);
+        r.stop_price = Some(dec!(10));
+        r.limit_price = Some(dec!(1_000_000_000_000_000));
+        let e = r.validate().unwrap_err();
+        assert_eq!((e.code(), e.field()), ("too_large", Some("limit_price")));
+        r.limit_price = Some(dec!(10));
+        r.stop_price = Some(dec!(1_000_000_000_000_000));
+        assert_eq!(r.validate().unwrap_err().field(), Some("stop_price"));
+    }
+
+    #[test]
+    fn parse_errors_name_the_field() {
+        let body = |qty: &str, limit: &str| {
+            format!(
+                r#"{{"client_order_id":"c","account":"a","symbol":"X","side":"buy","type":"limit","qty":{qty},"limit_price":{limit}}}"#
+            )
+        };
+        let e = serde_json::from_str::<OrderRequest>(&body(r#""NaN""#, r#""1""#)).unwrap_err();
+        assert!(e.to_string().starts_with("qty: "), "{e}");
+        let e = serde_json::from_str::<OrderRequest>(&body(r#""1""#, r#""1e30""#)).unwrap_err();
+        assert!(e.to_string().starts_with("limit_price: "), "{e}");
+        let r: OrderRequest = serde_json::from_str(&body(r#""1""#, r#""2.5""#)).unwrap();
+        assert_eq!(r.limit_price, Some(dec!(2.5)));
+    }
+
+    #[test]
     fn fills_move_the_state() {
         let r = request(OrderType::Market);
         let mut o = Order::new(&r, Timeframe::DAY, UnixNanos(0), UnixNanos(0), "c");
@@ -384,15 +462,21 @@ mod tests {
         assert_eq!(o.leaves_qty(), dec!(10));
         assert_eq!(
             o.apply_fill(dec!(4), dec!(100), dec!(1), UnixNanos(1)),
-            OrderStatus::PartiallyFilled
+            Ok(OrderStatus::PartiallyFilled)
         );
         assert_eq!(
             o.apply_fill(dec!(6), dec!(110), dec!(1), UnixNanos(2)),
-            OrderStatus::Filled
+            Ok(OrderStatus::Filled)
         );
         assert_eq!(o.avg_fill_price, dec!(106));
         assert_eq!(o.leaves_qty(), dec!(0));
         assert_eq!(o.commission, dec!(2));
+        // A fill whose value does not fit changes nothing.
+        let before = o.clone();
+        assert!(o
+            .apply_fill(dec!(1), Decimal::MAX, dec!(0), UnixNanos(3))
+            .is_err());
+        assert_eq!(o, before);
         assert_eq!(
             OrderStatus::parse("partially_filled"),
             Some(OrderStatus::PartiallyFilled)

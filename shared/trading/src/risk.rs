@@ -5,6 +5,8 @@
 use model::{Decimal, Side, Symbol};
 use serde::{Deserialize, Serialize};
 
+use crate::money::{self, MoneyError};
+
 /// Limits of one account; `None` is "no limit". Stored as JSON in the
 /// `risk-limits` KV bucket under the account id.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -127,7 +129,7 @@ impl RiskInput<'_> {
 
     /// True when the order only shrinks the position (never flips it), counting
     /// working orders on the same side.
-    pub fn reduces(&self) -> bool {
+    pub fn reduces(&self) -> Result<bool, MoneyError> {
         let working_same_side = match self.side {
             Side::Buy => self.open_buy_qty,
             Side::Sell => self.open_sell_qty,
@@ -136,15 +138,25 @@ impl RiskInput<'_> {
             Side::Buy => self.position.is_sign_negative(),
             Side::Sell => self.position.is_sign_positive(),
         };
-        !self.position.is_zero() && opposite && self.qty + working_same_side <= self.position.abs()
+        if self.position.is_zero() || !opposite {
+            return Ok(false);
+        }
+        let total = money::add(self.qty, working_same_side, "qty + working orders")?;
+        Ok(total <= self.position.abs())
     }
 }
 
 /// Every limit the order breaks, most fundamental first; empty means accept.
-pub fn check(limits: &RiskLimits, state: TradingState, input: &RiskInput) -> Vec<Violation> {
+/// An order whose numbers cannot be computed (notional or exposure beyond the
+/// decimal range) is an error naming them, never a panic.
+pub fn check(
+    limits: &RiskLimits,
+    state: TradingState,
+    input: &RiskInput,
+) -> Result<Vec<Violation>, MoneyError> {
     use RejectCode::*;
     let mut out = Vec::new();
-    let reduces = input.reduces();
+    let reduces = input.reduces()?;
     match state {
         TradingState::Halted => out.push(Violation::new(
             Halted,
@@ -199,7 +211,9 @@ pub fn check(limits: &RiskLimits, state: TradingState, input: &RiskInput) -> Vec
             ));
         }
     }
-    let notional = input.qty * input.price;
+    // Computed whether or not a limit needs it: an order whose notional does
+    // not exist is not an order.
+    let notional = money::mul(input.qty, input.price, "qty × price")?;
     if let Some(max) = limits.max_order_notional {
         if notional > max {
             out.push(Violation::new(
@@ -216,7 +230,11 @@ pub fn check(limits: &RiskLimits, state: TradingState, input: &RiskInput) -> Vec
             Side::Buy => input.open_buy_qty,
             Side::Sell => -input.open_sell_qty,
         };
-        let projected = input.position + working + input.signed_qty();
+        let projected = money::add(
+            money::add(input.position, working, "position + working orders")?,
+            input.signed_qty(),
+            "position + qty",
+        )?;
         if projected.abs() > max && projected.abs() > input.position.abs() {
             out.push(Violation::new(
                 MaxPosition,
@@ -232,8 +250,17 @@ pub fn check(limits: &RiskLimits, state: TradingState, input: &RiskInput) -> Vec
     }
     if let Some(max) = limits.max_gross_exposure {
         if !reduces {
-            let new_symbol = (input.position + input.signed_qty()).abs() * input.price;
-            let projected = input.gross_exposure - input.symbol_exposure + new_symbol;
+            let new_qty = money::add(input.position, input.signed_qty(), "position + qty")?;
+            let new_symbol = money::mul(new_qty.abs(), input.price, "position × price")?;
+            let projected = money::add(
+                money::sub(
+                    input.gross_exposure,
+                    input.symbol_exposure,
+                    "gross_exposure",
+                )?,
+                new_symbol,
+                "gross_exposure",
+            )?;
             if projected > max && projected > input.gross_exposure {
                 out.push(Violation::new(
                     MaxGrossExposure,
@@ -289,7 +316,7 @@ pub fn check(limits: &RiskLimits, state: TradingState, input: &RiskInput) -> Vec
             ));
         }
     }
-    out
+    Ok(out)
 }
 
 /// The daily loss limit is breached (the risk service then halts the account).
@@ -329,7 +356,9 @@ mod tests {
         use RejectCode::*;
         let s = Symbol::new("X").unwrap();
         let base = input(&s);
-        assert!(check(&RiskLimits::default(), TradingState::Active, &base).is_empty());
+        assert!(check(&RiskLimits::default(), TradingState::Active, &base)
+            .unwrap()
+            .is_empty());
         let cases: Vec<(RiskLimits, RejectCode)> = vec![
             (
                 RiskLimits {
@@ -389,7 +418,7 @@ mod tests {
             ),
         ];
         for (limits, code) in cases {
-            let v = check(&limits, TradingState::Active, &base);
+            let v = check(&limits, TradingState::Active, &base).unwrap();
             assert_eq!(codes(v.clone()), vec![code], "{limits:?}");
             assert!(!v[0].message.is_empty());
         }
@@ -404,15 +433,58 @@ mod tests {
         };
         let mut i = input(&s);
         i.position = dec!(10);
-        assert!(check(&limits, TradingState::Active, &i).is_empty());
+        assert!(check(&limits, TradingState::Active, &i).unwrap().is_empty());
         i.open_buy_qty = dec!(10);
         assert_eq!(
-            codes(check(&limits, TradingState::Active, &i)),
+            codes(check(&limits, TradingState::Active, &i).unwrap()),
             vec![RejectCode::MaxPosition]
         );
         // Selling is never blocked by the position limit while long.
         i.side = Side::Sell;
-        assert!(check(&limits, TradingState::Active, &i).is_empty());
+        assert!(check(&limits, TradingState::Active, &i).unwrap().is_empty());
+    }
+
+    #[test]
+    fn numbers_beyond_the_decimal_range_are_errors_not_panics() {
+        let s = Symbol::new("X").unwrap();
+        let l = RiskLimits::default();
+        let mut i = input(&s);
+        i.qty = dec!(1_000_000_000_000_000);
+        i.price = dec!(1_000_000_000_000_000);
+        let e = check(&l, TradingState::Active, &i).unwrap_err();
+        assert_eq!(e.field, "qty × price");
+        assert_eq!(e.code(), "overflow");
+        // Position plus working orders plus the order.
+        let mut i = input(&s);
+        i.qty = Decimal::MAX;
+        i.price = dec!(0.5);
+        i.open_buy_qty = Decimal::MAX;
+        let limits = RiskLimits {
+            max_position: Some(dec!(1)),
+            ..Default::default()
+        };
+        assert!(check(&limits, TradingState::Active, &i).is_err());
+        // Exposure: a huge position at the order's price.
+        let mut i = input(&s);
+        i.position = Decimal::MAX / dec!(2);
+        i.price = dec!(3);
+        i.qty = dec!(1);
+        let limits = RiskLimits {
+            max_gross_exposure: Some(dec!(1)),
+            ..Default::default()
+        };
+        assert_eq!(
+            check(&limits, TradingState::Active, &i).unwrap_err().field,
+            "position × price"
+        );
+        // Reducing: qty plus working sells.
+        let mut i = input(&s);
+        i.position = dec!(10);
+        i.side = Side::Sell;
+        i.qty = Decimal::MAX;
+        i.price = dec!(0.1);
+        i.open_sell_qty = Decimal::MAX;
+        assert_eq!(i.reduces().unwrap_err().field, "qty + working orders");
     }
 
     #[test]
@@ -421,31 +493,31 @@ mod tests {
         let l = RiskLimits::default();
         let mut i = input(&s);
         assert_eq!(
-            codes(check(&l, TradingState::Halted, &i)),
+            codes(check(&l, TradingState::Halted, &i).unwrap()),
             vec![RejectCode::Halted]
         );
         assert_eq!(
-            codes(check(&l, TradingState::Reducing, &i)),
+            codes(check(&l, TradingState::Reducing, &i).unwrap()),
             vec![RejectCode::ReducingOnly]
         );
         i.position = dec!(10);
         i.side = Side::Sell;
         assert!(
-            check(&l, TradingState::Reducing, &i).is_empty(),
+            check(&l, TradingState::Reducing, &i).unwrap().is_empty(),
             "selling 10 of a long 10 reduces"
         );
         i.qty = dec!(11);
         assert_eq!(
-            codes(check(&l, TradingState::Reducing, &i)),
+            codes(check(&l, TradingState::Reducing, &i).unwrap()),
             vec![RejectCode::ReducingOnly],
             "flipping is not reducing"
         );
         i.qty = dec!(5);
         i.reduce_only = true;
-        assert!(check(&l, TradingState::Active, &i).is_empty());
+        assert!(check(&l, TradingState::Active, &i).unwrap().is_empty());
         i.side = Side::Buy;
         assert_eq!(
-            codes(check(&l, TradingState::Active, &i)),
+            codes(check(&l, TradingState::Active, &i).unwrap()),
             vec![RejectCode::ReduceOnly]
         );
     }

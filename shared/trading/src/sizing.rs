@@ -5,6 +5,8 @@
 use model::{Decimal, Direction, Side};
 use serde::{Deserialize, Serialize};
 
+use crate::money::{self, MoneyError};
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum Sizing {
@@ -35,26 +37,39 @@ impl Sizing {
         }
     }
 
-    /// Units (unsigned) of the position to hold.
-    pub fn units(&self, equity: Decimal, price: Decimal, commission_pct: Decimal) -> Decimal {
+    /// Units (unsigned) of the position to hold, or which number of the
+    /// sizing cannot be computed.
+    pub fn units(
+        &self,
+        equity: Decimal,
+        price: Decimal,
+        commission_pct: Decimal,
+    ) -> Result<Decimal, MoneyError> {
         if price <= Decimal::ZERO || equity <= Decimal::ZERO {
-            return match self {
+            return Ok(match self {
                 Sizing::FixedQty { qty } => *qty,
                 _ => Decimal::ZERO,
-            };
+            });
         }
-        match self {
+        Ok(match self {
             Sizing::FixedQty { qty } => *qty,
             Sizing::PercentOfEquity { percent } => {
-                (equity * percent / Decimal::ONE_HUNDRED / price).floor()
+                let budget = money::mul(equity, *percent, "equity × percent")?;
+                let budget = money::div(budget, Decimal::ONE_HUNDRED, "equity × percent")?;
+                money::div(budget, price, "equity × percent / price")?.floor()
             }
-            Sizing::AllIn => (equity / (price * (Decimal::ONE + commission_pct))).floor(),
-        }
+            Sizing::AllIn => {
+                let factor = money::add(Decimal::ONE, commission_pct, "commission_pct")?;
+                let unit_cost = money::mul(price, factor, "price × (1 + commission_pct)")?;
+                money::div(equity, unit_cost, "equity / unit cost")?.floor()
+            }
+        })
     }
 }
 
 /// The order (side, qty) that takes `expected` (position plus working orders,
-/// signed) to the position `direction` asks for; `None` when already there.
+/// signed) to the position `direction` asks for; `None` when already there
+/// (or when the difference is beyond the decimal range).
 pub fn order_for(
     direction: Direction,
     units: Decimal,
@@ -65,7 +80,7 @@ pub fn order_for(
         Direction::Short => -units,
         Direction::Flat => Decimal::ZERO,
     };
-    let delta = target - expected;
+    let delta = target.checked_sub(expected)?;
     if delta > Decimal::ZERO {
         Some((Side::Buy, delta))
     } else if delta < Decimal::ZERO {
@@ -84,21 +99,38 @@ mod tests {
     fn sizes() {
         assert_eq!(
             Sizing::AllIn.units(dec!(10000), dec!(100), dec!(0.002)),
-            dec!(99)
+            Ok(dec!(99))
         );
         assert_eq!(
             Sizing::AllIn.units(dec!(10000), dec!(100), dec!(0)),
-            dec!(100)
+            Ok(dec!(100))
         );
         assert_eq!(
             Sizing::PercentOfEquity { percent: dec!(25) }.units(dec!(10000), dec!(30), dec!(0)),
-            dec!(83)
+            Ok(dec!(83))
         );
         assert_eq!(
             Sizing::FixedQty { qty: dec!(7) }.units(dec!(1), dec!(30), dec!(0)),
-            dec!(7)
+            Ok(dec!(7))
         );
         assert!(Sizing::FixedQty { qty: dec!(0) }.validate().is_err());
+    }
+
+    #[test]
+    fn sizes_beyond_the_decimal_range_are_errors() {
+        let e = Sizing::PercentOfEquity { percent: dec!(100) }
+            .units(Decimal::MAX, dec!(1), dec!(0))
+            .unwrap_err();
+        assert_eq!(e.field, "equity × percent");
+        let e = Sizing::AllIn
+            .units(Decimal::MAX, dec!(0.0000000000000000000000000001), dec!(0))
+            .unwrap_err();
+        assert_eq!(e.field, "equity / unit cost");
+        let e = Sizing::AllIn
+            .units(dec!(1), Decimal::MAX, dec!(1))
+            .unwrap_err();
+        assert_eq!(e.field, "price × (1 + commission_pct)");
+        assert_eq!(order_for(Direction::Long, Decimal::MAX, Decimal::MIN), None);
     }
 
     #[test]

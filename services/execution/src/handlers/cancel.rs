@@ -48,13 +48,7 @@ pub async fn handle(
         Ok(stored) => stored.sequence,
         Err(RequestError::Service(e)) if e.kind == ErrorKind::Conflict => {
             let _ = ctx.applied.catch_up(ctx.config.catch_up_timeout).await;
-            let now = ctx
-                .oms
-                .lock()
-                .unwrap()
-                .order(&order.id)
-                .cloned()
-                .unwrap_or(order);
+            let now = ctx.oms.lock().order(&order.id).cloned().unwrap_or(order);
             return Err(ServiceError::new(
                 ErrorKind::Conflict,
                 format!(
@@ -91,6 +85,6 @@ pub async fn handle(
             "cancel stored but not applied here yet",
         ));
     }
-    let now = ctx.oms.lock().unwrap().order(&order.id).cloned();
+    let now = ctx.oms.lock().order(&order.id).cloned();
     now.ok_or_else(|| ServiceError::internal("order vanished"))
 }

@@ -14,7 +14,7 @@ pub async fn handle(
 ) -> Result<ListResponse, ServiceError> {
     let _ = ctx.applied.catch_up(ctx.config.catch_up_timeout).await;
     let limit = req.limit.unwrap_or(1000).clamp(1, 100_000) as usize;
-    let orders = ctx.oms.lock().unwrap().list(
+    let orders = ctx.oms.lock().list(
         req.account.as_deref(),
         req.symbol.as_ref(),
         req.status,

@@ -52,11 +52,11 @@ pub(crate) async fn find(
         ));
     }
     let id = trading::order::order_id(account, client_order_id);
-    if let Some(o) = ctx.oms.lock().unwrap().order(&id).cloned() {
+    if let Some(o) = ctx.oms.lock().order(&id).cloned() {
         return Ok(o);
     }
     let _ = ctx.applied.catch_up(ctx.config.catch_up_timeout).await;
-    let found = ctx.oms.lock().unwrap().order(&id).cloned();
+    let found = ctx.oms.lock().order(&id).cloned();
     found.ok_or_else(|| {
         ServiceError::not_found(format!("no order {client_order_id} in account {account}"))
     })

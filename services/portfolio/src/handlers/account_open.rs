@@ -7,7 +7,6 @@ use std::sync::Arc;
 use bus::api::portfolio::{OpenAccountRequest, Summary};
 use bus::events::{self, PublishError};
 use bus::{subjects, RequestContext, ServiceError};
-use model::Decimal;
 use trading::event::{AccountOpened, OrderEvent};
 
 use crate::Ctx;
@@ -18,12 +17,7 @@ pub async fn handle(
     req: OpenAccountRequest,
 ) -> Result<Summary, ServiceError> {
     super::valid_account(&req.account)?;
-    if req.cash < Decimal::ZERO {
-        return Err(ServiceError::bad_request(format!(
-            "cash must not be negative, got {}",
-            req.cash
-        )));
-    }
+    trading::money::check_cash("cash", req.cash).map_err(|e| bus::error::money_error(&e))?;
     let event = OrderEvent::AccountOpened(AccountOpened {
         account: req.account.clone(),
         cash: req.cash,
@@ -49,6 +43,6 @@ pub async fn handle(
         }
         Err(e) => return Err(ServiceError::unavailable(e.to_string())),
     }
-    let summary = ctx.book.lock().unwrap().summary(&req.account);
+    let summary = ctx.book.lock().summary(&req.account);
     summary.ok_or_else(|| ServiceError::internal("account missing after opening"))
 }

@@ -51,7 +51,7 @@ pub(crate) async fn known(ctx: &Ctx, account: &str) -> Result<(), ServiceError> 
             "this instance is still catching up with ORDERS; retry",
         ));
     }
-    if ctx.book.lock().unwrap().ledgers.contains_key(account) {
+    if ctx.book.lock().ledgers.contains_key(account) {
         Ok(())
     } else {
         Err(ServiceError::not_found(format!(

@@ -13,7 +13,7 @@ pub async fn handle(
     req: AccountRequest,
 ) -> Result<PositionsResponse, ServiceError> {
     super::known(&ctx, &req.account).await?;
-    let book = ctx.book.lock().unwrap();
+    let book = ctx.book.lock();
     let update = book
         .update(&req.account)
         .ok_or_else(|| ServiceError::not_found(format!("unknown account {}", req.account)))?;

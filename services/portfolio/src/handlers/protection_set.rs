@@ -41,7 +41,7 @@ pub async fn handle(
             "stored, but not applied here yet; retry",
         ));
     }
-    let book = ctx.book.lock().unwrap();
+    let book = ctx.book.lock();
     book.ledgers
         .get(&req.account)
         .and_then(|l| l.positions.get(&req.symbol))

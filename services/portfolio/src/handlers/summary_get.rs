@@ -13,6 +13,6 @@ pub async fn handle(
     req: AccountRequest,
 ) -> Result<Summary, ServiceError> {
     super::known(&ctx, &req.account).await?;
-    let summary = ctx.book.lock().unwrap().summary(&req.account);
+    let summary = ctx.book.lock().summary(&req.account);
     summary.ok_or_else(|| ServiceError::not_found(format!("unknown account {}", req.account)))
 }

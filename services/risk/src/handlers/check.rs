@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use bus::api::risk::{CheckRequest, CheckResponse, RejectCode, TradingState};
 use bus::{subjects, ErrorKind, RequestContext, RequestError, RequestOptions, ServiceError};
-use model::Decimal;
 use tokio::time::Instant;
+use trading::money;
 
 use crate::alerts::{self, AlertSpec};
 use crate::partitions::partition_of;
@@ -82,21 +82,13 @@ async fn forward(
     }
 }
 
-/// What is wrong with the request itself, whoever owns the account.
+/// What is wrong with the request itself, whoever owns the account: qty and
+/// price within `trading::money`'s bounds (400 naming the field).
 pub(crate) fn validate(req: &CheckRequest) -> Result<(), ServiceError> {
     super::valid_account(&req.account)?;
-    if req.qty <= Decimal::ZERO {
-        return Err(ServiceError::bad_request(format!(
-            "qty must be positive, got {}",
-            req.qty
-        )));
-    }
+    money::check_qty("qty", req.qty).map_err(|e| bus::error::money_error(&e))?;
     if let Some(p) = req.price {
-        if p <= Decimal::ZERO {
-            return Err(ServiceError::bad_request(format!(
-                "price must be positive, got {p}"
-            )));
-        }
+        money::check_price("price", p).map_err(|e| bus::error::money_error(&e))?;
     }
     Ok(())
 }
@@ -125,15 +117,17 @@ pub(crate) async fn decide(
             .client_order_id
             .as_deref()
             .map(|coid| trading::order::order_id(&req.account, coid));
+        // Nothing below writes before the last fallible step: an order whose
+        // numbers overflow (a 422 naming them) reserves nothing.
         let facts = view.facts(
             &req.account,
             &req.symbol,
             price,
             ctx.config.reservation_ttl,
             order_id.as_deref(),
-        );
+        )?;
         let input = facts.input(&req.symbol, req.side, req.qty, price, req.reduce_only);
-        let violations = trading::risk::check(&limits, state, &input);
+        let violations = trading::risk::check(&limits, state, &input)?;
         if violations.is_empty() {
             if let Some(order_id) = order_id {
                 view.reserve(&req.account, order_id, &req.symbol, req.side, req.qty);

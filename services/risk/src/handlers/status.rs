@@ -18,6 +18,7 @@ pub async fn handle(
         let v = ctx.view.lock();
         (v.known(&req.account), v.account_view(&req.account))
     };
+    let view = view?;
     Ok(StatusResponse {
         known,
         state: ctx.settings.state_of(&req.account),

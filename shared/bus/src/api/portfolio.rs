@@ -12,6 +12,9 @@ pub use trading::ledger::Position;
 #[serde(deny_unknown_fields)]
 pub struct OpenAccountRequest {
     pub account: String,
+    /// At least 0, at most 1e18, at most 12 decimal places.
+    #[serde(deserialize_with = "trading::money::de::cash")]
+    #[schemars(with = "Decimal")]
     pub cash: Decimal,
 }
 

@@ -15,10 +15,14 @@ pub struct CheckRequest {
     pub account: String,
     pub symbol: Symbol,
     pub side: Side,
+    /// Positive, at most 1e12, at most 12 decimal places.
+    #[serde(deserialize_with = "trading::money::de::qty")]
+    #[schemars(with = "Decimal")]
     pub qty: Decimal,
     /// Price for notional and exposure (limit price, or the last price). Default:
-    /// the last price risk knows for the symbol.
-    #[serde(default)]
+    /// the last price risk knows for the symbol. Bounded like `qty`.
+    #[serde(default, deserialize_with = "trading::money::de::price")]
+    #[schemars(with = "Option<Decimal>")]
     pub price: Option<Decimal>,
     #[serde(default)]
     pub reduce_only: bool,
