@@ -152,7 +152,10 @@ async fn read_decisions(js: &jetstream::Context) -> Option<Vec<String>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_survive_a_stopped_node_and_a_killed_one_on_a_3_node_cluster() {
-    bus::telemetry::init_tracing("warn");
+    // The services' logs, when asked for (RUST_LOG=warn): what the faults did.
+    if std::env::var_os("RUST_LOG").is_some() {
+        bus::telemetry::init_tracing("warn");
+    }
     let data = tempfile::tempdir().unwrap();
     let mut platform = platform(data.path()).await;
     let client = platform.client().clone();

@@ -17,6 +17,10 @@ struct Ping {
     n: u64,
 }
 
+/// Requests the toy services have started handling (every test's toy counts
+/// here; the drain test waits for its own request to show up).
+static HANDLING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// A toy service: one R3 (or R1) stream, one endpoint that sleeps `delay`,
 /// one background task that records that it saw the stop signal.
 async fn toy(
@@ -48,6 +52,7 @@ async fn toy(
                 "toy.ping",
                 "sleeps, then echoes",
                 move |_rc, p: Ping| async move {
+                    HANDLING.fetch_add(1, Ordering::SeqCst);
                     tokio::time::sleep(delay).await;
                     Ok::<_, ServiceError>(p)
                 },
@@ -156,11 +161,18 @@ async fn ready_follows_the_connection_and_shutdown_drains_in_order() {
 
     // A request in flight when the shutdown comes is answered; the
     // background task sees the stop only after that.
+    let before = HANDLING.load(Ordering::SeqCst);
     let in_flight = {
         let client = client.clone();
         tokio::spawn(async move { client.request("toy.ping", r#"{"n":7}"#.into()).await })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Shut down only once the handler runs (it sleeps 500 ms): in flight.
+    wait_until(
+        "the request in the handler",
+        Duration::from_secs(10),
+        || async { (HANDLING.load(Ordering::SeqCst) > before).then_some(()) },
+    )
+    .await;
     stop_tx.send(()).unwrap();
     let reply = in_flight.await.unwrap().expect("answered while draining");
     assert_eq!(&reply.payload[..], br#"{"n":7}"#);
