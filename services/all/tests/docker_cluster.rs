@@ -144,22 +144,7 @@ async fn compose_cluster_configs_form_an_authenticated_r3_cluster_that_trades() 
         (subjects::execution::LIST, "{}"),
         (subjects::portfolio::SUMMARY_GET, r#"{"account":"x"}"#),
     ] {
-        testkit::wait_until(subject, Duration::from_secs(60), || async {
-            let reply = tokio::time::timeout(
-                Duration::from_secs(2),
-                client.request(subject.to_string(), body.to_string().into()),
-            )
-            .await
-            .ok()?
-            .ok()?;
-            let code = reply
-                .headers
-                .as_ref()
-                .and_then(|h| h.get("Nats-Service-Error-Code"))
-                .map(|v| v.as_str().to_string());
-            matches!(code.as_deref(), None | Some("404")).then_some(())
-        })
-        .await;
+        testkit::wait_for_service_within(&client, subject, body, Duration::from_secs(60)).await;
     }
 
     let text = std::fs::read_to_string(testkit::paths::testdata("GOOG.csv")).unwrap();

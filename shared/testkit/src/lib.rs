@@ -57,7 +57,18 @@ where
 /// died is lost, not failed. Only for services the [`Platform`] does not start
 /// (e.g. each under its own NATS user); the platform waits for its own.
 pub async fn wait_for_service(client: &async_nats::Client, subject: &str, body: &str) {
-    wait_until(subject, Duration::from_secs(15), || async {
+    wait_for_service_within(client, subject, body, Duration::from_secs(15)).await
+}
+
+/// [`wait_for_service`] with a deadline of its own (a cluster starting up
+/// takes longer than a single node).
+pub async fn wait_for_service_within(
+    client: &async_nats::Client,
+    subject: &str,
+    body: &str,
+    timeout: Duration,
+) {
+    wait_until(subject, timeout, || async {
         let reply = tokio::time::timeout(
             Duration::from_secs(1),
             client.request(subject.to_string(), body.to_string().into()),
