@@ -105,7 +105,7 @@ pub(crate) struct Ctx {
     pub published: Mutex<HashMap<String, (u64, i64)>>,
     /// Protective orders sent, by (account, symbol), with the position they
     /// close: one per position until it changes.
-    pub protective: Mutex<HashMap<(String, model::Symbol), model::Decimal>>,
+    pub protective: Arc<Mutex<HashMap<(String, model::Symbol), model::Decimal>>>,
 }
 
 impl Ctx {
@@ -226,7 +226,7 @@ async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
         applied,
         marked,
         published: Mutex::new(HashMap::new()),
-        protective: Mutex::new(HashMap::new()),
+        protective: Arc::default(),
     };
     ctx.start_sequence = bus::jetstream::provision("the end of ORDERS", || async {
         ctx.orders_target().await.map_err(|e| e.to_string())

@@ -185,15 +185,56 @@ async fn on_bar(ctx: &Ctx, bar: &Event<Bar>) {
             timeout: ctx.config.request_timeout,
             correlation_id: Some(bar.correlation_id.clone()),
         };
-        tokio::spawn(async move {
-            match request::<_, Order>(&client, subjects::execution::SUBMIT, &req, options).await {
-                Ok(order) => {
-                    tracing::info!(account, order_id = %order.id, reason = why, status = ?order.status, "protective order sent")
-                }
-                Err(e) => {
-                    tracing::warn!(account, reason = why, error = %e, "protective order failed")
-                }
-            }
-        });
+        let pending = ctx.protective.clone();
+        let key = (account.clone(), b.symbol.clone());
+        tokio::spawn(send_protective(
+            client, req, options, pending, key, qty, why,
+        ));
+    }
+}
+
+/// Sends a protective order until execution records it: a timeout, no
+/// responders or a 5xx is retried with back-off (the client order id makes a
+/// repeat the same order), a 4xx is an answer. It stops early once the
+/// position it was for has changed (the next bar through a level sends a new
+/// order for the new position).
+async fn send_protective(
+    client: async_nats::Client,
+    req: OrderRequest,
+    options: RequestOptions,
+    pending: Arc<parking_lot::Mutex<std::collections::HashMap<(String, Symbol), model::Decimal>>>,
+    key: (String, Symbol),
+    qty: model::Decimal,
+    why: &'static str,
+) {
+    let backoff = bus::retry::Backoff {
+        first: Duration::from_millis(200),
+        max: Duration::from_secs(10),
+    };
+    let what = format!("protective order {}", req.client_order_id);
+    let account = req.account.clone();
+    let sent = bus::retry::retry(&what, backoff, None, || async {
+        if pending.lock().get(&key) != Some(&qty) {
+            return Ok(None);
+        }
+        match request::<_, Order>(&client, subjects::execution::SUBMIT, &req, options.clone()).await
+        {
+            Ok(order) => Ok(Some(Ok(order))),
+            Err(bus::RequestError::Service(e)) if e.code < 500 => Ok(Some(Err(e))),
+            Err(e) => Err(e),
+        }
+    })
+    .await
+    .flatten();
+    match sent {
+        Some(Ok(order)) => {
+            tracing::info!(account, order_id = %order.id, reason = why, status = ?order.status, "protective order sent")
+        }
+        Some(Err(e)) => {
+            tracing::warn!(account, reason = why, error = %e, "protective order refused")
+        }
+        None => {
+            tracing::info!(account, reason = why, order = %req.client_order_id, "protective order superseded: the position changed")
+        }
     }
 }

@@ -199,25 +199,33 @@ impl Env {
 async fn next_submit(
     client: &async_nats::Client,
     submits: &mut async_nats::Subscriber,
+    seen: &mut std::collections::HashSet<String>,
 ) -> OrderRequest {
-    let m = tokio::time::timeout(Duration::from_secs(10), submits.next())
-        .await
-        .expect("an orders.submit request")
-        .unwrap();
-    if let Some(reply) = m.reply.clone() {
-        let mut h = async_nats::HeaderMap::new();
-        h.insert("Nats-Service-Error-Code", "503");
-        h.insert("Nats-Service-Error", "execution is a test double");
-        client
-            .publish_with_headers(
-                reply,
-                h,
-                r#"{"code":503,"kind":"unavailable","message":"test double"}"#.into(),
-            )
+    // Each request is answered 503, so the portfolio retries it with the
+    // same client order id: those repeats are the same order, skipped here.
+    loop {
+        let m = tokio::time::timeout(Duration::from_secs(10), submits.next())
             .await
+            .expect("an orders.submit request")
             .unwrap();
+        if let Some(reply) = m.reply.clone() {
+            let mut h = async_nats::HeaderMap::new();
+            h.insert("Nats-Service-Error-Code", "503");
+            h.insert("Nats-Service-Error", "execution is a test double");
+            client
+                .publish_with_headers(
+                    reply,
+                    h,
+                    r#"{"code":503,"kind":"unavailable","message":"test double"}"#.into(),
+                )
+                .await
+                .unwrap();
+        }
+        let order: OrderRequest = serde_json::from_slice(&m.payload).unwrap();
+        if seen.insert(order.client_order_id.clone()) {
+            return order;
+        }
     }
-    serde_json::from_slice(&m.payload).unwrap()
 }
 
 /// Fill `n` (its whole order) of account `acc`, `minute` minutes after T0.
@@ -454,6 +462,7 @@ async fn a_bar_through_the_stop_sends_one_closing_order_until_the_position_chang
     let env = Env::start().await;
     let _node = env.portfolio("a").await;
     // Execution is played by the test: it records each request and answers an error.
+    let mut seen = std::collections::HashSet::new();
     let mut submits = env
         .client
         .subscribe(subjects::execution::SUBMIT)
@@ -486,7 +495,7 @@ async fn a_bar_through_the_stop_sends_one_closing_order_until_the_position_chang
     env.bar("AAA", t1, dec!(96), dec!(119), dec!(99)).await;
     let t2 = T0 + 2 * MINUTE;
     env.bar("AAA", t2, dec!(94), dec!(99), dec!(95)).await;
-    let order = next_submit(&env.client, &mut submits).await;
+    let order = next_submit(&env.client, &mut submits, &mut seen).await;
     assert_eq!(
         order,
         OrderRequest {
@@ -518,7 +527,7 @@ async fn a_bar_through_the_stop_sends_one_closing_order_until_the_position_chang
         .await;
     let t5 = T0 + 5 * MINUTE;
     env.bar("AAA", t5, dec!(89), dec!(93), dec!(90)).await;
-    let order = next_submit(&env.client, &mut submits).await;
+    let order = next_submit(&env.client, &mut submits, &mut seen).await;
     assert_eq!(
         order.client_order_id,
         format!("sl-AAA-{t5}"),
@@ -540,7 +549,7 @@ async fn a_bar_through_the_stop_sends_one_closing_order_until_the_position_chang
         .await;
     let t6 = T0 + 6 * MINUTE;
     env.bar("BBB", t6, dec!(44), dec!(49), dec!(46)).await;
-    let order = next_submit(&env.client, &mut submits).await;
+    let order = next_submit(&env.client, &mut submits, &mut seen).await;
     assert_eq!(order.client_order_id, format!("tp-BBB-{t6}"));
     assert_eq!(
         (order.side, order.qty, order.reduce_only),
@@ -678,4 +687,73 @@ async fn a_second_instance_with_the_same_node_name_waits_for_the_first() {
     .await;
     assert!(!twin.is_empty());
     second.stop().await.unwrap();
+}
+
+/// A protective order that execution does not answer (not running yet) is
+/// sent again with back-off, under the same client order id, until execution
+/// records it: not only when the position changes.
+#[tokio::test]
+async fn a_protective_order_is_retried_until_execution_records_it() {
+    let env = Env::start().await;
+    let _node = env.portfolio("a").await;
+    let mut submits = env
+        .client
+        .subscribe(subjects::execution::SUBMIT)
+        .await
+        .unwrap();
+    env.client.flush().await.unwrap();
+    let _: Summary = env
+        .call(
+            subjects::portfolio::ACCOUNT_OPEN,
+            json!({"account": "acc", "cash": "10000"}),
+        )
+        .await;
+    env.publish(fill(1, "AAA", Side::Buy, dec!(10), dec!(100), dec!(0), 0))
+        .await;
+    let _: Position = env
+        .call(
+            subjects::portfolio::PROTECTION_SET,
+            json!({"account": "acc", "symbol": "AAA", "stop_loss": "95"}),
+        )
+        .await;
+    let t1 = T0 + MINUTE;
+    env.bar("AAA", t1, dec!(94), dec!(99), dec!(95)).await;
+    // Nobody answers: the same order comes again (the test only listens).
+    let coid = format!("sl-AAA-{t1}");
+    for _ in 0..3 {
+        let m = tokio::time::timeout(Duration::from_secs(20), submits.next())
+            .await
+            .expect("the protective order, again")
+            .unwrap();
+        let order: OrderRequest = serde_json::from_slice(&m.payload).unwrap();
+        assert_eq!(order.client_order_id, coid);
+    }
+    // Execution (and risk) start: the next try is recorded, once.
+    env.platform
+        .add(subjects::risk::SERVICE, |c, s| {
+            risk_service::run(risk_service::Config::default(), c, s.wait())
+        })
+        .await;
+    env.platform
+        .add(subjects::execution::SERVICE, |c, s| {
+            execution_service::run(execution_service::Config::default(), c, s.wait())
+        })
+        .await;
+    let order: trading::Order = testkit::wait_until(
+        "the protective order recorded",
+        Duration::from_secs(60),
+        || async {
+            request(
+                &env.client,
+                subjects::execution::GET,
+                &json!({"account": "acc", "client_order_id": coid}),
+                RequestOptions::timeout(Duration::from_secs(2)),
+            )
+            .await
+            .ok()
+        },
+    )
+    .await;
+    assert!(order.reduce_only);
+    assert_eq!((order.side, order.qty), (Side::Sell, dec!(10)));
 }
