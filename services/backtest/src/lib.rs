@@ -105,5 +105,6 @@ async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
     runner.serve(handlers::endpoints(ctx.clone())).await?;
     let stop = runner.stop_signal();
     runner.spawn("sweep-worker", worker::run(ctx, tasks, stop));
+    runner.watch_consumer(subjects::streams::JOBS, subjects::backtest::WORKERS);
     Ok(runner)
 }

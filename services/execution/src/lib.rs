@@ -165,6 +165,10 @@ async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
     if config.paper_signals {
         let stop = runner.stop_signal();
         runner.spawn("paper-signals", signals::run(ctx, signals_stream, stop));
+        runner.watch_consumer(
+            subjects::streams::SIGNALS,
+            subjects::execution::SIGNALS_CONSUMER,
+        );
     }
     Ok(runner)
 }

@@ -17,13 +17,18 @@ use trading::event::OrderEvent;
 
 use crate::{marks, updates, Ctx, APPLIED_SUBJECTS};
 
+/// The durable consumer of node `node` on ORDERS.
+pub fn durable_name(node: &str) -> String {
+    format!("portfolio-{node}")
+}
+
 pub async fn run(
     ctx: Arc<Ctx>,
     snapshot: store::Snapshot,
     applied: watch::Sender<u64>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let durable = format!("portfolio-{}", ctx.config.node);
+    let durable = durable_name(&ctx.config.node);
     loop {
         let from = ctx.book.lock().sequence + 1;
         let config = pull::Config {

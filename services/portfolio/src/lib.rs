@@ -242,6 +242,10 @@ async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
     });
     let stop = runner.stop_signal();
     runner.spawn("marks", marks::run(ctx.clone(), marked_tx, stop));
+    runner.watch_consumer(
+        subjects::streams::ORDERS,
+        &consumer::durable_name(&ctx.config.node),
+    );
     let stop = runner.stop_signal();
     runner.spawn("node-lease", node.keep(stop));
     runner.serve(handlers::endpoints(ctx)).await?;

@@ -37,6 +37,12 @@ pub const FILLS: &str = "trader_fills_total";
 pub const RISK_REJECTIONS: &str = "trader_risk_rejections_total";
 /// Signals strategies emitted, per `{strategy}`: strategy.
 pub const SIGNALS: &str = "trader_signals_total";
+/// Messages of a durable consumer's stream not yet delivered to it (lag).
+pub const CONSUMER_PENDING: &str = "trader_consumer_pending";
+/// Messages delivered to a durable consumer and not yet acknowledged.
+pub const CONSUMER_ACK_PENDING: &str = "trader_consumer_ack_pending";
+/// Messages redelivered to a durable consumer (delivered more than once).
+pub const CONSUMER_REDELIVERED: &str = "trader_consumer_redelivered";
 
 /// Latency buckets (seconds): 50 µs to 10 s, dense where `risk.check` lives.
 const DURATION_BUCKETS: &[f64] = &[
@@ -189,4 +195,20 @@ pub fn risk_rejection(code: RejectCode) {
 /// A signal emitted by `strategy` (strategy).
 pub fn signal(strategy: &str) {
     metrics::counter!(SIGNALS, "strategy" => strategy.to_string()).increment(1);
+}
+
+/// A durable consumer's lag as JetStream reports it (set by the runner's
+/// consumer watch, [`crate::runner::Runner::watch_consumer`]).
+pub(crate) fn set_consumer_lag(
+    stream: &str,
+    consumer: &str,
+    info: &async_nats::jetstream::consumer::Info,
+) {
+    let labels = [
+        ("stream", stream.to_string()),
+        ("consumer", consumer.to_string()),
+    ];
+    metrics::gauge!(CONSUMER_PENDING, &labels).set(info.num_pending as f64);
+    metrics::gauge!(CONSUMER_ACK_PENDING, &labels).set(info.num_ack_pending as f64);
+    metrics::gauge!(CONSUMER_REDELIVERED, &labels).set(info.num_redelivered as f64);
 }

@@ -30,6 +30,9 @@ use crate::codec::ProtoConvert;
 use crate::service::{EndpointSpec, MicroService, RequestContext, ServiceSpec};
 use crate::{BusError, ServiceError};
 
+/// How often a watched consumer's lag is read.
+const CONSUMER_LAG_INTERVAL: Duration = Duration::from_secs(5);
+
 /// How long a background task gets to end after the stop signal.
 const TASK_GRACE: Duration = Duration::from_secs(10);
 
@@ -186,6 +189,30 @@ impl Runner {
             }
         });
         self.tasks.push(Task { name, handle });
+    }
+
+    /// Reports a durable consumer's lag (`trader_consumer_pending`,
+    /// `_ack_pending`, `_redelivered`) every 5 s while the service runs.
+    pub fn watch_consumer(&mut self, stream: &str, consumer: &str) {
+        let (js, stream, consumer) = (self.js.clone(), stream.to_string(), consumer.to_string());
+        let mut stop = self.stop_signal();
+        self.spawn("consumer-lag", async move {
+            let mut tick = tokio::time::interval(CONSUMER_LAG_INTERVAL);
+            loop {
+                tokio::select! {
+                    _ = crate::follow::stopped(&mut stop) => return,
+                    _ = tick.tick() => {}
+                }
+                let info = match js.get_stream(&stream).await {
+                    Ok(s) => s.consumer_info(&consumer).await.ok(),
+                    Err(_) => None,
+                };
+                match info {
+                    Some(info) => crate::metrics::set_consumer_lag(&stream, &consumer, &info),
+                    None => tracing::debug!(stream, consumer, "consumer info not available"),
+                }
+            }
+        });
     }
 
     /// Takes over a task spawned elsewhere (e.g. a [`crate::follow`] follower)
