@@ -96,21 +96,7 @@ impl Env {
 
     /// The raw reply: (error code or 0, body).
     async fn raw(&self, subject: &str, body: &Value) -> (u16, Value) {
-        let reply = self
-            .client
-            .request(
-                subject.to_string(),
-                serde_json::to_vec(body).unwrap().into(),
-            )
-            .await
-            .unwrap();
-        let code = reply
-            .headers
-            .as_ref()
-            .and_then(|h| h.get("Nats-Service-Error-Code"))
-            .map(|v| v.as_str().parse().unwrap())
-            .unwrap_or(0);
-        (code, serde_json::from_slice(&reply.payload).unwrap())
+        testkit::raw_request(&self.client, subject, body).await
     }
 
     async fn summary(&self, account: &str) -> Summary {

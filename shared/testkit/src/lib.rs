@@ -85,3 +85,27 @@ pub async fn wait_for_service_within(
     })
     .await;
 }
+
+/// Sends `body` as JSON to `subject` and returns the reply as it came: the
+/// micro error code (0 for a success) and the JSON body (the answer or the
+/// error envelope). For tests of error replies.
+pub async fn raw_request(
+    client: &async_nats::Client,
+    subject: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let payload = serde_json::to_vec(body).expect("a JSON body");
+    let reply = client
+        .request(subject.to_string(), payload.into())
+        .await
+        .unwrap_or_else(|e| panic!("{subject}: {e}"));
+    let code = reply
+        .headers
+        .as_ref()
+        .and_then(|h| h.get("Nats-Service-Error-Code"))
+        .map(|v| v.as_str().parse().expect("a numeric error code"))
+        .unwrap_or(0);
+    let body = serde_json::from_slice(&reply.payload)
+        .unwrap_or_else(|e| panic!("{subject}: reply is not JSON: {e}"));
+    (code, body)
+}
