@@ -20,21 +20,6 @@ use testkit::{Instance, Platform};
 use trading::event::{Fill, OrderEvent};
 use trading::{Order, OrderStatus};
 
-/// Values no quantity or price may take, each a string or a JSON number.
-fn hostile() -> Vec<Value> {
-    vec![
-        json!("1000000000000000"),
-        json!("79228162514264337593543950335"),
-        json!("-1"),
-        json!("0"),
-        json!("1e30"),
-        json!(1e30),
-        json!("NaN"),
-        json!("Infinity"),
-        json!("0.0000000000000000000000000001"),
-    ]
-}
-
 struct Env {
     platform: Platform,
     client: async_nats::Client,
@@ -210,7 +195,7 @@ async fn hostile_orders_get_a_4xx_naming_the_field_and_the_next_order_fills() {
     let stop = json!({"client_order_id": "x", "account": "acc", "symbol": "GOOG",
         "side": "buy", "type": "stop", "qty": "1", "stop_price": "100"});
     let mut cases = Vec::new();
-    for v in hostile() {
+    for v in testkit::hostile_decimals() {
         for (base, field) in [
             (&market, "qty"),
             (&limit, "limit_price"),

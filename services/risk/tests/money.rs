@@ -15,22 +15,6 @@ use testkit::Platform;
 use trading::event::{AccountOpened, Fill, OrderEvent};
 use trading::OrderStatus;
 
-/// Values no quantity or price may take, each a string or a JSON number.
-pub fn hostile() -> Vec<Value> {
-    vec![
-        json!("1000000000000000"),
-        json!("79228162514264337593543950335"),
-        json!("-1"),
-        json!("0"),
-        json!("1e30"),
-        json!(1e30),
-        json!("NaN"),
-        json!("Infinity"),
-        json!("-Infinity"),
-        json!("0.0000000000000000000000000001"),
-    ]
-}
-
 struct Env {
     _platform: Platform,
     client: async_nats::Client,
@@ -124,7 +108,7 @@ async fn hostile_quantities_and_prices_get_a_4xx_naming_the_field_and_risk_keeps
     let base =
         json!({"account": "acc", "symbol": "GOOG", "side": "buy", "qty": "10", "price": "100"});
     let mut cases = Vec::new();
-    for v in hostile() {
+    for v in testkit::hostile_decimals() {
         for field in ["qty", "price"] {
             let mut body = base.clone();
             body[field] = v.clone();

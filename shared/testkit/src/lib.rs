@@ -109,3 +109,23 @@ pub async fn raw_request(
         .unwrap_or_else(|e| panic!("{subject}: reply is not JSON: {e}"));
     (code, body)
 }
+
+/// Values for a decimal field that a service must refuse with a 4xx naming
+/// the field, never a panic: beyond the bounds, `Decimal::MAX`, negative,
+/// zero, exponents (as text and as a JSON number), NaN and infinities, and
+/// more decimal places than a `Decimal` holds.
+pub fn hostile_decimals() -> Vec<serde_json::Value> {
+    use serde_json::json;
+    vec![
+        json!("1000000000000000"),
+        json!("79228162514264337593543950335"),
+        json!("-1"),
+        json!("0"),
+        json!("1e30"),
+        json!(1e30),
+        json!("NaN"),
+        json!("Infinity"),
+        json!("-Infinity"),
+        json!("0.0000000000000000000000000001"),
+    ]
+}
