@@ -59,6 +59,30 @@ impl Env {
             .await
     }
 
+    /// Every `orders.submit` request from now on (the test plays or watches
+    /// execution).
+    async fn submits(&self) -> async_nats::Subscriber {
+        let submits = self
+            .client
+            .subscribe(subjects::execution::SUBMIT)
+            .await
+            .unwrap();
+        self.client.flush().await.unwrap();
+        submits
+    }
+
+    /// Account `acc` with 10,000 cash, long 10 AAA bought at 100.
+    async fn long_aaa(&self) {
+        let _: Summary = self
+            .call(
+                subjects::portfolio::ACCOUNT_OPEN,
+                json!({"account": "acc", "cash": "10000"}),
+            )
+            .await;
+        self.publish(fill(1, "AAA", Side::Buy, dec!(10), dec!(100), dec!(0), 0))
+            .await;
+    }
+
     async fn call<T: serde::de::DeserializeOwned>(
         &self,
         subject: &str,
@@ -463,20 +487,8 @@ async fn a_bar_through_the_stop_sends_one_closing_order_until_the_position_chang
     let _node = env.portfolio("a").await;
     // Execution is played by the test: it records each request and answers an error.
     let mut seen = std::collections::HashSet::new();
-    let mut submits = env
-        .client
-        .subscribe(subjects::execution::SUBMIT)
-        .await
-        .unwrap();
-    env.client.flush().await.unwrap();
-    let _: Summary = env
-        .call(
-            subjects::portfolio::ACCOUNT_OPEN,
-            json!({"account": "acc", "cash": "10000"}),
-        )
-        .await;
-    env.publish(fill(1, "AAA", Side::Buy, dec!(10), dec!(100), dec!(0), 0))
-        .await;
+    let mut submits = env.submits().await;
+    env.long_aaa().await;
     let position: Position = env
         .call(
             subjects::portfolio::PROTECTION_SET,
@@ -696,20 +708,8 @@ async fn a_second_instance_with_the_same_node_name_waits_for_the_first() {
 async fn a_protective_order_is_retried_until_execution_records_it() {
     let env = Env::start().await;
     let _node = env.portfolio("a").await;
-    let mut submits = env
-        .client
-        .subscribe(subjects::execution::SUBMIT)
-        .await
-        .unwrap();
-    env.client.flush().await.unwrap();
-    let _: Summary = env
-        .call(
-            subjects::portfolio::ACCOUNT_OPEN,
-            json!({"account": "acc", "cash": "10000"}),
-        )
-        .await;
-    env.publish(fill(1, "AAA", Side::Buy, dec!(10), dec!(100), dec!(0), 0))
-        .await;
+    let mut submits = env.submits().await;
+    env.long_aaa().await;
     let _: Position = env
         .call(
             subjects::portfolio::PROTECTION_SET,
