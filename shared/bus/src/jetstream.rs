@@ -154,6 +154,27 @@ pub fn alerts_stream(settings: &StreamSettings) -> stream::Config {
     )
 }
 
+/// SYSTEM: the monitor's health samples (`evt.system.health`), one day and
+/// 256 MiB at most: a recent history, not an archive.
+pub fn system_stream(settings: &StreamSettings) -> stream::Config {
+    let max_age = Duration::from_secs(24 * 3600);
+    stream::Config {
+        max_age: if settings.max_age.is_zero() {
+            max_age
+        } else {
+            settings.max_age.min(max_age)
+        },
+        duplicate_window: settings.duplicate_window.min(Duration::from_secs(600)),
+        ..limits_stream(
+            subjects::streams::SYSTEM,
+            "monitor health samples (SYSTEM_HEALTH)",
+            &subjects::streams::SYSTEM_SUBJECTS,
+            settings,
+            256 * 1024 * 1024,
+        )
+    }
+}
+
 /// PORTFOLIO: account summaries (`evt.portfolio.<account>`), the equity history
 /// analytics reads.
 pub fn portfolio_stream(settings: &StreamSettings) -> stream::Config {

@@ -107,6 +107,44 @@ pub mod portfolio {
     pub const PROTECTION_SET: &str = "portfolio.protection.set";
 }
 
+/// monitor service: discovery, JetStream and server state, health samples, alerts.
+pub mod monitor {
+    pub const SERVICE: &str = "monitor";
+    pub const STATUS: &str = "monitor.status";
+    pub const HISTORY: &str = "monitor.history";
+    /// `SYSTEM_HEALTH` samples (stream SYSTEM).
+    pub const HEALTH: &str = "evt.system.health";
+
+    /// `Nats-Msg-Id` of the health sample of interval `bucket` (time divided
+    /// by the interval): every monitor instance publishes the same one, and
+    /// JetStream keeps one sample per interval.
+    pub fn health_msg_id(bucket: i64) -> String {
+        format!("health:{bucket}")
+    }
+
+    /// Key of an alert episode in [`super::buckets::MONITOR_ALERTS`]
+    /// (`<kind>.<target>`, the target's `/` and other non-token characters as `_`).
+    pub fn episode_key(kind: &str, target: &str) -> String {
+        let target: String = target
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        format!("{kind}.{target}")
+    }
+
+    /// `Nats-Msg-Id` of an alert: its episode key and the KV revision that
+    /// opened the episode, so a repeat (any instance) is dropped by JetStream.
+    pub fn alert_msg_id(episode_key: &str, revision: u64) -> String {
+        format!("alert:{episode_key}:{revision}")
+    }
+}
+
 /// Streams and what they hold.
 pub mod streams {
     /// Market data: bars (the history backtests and strategies replay).
@@ -143,6 +181,10 @@ pub mod streams {
     pub const PORTFOLIO: &str = "PORTFOLIO";
     pub const ALL_PORTFOLIO_UPDATES: &str = "evt.portfolio.>";
     pub const PORTFOLIO_SUBJECTS: [&str; 1] = [ALL_PORTFOLIO_UPDATES];
+    /// The monitor's health samples (`SYSTEM_HEALTH`), a day of them.
+    pub const SYSTEM: &str = "SYSTEM";
+    pub const ALL_SYSTEM: &str = "evt.system.>";
+    pub const SYSTEM_SUBJECTS: [&str; 1] = [ALL_SYSTEM];
     /// Every event of every `evt.` stream (what a client may subscribe to).
     pub const EVENTS: &str = "evt.>";
 }
@@ -170,6 +212,9 @@ pub mod buckets {
     pub const EXECUTION_LEASES: &str = "execution-leases";
     /// `lease.<node>`: the one live portfolio instance of each node name.
     pub const PORTFOLIO_NODES: &str = "portfolio-nodes";
+    /// Open monitor alert episodes (`<kind>.<target>`, created once per
+    /// episode, deleted when it ends): several monitors raise an alert once.
+    pub const MONITOR_ALERTS: &str = "monitor-alerts";
 }
 
 /// `evt.order.<account>.<event>`: an order's transition (`accepted`, `rejected`,

@@ -27,6 +27,10 @@ pub mod types {
     pub const PROTECTION_SET: &str = "PROTECTION_SET";
     pub const PORTFOLIO_UPDATE: &str = "PORTFOLIO_UPDATE";
     pub const RISK_ALERT: &str = "RISK_ALERT";
+    /// A monitor's sample of the platform (`evt.system.health`).
+    pub const SYSTEM_HEALTH: &str = "SYSTEM_HEALTH";
+    /// An alert the monitor raised (instance gone, error rate, consumer lag).
+    pub const MONITOR_ALERT: &str = "MONITOR_ALERT";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -4,6 +4,7 @@
 pub mod analytics;
 pub mod backtest;
 pub mod md;
+pub mod monitor;
 pub mod orders;
 pub mod portfolio;
 pub mod risk;

@@ -1,0 +1,37 @@
+//! `monitor`: runs the monitor service alone. The all-in-one `trader` binary
+//! runs it together with the others.
+
+use clap::Parser;
+
+#[derive(Parser, Debug)]
+#[command(version, about = "monitor micro service")]
+struct Args {
+    /// NATS server URL(s), comma-separated (credentials: NATS_USER/NATS_PASSWORD,
+    /// NATS_CREDS, NATS_NKEY_SEED_FILE; TLS: NATS_TLS_CA, NATS_TLS_CERT/KEY).
+    #[arg(long, env = "NATS_URL")]
+    nats_url: String,
+    /// Serve /metrics, /health/live and /health/ready on this address (e.g.
+    /// 0.0.0.0:9464); unset or `off`: not served.
+    #[arg(long, env = "TRADER_METRICS_ADDR")]
+    metrics_addr: Option<String>,
+    /// Stream and bucket replicas (3 in a cluster).
+    #[arg(long, env = "TRADER_REPLICAS", default_value_t = 1)]
+    replicas: usize,
+    #[command(flatten)]
+    monitor: monitor_service::MonitorArgs,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    bus::telemetry::init_tracing(bus::telemetry::SERVICE_LOGS);
+    let args = Args::parse();
+    let mut config = monitor_service::Config::default();
+    config.stream.replicas = args.replicas;
+    args.monitor
+        .apply(&mut config)
+        .map_err(anyhow::Error::msg)?;
+    let _observe = bus::observe::serve_flag(args.metrics_addr.as_deref()).await?;
+    let client = bus::connect::connect(&args.nats_url, "monitor", None).await?;
+    monitor_service::run(config, client, bus::runner::terminate()).await?;
+    Ok(())
+}
