@@ -1,18 +1,90 @@
 //! nats-server's own view through its HTTP monitoring port: `/varz`
 //! (name, version, client connections, cluster), `/routez` (cluster peers; a
 //! route pool holds several connections per peer, shown once) and `/leafz`
-//! (leaf node links). The HTTP client is [`bus::observe::get`].
+//! (leaf node links), over a minimal HTTP/1.1 client (one GET per
+//! connection; nats-server answers large pages chunked).
+
+use std::time::Duration;
 
 use bus::api::monitor::{LeafLink, RoutePeer, ServerView};
 use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const HTTP_TIMEOUT: Duration = Duration::from_secs(5);
+/// Larger pages are refused (a big /routez is tens of kB).
+const MAX_RESPONSE: usize = 16 * 1024 * 1024;
 
 async fn get_json(base: &str, path: &str) -> Result<Value, String> {
     let url = format!("{}{path}", base.trim_end_matches('/'));
-    let (status, body) = bus::observe::get(&url).await.map_err(|e| e.to_string())?;
+    let (status, body) = tokio::time::timeout(HTTP_TIMEOUT, http_get(&url))
+        .await
+        .map_err(|_| format!("{url}: timed out"))?
+        .map_err(|e| format!("{url}: {e}"))?;
     if status != 200 {
         return Err(format!("{url} answered HTTP {status}"));
     }
-    serde_json::from_str(&body).map_err(|e| format!("{url}: not JSON: {e}"))
+    serde_json::from_slice(&body).map_err(|e| format!("{url}: not JSON: {e}"))
+}
+
+/// `GET url` (`http://host:port/path`): status and body, chunked or not.
+async fn http_get(url: &str) -> Result<(u16, Vec<u8>), String> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or("only http:// URLs are supported")?;
+    let (host, path) = rest.find('/').map_or((rest, "/"), |i| rest.split_at(i));
+    let mut stream = TcpStream::connect(host).await.map_err(|e| e.to_string())?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    (&mut stream)
+        .take(MAX_RESPONSE as u64 + 1)
+        .read_to_end(&mut raw)
+        .await
+        .map_err(|e| e.to_string())?;
+    if raw.len() > MAX_RESPONSE {
+        return Err("response too large".into());
+    }
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("malformed response")?;
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let body = &raw[split + 4..];
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or("malformed status line")?;
+    let chunked = head.lines().any(|l| {
+        let l = l.to_ascii_lowercase();
+        l.starts_with("transfer-encoding:") && l.contains("chunked")
+    });
+    let body = if chunked {
+        dechunk(body).ok_or("malformed chunked body")?
+    } else {
+        body.to_vec()
+    };
+    Ok((status, body))
+}
+
+/// The body of a `Transfer-Encoding: chunked` response.
+fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n")?;
+        let size_text = std::str::from_utf8(&data[..line_end]).ok()?;
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return Some(out);
+        }
+        out.extend_from_slice(data.get(..size)?);
+        data = data.get(size + 2..)?;
+    }
 }
 
 fn str_of(v: &Value) -> String {
@@ -81,4 +153,15 @@ pub async fn view(url: &str) -> ServerView {
         view.leaf_links.sort_by(|a, b| a.name.cmp(&b.name));
     }
     view
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dechunks() {
+        let body = b"4\r\n{\"a\"\r\n3;ext=1\r\n:1}\r\n0\r\n\r\n";
+        assert_eq!(super::dechunk(body).unwrap(), b"{\"a\":1}");
+        assert!(super::dechunk(b"5\r\nab").is_none());
+        assert!(super::dechunk(b"zz\r\n").is_none());
+    }
 }
