@@ -9,7 +9,8 @@ WORKDIR /src
 COPY . .
 RUN cargo build --release --locked \
       -p trader -p market-data-service -p strategy-service -p risk-service \
-      -p execution-service -p portfolio-service -p backtest-service -p analytics-service
+      -p execution-service -p portfolio-service -p backtest-service -p analytics-service \
+      -p monitor-service
 
 # Same Debian release as the builder (glibc).
 FROM debian:bookworm-slim
@@ -18,6 +19,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates
 COPY --from=build /src/target/release/trader /src/target/release/market-data \
      /src/target/release/strategy /src/target/release/risk /src/target/release/execution \
      /src/target/release/portfolio /src/target/release/backtest /src/target/release/analytics \
+     /src/target/release/monitor \
      /usr/local/bin/
 COPY testdata /srv/testdata
 ENV TRADER_DATA_DIR=/data

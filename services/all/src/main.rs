@@ -5,7 +5,8 @@
 //!   With `--edge NAME --hub nats-leaf://…` its server is a leaf node of the hub
 //!   with its own JetStream domain (`edge.rs`).
 //! - `trader import`, `trader quote`, `trader bars`, `trader services`,
-//!   `trader sweep`, `trader order`, `trader orders`, `trader account`: clients that talk to a running platform over NATS, for
+//!   `trader sweep`, `trader order`, `trader orders`, `trader account`,
+//!   `trader status`: clients that talk to a running platform over NATS, for
 //!   people without the `nats` CLI.
 //! - `trader health --url http://127.0.0.1:9464/health/ready`: a probe for
 //!   container health checks (the slim image has no curl).
@@ -15,6 +16,7 @@ mod backtest_cmds;
 mod client_cmds;
 mod edge;
 mod embedded;
+mod monitor_cmds;
 mod services;
 mod trading_cmds;
 
@@ -56,6 +58,8 @@ enum Command {
     Orders(trading_cmds::OrdersArgs),
     /// An account's equity, cash, P&L and positions (portfolio).
     Account(trading_cmds::AccountArgs),
+    /// The platform's status from the monitor service (monitor.status).
+    Status(monitor_cmds::StatusArgs),
     /// Probe a process's health endpoint; exit 0 on HTTP 200 (container health checks).
     Health(client_cmds::HealthArgs),
 }
@@ -79,6 +83,7 @@ async fn main() -> std::process::ExitCode {
         Command::Orders(args) => trading_cmds::orders(args).await,
         Command::Account(args) => trading_cmds::account(args).await,
         Command::Health(args) => client_cmds::health(args).await,
+        Command::Status(args) => monitor_cmds::status(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -18,6 +18,7 @@ pub const ALL_SERVICES: &[&str] = &[
     "portfolio",
     "backtest",
     "analytics",
+    "monitor",
 ];
 
 #[derive(clap::Args, Debug)]
@@ -76,6 +77,10 @@ pub struct RunArgs {
     metrics_addr: Option<String>,
     #[command(flatten)]
     edge: edge::EdgeArgs,
+    /// The monitor's options (its server view defaults to the embedded
+    /// server's monitoring port).
+    #[command(flatten)]
+    monitor: monitor_service::MonitorArgs,
 }
 
 fn selected(args: &RunArgs) -> anyhow::Result<Vec<&'static str>> {
@@ -212,6 +217,14 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                     .await
                     .map_err(anyhow::Error::from)
             }),
+            "monitor" => {
+                let config = monitor_config(&args, server.is_some())?;
+                tokio::spawn(async move {
+                    monitor_service::run(config, client, shutdown)
+                        .await
+                        .map_err(anyhow::Error::from)
+                })
+            }
             other => bail!("service {other} is known but not wired into trader run"),
         };
         tasks.push((*name, task));
@@ -316,6 +329,20 @@ fn market_data_config(args: &RunArgs) -> anyhow::Result<market_data::Config> {
             interval: Duration::from_secs(args.bar_seconds),
             ..Default::default()
         });
+    }
+    Ok(config)
+}
+
+/// The monitor's flags; with an embedded server and no `--server-monitor-url`,
+/// the embedded server's monitoring port.
+fn monitor_config(args: &RunArgs, embedded: bool) -> anyhow::Result<monitor_service::Config> {
+    let mut config = monitor_service::Config::default();
+    config.stream.replicas = args.replicas;
+    args.monitor
+        .apply(&mut config)
+        .map_err(anyhow::Error::msg)?;
+    if config.server_monitor_url.is_none() && embedded {
+        config.server_monitor_url = Some(format!("http://127.0.0.1:{}", args.monitor_port));
     }
     Ok(config)
 }

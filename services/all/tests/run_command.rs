@@ -160,6 +160,7 @@ async fn run_starts_everything_and_stops_cleanly_on_sigterm() {
             "backtest",
             "execution",
             "market-data",
+            "monitor",
             "portfolio",
             "risk",
             "strategy"
@@ -218,6 +219,56 @@ async fn run_starts_everything_and_stops_cleanly_on_sigterm() {
             "risk",
             "execution",
             "portfolio"
+        ]
+        .iter()
+        .all(|w| text.contains(w)),
+        "{text}"
+    );
+
+    // README "Observe": the monitor's view, with the embedded server's own.
+    let status = testkit::wait_until(
+        "trader status with every service",
+        Duration::from_secs(30),
+        || async {
+            let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_trader"))
+                .args(["status", "--json", "--nats-url", &url])
+                .output()
+                .await
+                .unwrap();
+            let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+            (status["services"].as_array()?.len() >= 8).then_some(status)
+        },
+    )
+    .await;
+    let names: Vec<&str> = status["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"monitor") && names.contains(&"risk"),
+        "{names:?}"
+    );
+    assert_eq!(status["server"]["reachable"], true, "{status}");
+    assert_eq!(
+        status["server"]["url"],
+        format!("http://127.0.0.1:{monitor}")
+    );
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_trader"))
+        .args(["status", "--nats-url", &url])
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        [
+            "monitor",
+            "execution",
+            "ORDERS",
+            "execution-signals",
+            "connections"
         ]
         .iter()
         .all(|w| text.contains(w)),

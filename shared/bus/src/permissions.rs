@@ -241,8 +241,14 @@ pub const ANALYTICS: Endpoints = Endpoints {
     internal: &[],
 };
 
+pub const MONITOR: Endpoints = Endpoints {
+    service: subjects::monitor::SERVICE,
+    public: &[subjects::monitor::STATUS, subjects::monitor::HISTORY],
+    internal: &[],
+};
+
 /// Every service, in start order.
-pub const SERVICES: [Endpoints; 7] = [
+pub const SERVICES: [Endpoints; 8] = [
     MARKET_DATA,
     STRATEGY,
     RISK,
@@ -250,6 +256,7 @@ pub const SERVICES: [Endpoints; 7] = [
     PORTFOLIO,
     BACKTEST,
     ANALYTICS,
+    MONITOR,
 ];
 
 fn serves_public(e: &Endpoints) -> Permissions {
@@ -364,8 +371,29 @@ pub fn analytics() -> Permissions {
         .reads_bucket(buckets::BACKTEST_JOBS)
 }
 
+pub fn monitor() -> Permissions {
+    serves_public(&MONITOR)
+        // Discovery of every service (replies come to its inbox).
+        .requests(&["$SRV.STATS", "$SRV.INFO"])
+        .provisions(streams::SYSTEM)
+        .provisions(streams::ALERTS)
+        .reads(streams::SYSTEM)
+        .publishes(&[
+            subjects::monitor::HEALTH,
+            &subjects::alert("*", subjects::monitor::SERVICE),
+        ])
+        .owns_bucket(buckets::MONITOR_ALERTS)
+        // Its job is every stream's state: listing streams and their
+        // consumers and reading their info, never their messages.
+        .publish([
+            format!("{JS_API}.STREAM.LIST"),
+            format!("{JS_API}.STREAM.INFO.*"),
+            format!("{JS_API}.CONSUMER.LIST.*"),
+        ])
+}
+
 /// Streams whose events anyone may read.
-const EVENT_STREAMS: [&str; 7] = [
+const EVENT_STREAMS: [&str; 8] = [
     streams::MARKET,
     streams::QUOTES,
     streams::SIGNALS,
@@ -373,6 +401,7 @@ const EVENT_STREAMS: [&str; 7] = [
     streams::ALERTS,
     streams::PORTFOLIO,
     streams::BACKTESTS,
+    streams::SYSTEM,
 ];
 
 /// People and tools (the CLI, `nats`, dashboards): every public endpoint,
@@ -412,6 +441,7 @@ fn all_services() -> Vec<(&'static str, Permissions)> {
         (PORTFOLIO.service, portfolio()),
         (BACKTEST.service, backtest()),
         (ANALYTICS.service, analytics()),
+        (MONITOR.service, monitor()),
     ]
 }
 
