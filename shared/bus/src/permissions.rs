@@ -25,6 +25,11 @@ pub struct Permissions {
     pub subscribe: BTreeSet<String>,
     /// May publish one reply to the reply subject of each request it received.
     pub allow_responses: bool,
+    /// Micro services one connection of this user answers `$SRV` for: a
+    /// discovery request reaches each of them, so that many replies are
+    /// allowed per request (execution: 2 with the paper exchange; `trader`:
+    /// every service on one connection).
+    pub services: usize,
 }
 
 /// The JetStream API prefix.
@@ -54,6 +59,7 @@ impl Permissions {
     /// stats requests addressed to all services or to `service`.
     fn serves(mut self, service: &str, endpoints: &[&str]) -> Self {
         self.allow_responses = true;
+        self.services += 1;
         self.subscribe(
             endpoints
                 .iter()
@@ -143,6 +149,7 @@ impl Permissions {
         self.publish.extend(other.publish.iter().cloned());
         self.subscribe.extend(other.subscribe.iter().cloned());
         self.allow_responses |= other.allow_responses;
+        self.services += other.services;
         self
     }
 }
@@ -484,7 +491,12 @@ pub fn render_users_conf() -> String {
         ));
         render_list(&mut out, "publish", &p.publish);
         render_list(&mut out, "subscribe", &p.subscribe);
-        if p.allow_responses {
+        if p.allow_responses && p.services > 1 {
+            out.push_str(&format!(
+                "        allow_responses: {{ max: {} }}\n",
+                p.services
+            ));
+        } else if p.allow_responses {
             out.push_str("        allow_responses: true\n");
         }
         out.push_str("      }\n    }\n");
@@ -585,6 +597,18 @@ mod tests {
             assert!(p.publish.is_subset(&trader.publish));
             assert!(p.subscribe.is_subset(&trader.subscribe));
         }
+    }
+
+    /// `$SRV.PING` reaches every micro service of a connection: the user of
+    /// `trader run` may answer once per service, execution twice.
+    #[test]
+    fn replies_per_discovery_request() {
+        assert_eq!(market_data().services, 1);
+        assert_eq!(execution().services, 2);
+        assert_eq!(trader().services, SERVICES.len() + 1);
+        assert_eq!(client().services, 0);
+        let conf = render_users_conf();
+        assert!(conf.contains(&format!("allow_responses: {{ max: {} }}", SERVICES.len() + 1)));
     }
 
     #[test]
