@@ -263,6 +263,13 @@ async fn services_trade_end_to_end_under_their_own_users() {
     let _analytics = run_as(&server, "analytics", &seen, |c, s| {
         analytics_service::run(analytics_service::Config::default(), c, s.wait())
     });
+    let _monitor = run_as(&server, "monitor", &seen, |c, s| {
+        let config = monitor_service::Config {
+            interval: Duration::from_millis(250),
+            ..Default::default()
+        };
+        monitor_service::run(config, c, s.wait())
+    });
 
     // Everything below goes through the public endpoints as `client`.
     let (client, refused) = login(&server, "client").await;
@@ -462,6 +469,33 @@ async fn services_trade_end_to_end_under_their_own_users() {
         .parse()
         .unwrap();
     assert!(cash < Decimal::from(100_000));
+
+    // The monitor sees every service, every stream and their consumers, and
+    // keeps samples in SYSTEM (its own stream), with nothing refused.
+    let status = testkit::wait_until(
+        "all 8 services in monitor.status",
+        Duration::from_secs(30),
+        || async {
+            let s = call(&client, subjects::monitor::STATUS, json!({})).await;
+            (s["services"].as_array()?.len() >= 8).then_some(s)
+        },
+    )
+    .await;
+    let streams: Vec<&str> = status["jetstream"]["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        streams.contains(&"ORDERS") && streams.contains(&"SYSTEM"),
+        "{streams:?}"
+    );
+    testkit::wait_until("health samples", Duration::from_secs(30), || async {
+        let h = call(&client, subjects::monitor::HISTORY, json!({"limit": 2})).await;
+        (h["samples"].as_array()?.len() == 2).then_some(())
+    })
+    .await;
 
     // Nobody was refused anything along the way.
     assert!(
