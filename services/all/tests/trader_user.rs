@@ -80,6 +80,18 @@ async fn trader_runs_every_service_as_user_trader() {
         (order["status"] == "filled").then_some(())
     })
     .await;
+    // Every micro service of the process answers the monitor's discovery
+    // (one connection: 9 replies per $SRV request, all allowed).
+    testkit::wait_until(
+        "9 micro services in monitor.status",
+        Duration::from_secs(30),
+        || async {
+            let reply = client.request("monitor.status", "".into()).await.ok()?;
+            let status: serde_json::Value = serde_json::from_slice(&reply.payload).ok()?;
+            (status["services"].as_array()?.len() == 9).then_some(())
+        },
+    )
+    .await;
     assert!(refused.all().is_empty(), "{:?}", refused.all());
     assert!(child.try_wait().unwrap().is_none(), "trader run exited");
     // The process was refused nothing either (it logs every server error).

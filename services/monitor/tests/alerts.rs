@@ -256,3 +256,79 @@ async fn an_error_rate_jump_raises_an_alert() {
     assert_eq!(alert.target, subjects::risk::SERVICE);
     assert!(alert.value >= 500, "{alert:?}");
 }
+
+/// An episode opened by a monitor that died before publishing its alert is
+/// published by the next monitor that sees it (under the same id: once); one
+/// opened longer ago than half the duplicate window is left alone.
+#[tokio::test]
+async fn an_episode_opened_by_a_dead_monitor_is_published_once_by_another() {
+    let thresholds = monitor_service::Thresholds {
+        max_consumer_lag: 1,
+        ..Default::default()
+    };
+    let platform = Platform::builder()
+        .service(subjects::monitor::SERVICE, 1, move |c, s| {
+            monitor_service::run(monitor(thresholds.clone()), c, s.wait())
+        })
+        .start()
+        .await;
+    let client = platform.client().clone();
+    let js = jetstream::new(client.clone());
+    let work = js
+        .create_stream(stream::Config {
+            name: "WORK".into(),
+            subjects: vec!["work.>".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for name in ["fresh", "stale"] {
+        work.create_consumer(pull::Config {
+            durable_name: Some(name.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    }
+    let kv = js
+        .get_key_value(subjects::buckets::MONITOR_ALERTS)
+        .await
+        .unwrap();
+    let record = |target: &str, opened: i64| {
+        json!({"opened": opened, "alert": {
+            "kind": "consumer_lag", "target": target, "severity": "warning",
+            "message": format!("opened by a monitor that died: {target}"),
+            "value": 3, "threshold": 1, "episode": 0}})
+        .to_string()
+    };
+    let now = model::UnixNanos::now().0;
+    let day = 24 * 3600 * 1_000_000_000i64;
+    let fresh_key = subjects::monitor::episode_key("consumer_lag", "WORK/fresh");
+    let fresh_rev = kv
+        .create(&fresh_key, record("WORK/fresh", now).into())
+        .await
+        .unwrap();
+    kv.create(
+        subjects::monitor::episode_key("consumer_lag", "WORK/stale"),
+        record("WORK/stale", now - day).into(),
+    )
+    .await
+    .unwrap();
+    for i in 0..3 {
+        js.publish("work.item", format!("{i}").into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let alert = wait_until("the dead monitor's alert", ALERT_WAIT, || async {
+        common::monitor_alerts(&client).await.into_iter().next()
+    })
+    .await;
+    assert_eq!(alert.target, "WORK/fresh");
+    assert_eq!(alert.message, "opened by a monitor that died: WORK/fresh");
+    assert_eq!(alert.episode, fresh_rev);
+    common::wait_samples(&client, 6).await;
+    let alerts = common::monitor_alerts(&client).await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+}
