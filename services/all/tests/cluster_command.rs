@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 const URLS: &str = "nats://127.0.0.1:4122,nats://127.0.0.1:4222,nats://127.0.0.1:4322";
-const SERVICES: [&str; 7] = [
+const SERVICES: [&str; 8] = [
     "market-data",
     "strategy",
     "risk",
@@ -16,6 +16,7 @@ const SERVICES: [&str; 7] = [
     "portfolio",
     "backtest",
     "analytics",
+    "monitor",
 ];
 
 fn cluster_sh() -> PathBuf {
