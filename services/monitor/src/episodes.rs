@@ -28,6 +28,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::detector::Observation;
 
+/// The `monitor-alerts` bucket: one entry per key, a forgotten episode (its
+/// instance never comes back) gone after a day.
+pub fn bucket(replicas: usize) -> kv::Config {
+    kv::Config {
+        bucket: subjects::buckets::MONITOR_ALERTS.to_string(),
+        description: "open monitor alert episodes".to_string(),
+        history: 1,
+        max_age: Duration::from_secs(24 * 3600),
+        num_replicas: replicas,
+        storage: jetstream::stream::StorageType::File,
+        ..Default::default()
+    }
+}
+
 /// The value of an episode key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Record {
@@ -200,5 +214,86 @@ impl Episodes {
         for key in done {
             self.open.remove(&key);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bus::api::monitor::AlertKind;
+
+    fn lag(active: bool) -> Observation {
+        Observation {
+            active,
+            alert: MonitorAlert {
+                kind: AlertKind::ConsumerLag,
+                target: "WORK/held".into(),
+                severity: "warning".into(),
+                message: "behind".into(),
+                value: 9,
+                threshold: 5,
+                episode: 0,
+            },
+        }
+    }
+
+    async fn stored_alerts(js: &jetstream::Context) -> Vec<(String, MonitorAlert)> {
+        let mut stream = js.get_stream(subjects::streams::ALERTS).await.unwrap();
+        let state = stream.info().await.unwrap().state.clone();
+        let mut out = Vec::new();
+        for seq in state.first_sequence..=state.last_sequence {
+            if let Ok(m) = stream.get_raw_message(seq).await {
+                let id = m.headers.get("Nats-Msg-Id").unwrap().as_str().to_string();
+                let event: model::Event<MonitorAlert> = serde_json::from_slice(&m.payload).unwrap();
+                out.push((id, event.data));
+            }
+        }
+        out
+    }
+
+    /// Two monitors see the same condition at the same moment: one opens the
+    /// episode, both publish, ALERTS keeps one; once it ended (two inactive
+    /// rounds), the next occurrence is a new episode with a new alert.
+    #[tokio::test]
+    async fn two_monitors_store_one_alert_per_episode() {
+        let server = testkit::NatsServer::start().await;
+        let js = jetstream::new(server.client().await);
+        bus::jetstream::ensure_stream(&js, bus::jetstream::alerts_stream(&Default::default()))
+            .await
+            .unwrap();
+        let kv = bus::jetstream::ensure_kv(&js, bucket(1)).await.unwrap();
+        let window = Duration::from_secs(3600);
+        let mut a = Episodes::new(js.clone(), kv.clone(), window, 2);
+        let mut b = Episodes::new(js.clone(), kv.clone(), window, 2);
+        tokio::join!(a.apply(vec![lag(true)], "a"), b.apply(vec![lag(true)], "b"));
+        let alerts = stored_alerts(&js).await;
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        let key = subjects::monitor::episode_key("consumer_lag", "WORK/held");
+        let first = kv.entry(&key).await.unwrap().unwrap().revision;
+        assert_eq!(alerts[0].1.episode, first);
+        assert_eq!(alerts[0].0, subjects::monitor::alert_msg_id(&key, first));
+        // Both know the episode and published it (the second as a duplicate).
+        for e in [&a, &b] {
+            let open = e.open.get(&key).expect("tracked");
+            assert!(open.published && open.revision == first);
+        }
+        // Still active: nothing new. One inactive round: still open.
+        a.apply(vec![lag(true)], "a").await;
+        b.apply(vec![lag(false)], "b").await;
+        assert!(kv.get(&key).await.unwrap().is_some());
+        // A second inactive round ends it where it was seen inactive twice.
+        b.apply(vec![lag(false)], "b").await;
+        assert!(kv.get(&key).await.unwrap().is_none());
+        assert_eq!(stored_alerts(&js).await.len(), 1);
+        // `a` still believes it open; it never deletes a newer episode.
+        b.apply(vec![lag(true)], "b").await;
+        let second = kv.entry(&key).await.unwrap().unwrap().revision;
+        assert!(second > first);
+        a.apply(vec![lag(false)], "a").await;
+        a.apply(vec![lag(false)], "a").await;
+        assert_eq!(kv.entry(&key).await.unwrap().unwrap().revision, second);
+        let alerts = stored_alerts(&js).await;
+        assert_eq!(alerts.len(), 2, "{alerts:?}");
+        assert_eq!(alerts[1].1.episode, second);
     }
 }

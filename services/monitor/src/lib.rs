@@ -29,7 +29,7 @@ mod status;
 use std::future::Future;
 use std::time::Duration;
 
-use async_nats::jetstream::{self, kv};
+use async_nats::jetstream;
 use async_nats::Client;
 use bus::jetstream::StreamSettings;
 use bus::runner::Runner;
@@ -103,18 +103,7 @@ async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
     runner
         .stream(bus::jetstream::alerts_stream(&config.stream))
         .await?;
-    let episodes_kv = runner
-        .kv(kv::Config {
-            bucket: subjects::buckets::MONITOR_ALERTS.to_string(),
-            description: "open monitor alert episodes".to_string(),
-            history: 1,
-            // A forgotten episode (its instance never comes back) goes away.
-            max_age: Duration::from_secs(24 * 3600),
-            num_replicas: config.stream.replicas,
-            storage: jetstream::stream::StorageType::File,
-            ..Default::default()
-        })
-        .await?;
+    let episodes_kv = runner.kv(episodes::bucket(config.stream.replicas)).await?;
     let instance = runner.start_service().await?.to_string();
     let ctx = std::sync::Arc::new(Ctx {
         client: runner.client().clone(),
