@@ -1,5 +1,7 @@
 //! JetStream's state: every stream (KV buckets' streams included) with its
-//! messages, bytes and sequences, and its durable consumers with their lag.
+//! messages, bytes and sequences, and its durable consumers with their lag
+//! (also set as the `trader_consumer_*` gauges of this process, so every
+//! durable consumer's lag is in `/metrics`, a strategy's `strategy-<id>` too).
 
 use async_nats::jetstream::{self, consumer};
 use bus::api::monitor::{ConsumerStatus, JetStreamStatus, StreamStatus};
@@ -41,6 +43,7 @@ pub async fn state(js: &jetstream::Context) -> Result<JetStreamStatus, String> {
                 consumers = list
                     .iter()
                     .filter(|c| durable(c))
+                    .inspect(|c| bus::metrics::set_consumer_lag(&info.config.name, &c.name, c))
                     .map(consumer_status)
                     .collect();
                 consumers.sort_by(|a: &ConsumerStatus, b| a.name.cmp(&b.name));

@@ -198,8 +198,9 @@ pub fn signal(strategy: &str) {
 }
 
 /// A durable consumer's lag as JetStream reports it (set by the runner's
-/// consumer watch, [`crate::runner::Runner::watch_consumer`]).
-pub(crate) fn set_consumer_lag(
+/// consumer watch, [`crate::runner::Runner::watch_consumer`], and by the
+/// monitor for every durable consumer it sees).
+pub fn set_consumer_lag(
     stream: &str,
     consumer: &str,
     info: &async_nats::jetstream::consumer::Info,
