@@ -66,6 +66,9 @@ pub struct Episodes {
     republish_within: Duration,
     clear_samples: u32,
     open: BTreeMap<String, Open>,
+    /// Observations reported once (instance gone) that JetStream did not
+    /// take this round: tried again next round.
+    retry: Vec<Observation>,
 }
 
 impl Episodes {
@@ -81,11 +84,13 @@ impl Episodes {
             republish_within: duplicate_window / 2,
             clear_samples: clear_samples.max(1),
             open: BTreeMap::new(),
+            retry: Vec::new(),
         }
     }
 
     /// Opens, publishes and closes episodes for this round of observations.
-    pub async fn apply(&mut self, observations: Vec<Observation>, correlation_id: &str) {
+    pub async fn apply(&mut self, mut observations: Vec<Observation>, correlation_id: &str) {
+        observations.append(&mut self.retry);
         let mut seen = BTreeSet::new();
         for obs in observations {
             let key = obs.key();
@@ -121,6 +126,10 @@ impl Episodes {
         let Ok(value) = serde_json::to_vec(&record) else {
             return;
         };
+        let retry = Observation {
+            active: true,
+            alert: record.alert.clone(),
+        };
         match self.kv.create(&key, value.into()).await {
             Ok(revision) => {
                 tracing::info!(key, revision, "alert episode opened");
@@ -134,8 +143,14 @@ impl Episodes {
                     }
                 }
                 // Closed in between: the next round opens it.
+                Ok(_) if !ends => self.retry.push(retry),
                 Ok(_) => {}
-                Err(e) => tracing::debug!(key, error = %e, "alert episode unreadable"),
+                Err(e) => {
+                    tracing::warn!(key, error = %e, "alert episode unreadable; retrying");
+                    if !ends {
+                        self.retry.push(retry);
+                    }
+                }
             },
         }
     }
