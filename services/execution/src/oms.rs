@@ -287,6 +287,7 @@ mod tests {
             timeframe: None,
             strategy_id: None,
             after_ts: None,
+            sizing: None,
         };
         let mut order = Order::new(&req, Timeframe::DAY, UnixNanos(0), UnixNanos(0), "c");
         order.status = OrderStatus::Accepted;

@@ -401,6 +401,7 @@ mod tests {
             timeframe: None,
             strategy_id: None,
             after_ts: None,
+            sizing: None,
         };
         let mut o = Order::new(&req, Timeframe::DAY, UnixNanos(0), UnixNanos(0), "c");
         o.status = OrderStatus::Accepted;
