@@ -67,6 +67,8 @@ async fn sweep_run(ctx: &Ctx, job_id: &str, index: u32) -> Result<RunRequest, Se
         cash: job.request.cash,
         commission: job.request.commission,
         finalize_trades: job.request.finalize_trades,
+        sizing: Default::default(),
+        sizing_at: Default::default(),
         include_equity: true,
     })
 }

@@ -122,6 +122,8 @@ fn local(
             cash: Decimal::from(cash),
             commission,
             finalize_trades: false,
+            sizing: Default::default(),
+            sizing_at: Default::default(),
         },
     )
     .unwrap()

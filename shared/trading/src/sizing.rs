@@ -151,7 +151,9 @@ impl Sizing {
 
     /// Units (unsigned) of the position `account` can take at `price`:
     /// [`Sizing::units`] of its [`AccountAt::budget`] (percent of equity takes
-    /// the percentage of that budget).
+    /// the percentage of that budget), never more than all-in buys (margin 1,
+    /// as backtesting.py's default: a fixed quantity the account cannot pay
+    /// for is cut to what it can).
     pub fn units_for(
         &self,
         account: &AccountAt,
@@ -159,7 +161,11 @@ impl Sizing {
         fees: Fees,
     ) -> Result<Decimal, MoneyError> {
         let budget = account.budget(price, fees)?;
-        self.units(budget, price, fees.pct)
+        let all_in = Sizing::AllIn.units(budget, price, fees.pct)?;
+        match self {
+            Sizing::AllIn => Ok(all_in),
+            _ => Ok(self.units(budget, price, fees.pct)?.min(all_in)),
+        }
     }
 }
 
