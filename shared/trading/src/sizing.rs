@@ -52,6 +52,10 @@ pub struct FillSizing {
     pub sizing: Sizing,
     #[serde(default)]
     pub moment: SizingMoment,
+    /// The price the order was sized at (the signal bar's close): risk
+    /// prices the order with it, since the fill decides the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal_price: Option<Decimal>,
 }
 
 /// An account as sizing sees it at one price of one symbol.
@@ -321,6 +325,7 @@ mod tests {
             direction: Direction::Short,
             sizing: Sizing::AllIn,
             moment: SizingMoment::AtFill,
+            signal_price: None,
         };
         // At 110: equity 4990 + 5500 = 10490, exit fee 11 → 10479 to spend;
         // 10479 / (110 × 1.002) = 95.07 → 95 short, so sell 145.

@@ -30,6 +30,12 @@ pub struct CheckRequest {
     /// for this order until it shows up in ORDERS.
     #[serde(default)]
     pub client_order_id: Option<String>,
+    /// The exchange's commission (fraction of notional, and per order) the
+    /// order will pay: buying power counts it. Default 0.
+    #[serde(default, skip_serializing_if = "Decimal::is_zero")]
+    pub commission_pct: Decimal,
+    #[serde(default, skip_serializing_if = "Decimal::is_zero")]
+    pub commission_fixed: Decimal,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
