@@ -106,6 +106,15 @@ async fn handle(ctx: &Arc<Ctx>, message: async_nats::jetstream::Message) {
     // Size on a settled account: the previous signal's market order fills on a
     // bar at or before this signal's, so wait for it (bounded) to make sizing
     // independent of how fast the exchange got there.
+    // Another instance may have placed the previous signal's order: see
+    // everything ORDERS holds now before sizing on it.
+    if let Err(e) = ctx.applied.catch_up(ctx.config.catch_up_timeout).await {
+        tracing::warn!(correlation_id, error = %e, "paper signal: ORDERS not caught up; will retry");
+        let _ = message
+            .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+            .await;
+        return;
+    }
     let settle = tokio::time::Instant::now() + Duration::from_secs(5);
     while ctx
         .oms

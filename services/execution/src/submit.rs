@@ -177,6 +177,7 @@ async fn decide(
             client_order_id: Some(req.client_order_id.clone()),
             commission_pct: ctx.config.exchange.commission_pct,
             commission_fixed: ctx.config.exchange.commission_fixed,
+            orders_sequence: Some(ctx.applied.sequence()),
         },
         RequestOptions {
             timeout: ctx.config.request_timeout,

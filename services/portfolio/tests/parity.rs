@@ -168,6 +168,77 @@ impl Env {
     /// and at most the last one still works (its fill bar never comes), and
     /// the portfolio applied every fill; returns the fills and the summary.
     async fn settled(&self, account: &str) -> (Vec<Fill>, Summary) {
+        let r = self.settled_inner(account).await;
+        if std::env::var("PARITY_DEBUG").is_ok() {
+            let v: serde_json::Value = self
+                .call(subjects::risk::STATUS, json!({"account": account}))
+                .await;
+            eprintln!("{account}: risk {v}\nportfolio {:?}", r.1);
+            let bars = goog();
+            let bar = |ts: model::UnixNanos| bars.iter().position(|b| b.ts >= ts);
+            let mut orders = self.orders(account).await;
+            orders.sort_by_key(|o| o.sequence);
+            for o in orders.iter().take(14) {
+                eprintln!(
+                    "{account}: after bar {:?} {:?} {} filled {} @ {} {:?} {:?} est-price {:?}",
+                    bar(o.after_ts),
+                    o.side,
+                    o.qty,
+                    o.filled_qty,
+                    o.avg_fill_price,
+                    o.status,
+                    o.reason,
+                    o.sizing.as_ref().and_then(|s| s.signal_price)
+                );
+            }
+            let stream = self
+                .js
+                .get_stream(subjects::streams::SIGNALS)
+                .await
+                .unwrap();
+            let consumer = stream
+                .create_consumer(pull::OrderedConfig {
+                    filter_subject: format!("evt.signal.{account}.>"),
+                    deliver_policy: DeliverPolicy::All,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            let mut messages = consumer.messages().await.unwrap();
+            let mut n = 0;
+            while let Ok(Some(Ok(m))) =
+                tokio::time::timeout(Duration::from_secs(2), messages.next()).await
+            {
+                let e: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+                let ts = model::UnixNanos(e["data"]["signal"]["ts"].as_i64().unwrap());
+                eprintln!(
+                    "{account}: signal seq {} bar {:?} {} {}",
+                    m.info().unwrap().stream_sequence,
+                    bar(ts),
+                    e["data"]["signal"]["direction"],
+                    e["data"]["signal"]["price"]
+                );
+                n += 1;
+                if n > 8 || m.info().unwrap().pending == 0 {
+                    break;
+                }
+            }
+            let (mut cash, mut pos) = (CASH, Decimal::ZERO);
+            for f in r.0.iter().take(10) {
+                let signed = if f.side == Side::Buy { f.qty } else { -f.qty };
+                cash -= signed * f.price + f.commission;
+                pos += signed;
+                eprintln!(
+                    "{account}: fill bar {:?} cash {cash} pos {pos} equity at fill {}",
+                    bar(f.market_ts),
+                    cash + pos * f.price
+                );
+            }
+        }
+        r
+    }
+
+    async fn settled_inner(&self, account: &str) -> (Vec<Fill>, Summary) {
         let last = self
             .js
             .get_stream(subjects::streams::MARKET)
@@ -229,8 +300,8 @@ fn engine(kind: &str, fast: u32, slow: u32, commission: Decimal) -> backtest::Ba
     let bars = goog();
     let params = json!({"fast": fast, "slow": slow});
     let params = strategy::resolve_params(kind, params.as_object().unwrap()).unwrap();
-    let mut s = strategy::build(kind, &params, Symbol::new("GOOG").unwrap(), Timeframe::DAY)
-        .unwrap();
+    let mut s =
+        strategy::build(kind, &params, Symbol::new("GOOG").unwrap(), Timeframe::DAY).unwrap();
     backtest::run(
         &bars,
         s.as_mut(),
@@ -303,10 +374,26 @@ fn assert_parity(
     let want = engine_fills(report, commission);
     let got = paper_fills(fills);
     assert!(!want.is_empty(), "{what}: the engine trades");
-    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-        assert_eq!(g, w, "{what}: fill {i} (bar, side, size, price, commission)");
+    if std::env::var("PARITY_DEBUG").is_ok() {
+        for i in 0..got.len().max(want.len()).min(12) {
+            eprintln!(
+                "{what} {i}: paper {:?} engine {:?}",
+                got.get(i),
+                want.get(i)
+            );
+        }
     }
-    assert_eq!(got.len(), want.len(), "{what}: as many fills as the engine's legs");
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(
+            g, w,
+            "{what}: fill {i} (bar, side, size, price, commission)"
+        );
+    }
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "{what}: as many fills as the engine's legs"
+    );
 
     let cent = |d: Decimal| d.round_dp(2);
     let realized: Decimal = report.trades.iter().map(|t| t.pnl + t.commission).sum();
@@ -322,14 +409,24 @@ fn assert_parity(
     let cash = engine_cash - held * entry;
     assert_eq!(cent(summary.cash), cent(cash), "{what}: cash");
     assert_eq!(summary.cash, cash, "{what}: cash, exactly");
-    assert_eq!(summary.realized_pnl, realized, "{what}: realized P&L (before commissions)");
+    assert_eq!(
+        summary.realized_pnl, realized,
+        "{what}: realized P&L (before commissions)"
+    );
     assert_eq!(summary.commissions, commissions, "{what}: commissions");
     let equity = summary.cash + held * last_close;
-    assert_eq!(equity, report.stats.equity_final, "{what}: equity at the last close");
-    assert!(summary.cash >= Decimal::ZERO || held < Decimal::ZERO, "{what}: cash never spent twice");
+    assert_eq!(
+        equity, report.stats.equity_final,
+        "{what}: equity at the last close"
+    );
+    assert!(
+        summary.cash >= Decimal::ZERO || held < Decimal::ZERO,
+        "{what}: cash never spent twice"
+    );
 }
 
-const CASES: [(&str, &str, u32, u32); 2] = [("sma", "sma_cross", 10, 20), ("ema", "ema_cross", 12, 26)];
+const CASES: [(&str, &str, u32, u32); 2] =
+    [("sma", "sma_cross", 10, 20), ("ema", "ema_cross", 12, 26)];
 
 #[tokio::test]
 async fn paper_trades_goog_as_the_engine_does_without_commission() {

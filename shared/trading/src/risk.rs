@@ -391,12 +391,14 @@ fn buying_power(
         input.fees.fixed,
         "commission",
     )?;
-    // Working orders on the order's side count as if filled.
-    let (working, working_signed) = match input.side {
-        Side::Buy => (input.open_buy_qty, input.open_buy_qty),
-        Side::Sell => (input.open_sell_qty, -input.open_sell_qty),
+    // Working orders count as if filled: the position they leave is what
+    // this order starts from (as the paper path sizes it).
+    let working = match input.side {
+        Side::Buy => input.open_buy_qty,
+        Side::Sell => input.open_sell_qty,
     };
-    let before = money::add(input.position, working_signed, "position + working orders")?;
+    let net_working = money::sub(input.open_buy_qty, input.open_sell_qty, "working orders")?;
+    let before = money::add(input.position, net_working, "position + working orders")?;
     let after = money::add(before, input.signed_qty(), "position + qty")?;
     match bp {
         BuyingPower::Cash => {

@@ -110,6 +110,12 @@ pub(crate) async fn decide(
     req: CheckRequest,
 ) -> Result<CheckResponse, ServiceError> {
     super::known_account(&ctx, &req.account).await?;
+    if let Some(sequence) = req.orders_sequence {
+        if !ctx.orders.wait(sequence, ctx.config.catch_up_timeout).await {
+            tracing::warn!(correlation_id = %rc.correlation_id, sequence,
+                "risk decides before applying the ORDERS sequence the order was sized on");
+        }
+    }
     let (limits, _) = ctx.settings.limits_of(&req.account);
     let state = ctx.settings.state_of(&req.account).state;
     let violations = {

@@ -36,6 +36,11 @@ pub struct CheckRequest {
     pub commission_pct: Decimal,
     #[serde(default, skip_serializing_if = "Decimal::is_zero")]
     pub commission_fixed: Decimal,
+    /// Decide on ORDERS applied at least up to this sequence (execution sends
+    /// what its OMS has applied), so risk sees the fills the order was sized
+    /// on: every instance then answers alike. Waits `catch_up_timeout` at most.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub orders_sequence: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
