@@ -102,6 +102,11 @@ impl Env {
     /// A 10,000 margin-1 account (backtesting.py's default broker) trading
     /// `kind` on GOOG, all in, sized at the fill.
     async fn start_paper(&self, account: &str, kind: &str, fast: u32, slow: u32) {
+        self.start_paper_sized(account, kind, fast, slow, "at_fill")
+            .await
+    }
+
+    async fn start_paper_sized(&self, account: &str, kind: &str, fast: u32, slow: u32, at: &str) {
         let _: Summary = self
             .call(
                 subjects::portfolio::ACCOUNT_OPEN,
@@ -120,7 +125,7 @@ impl Env {
                 subjects::strategy::START,
                 json!({"id": account, "kind": kind, "params": {"fast": fast, "slow": slow},
                     "symbols": ["GOOG"], "mode": "paper", "account": account,
-                    "sizing": {"rule": "all_in"}, "sizing_at": "at_fill"}),
+                    "sizing": {"rule": "all_in"}, "sizing_at": at}),
             )
             .await;
     }
@@ -297,6 +302,16 @@ fn goog() -> Vec<Bar> {
 }
 
 fn engine(kind: &str, fast: u32, slow: u32, commission: Decimal) -> backtest::BacktestReport {
+    engine_sized(kind, fast, slow, commission, trading::SizingMoment::AtFill)
+}
+
+fn engine_sized(
+    kind: &str,
+    fast: u32,
+    slow: u32,
+    commission: Decimal,
+    sizing_at: trading::SizingMoment,
+) -> backtest::BacktestReport {
     let bars = goog();
     let params = json!({"fast": fast, "slow": slow});
     let params = strategy::resolve_params(kind, params.as_object().unwrap()).unwrap();
@@ -305,7 +320,10 @@ fn engine(kind: &str, fast: u32, slow: u32, commission: Decimal) -> backtest::Ba
     backtest::run(
         &bars,
         s.as_mut(),
-        &backtest::BacktestConfig::new(CASH, commission),
+        &backtest::BacktestConfig {
+            sizing_at,
+            ..backtest::BacktestConfig::new(CASH, commission)
+        },
     )
     .unwrap()
 }
@@ -436,11 +454,26 @@ async fn paper_trades_goog_as_the_engine_does_without_commission() {
     for (account, kind, fast, slow) in CASES {
         env.start_paper(account, kind, fast, slow).await;
     }
+    // Sized at the signal bar's close (the old paper rule), the fill cuts an
+    // all-in order a higher open cannot pay for: never below zero cash.
+    env.start_paper_sized("sma-sig", "sma_cross", 10, 20, "at_signal")
+        .await;
     for (account, kind, fast, slow) in CASES {
         let report = engine(kind, fast, slow, Decimal::ZERO);
         let (fills, summary) = env.settled(account).await;
         assert_parity(account, &report, Decimal::ZERO, &fills, &summary);
     }
+    let report = engine_sized("sma_cross", 10, 20, Decimal::ZERO, trading::SizingMoment::AtSignal);
+    let (fills, summary) = env.settled("sma-sig").await;
+    assert_parity("sma at_signal", &report, Decimal::ZERO, &fills, &summary);
+    let mut cash = CASH;
+    for f in &fills {
+        cash -= if f.side == Side::Buy { f.qty } else { -f.qty } * f.price + f.commission;
+        assert!(cash >= Decimal::ZERO, "cash {cash} after {f:?}");
+    }
+    // Sized at the fill or at the signal, the positions differ from the first trade.
+    let at_fill = engine("sma_cross", 10, 20, Decimal::ZERO);
+    assert_ne!(report.trades[0].size, at_fill.trades[0].size);
 }
 
 #[tokio::test]
