@@ -21,7 +21,18 @@ pub async fn report(
             account,
             benchmark,
             timeframe,
-        } => return crate::account::report(ctx, rc, account, benchmark.as_ref(), *timeframe).await,
+            equity,
+        } => {
+            return crate::account::report(
+                ctx,
+                rc,
+                account,
+                benchmark.as_ref(),
+                *timeframe,
+                *equity,
+            )
+            .await
+        }
     };
     request(
         &ctx.client,

@@ -46,6 +46,9 @@ impl Env {
             .service(subjects::strategy::SERVICE, 1, move |c, s| {
                 strategy_service::run(strategy.clone(), c, s.wait())
             })
+            .service(subjects::analytics::SERVICE, 1, |c, s| {
+                analytics_service::run(analytics_service::Config::default(), c, s.wait())
+            })
             .start()
             .await;
         platform.import_goog(0..goog().len()).await;
@@ -297,6 +300,34 @@ impl Env {
     }
 }
 
+impl Env {
+    /// `analytics.performance.get` of the account (equity rebuilt from its
+    /// fills at every GOOG close) against the engine's statistics.
+    async fn assert_same_statistics(&self, account: &str, report: &backtest::BacktestReport) {
+        let perf: bus::api::analytics::Performance = self
+            .call(
+                subjects::analytics::PERFORMANCE_GET,
+                json!({"source": {"account": {"account": account, "benchmark": "GOOG",
+                    "timeframe": "1d", "equity": "fills"}}}),
+            )
+            .await;
+        let got = serde_json::to_value(&perf.stats).unwrap();
+        // Both through JSON text, as the reply came (serde_json's float
+        // parsing may land one ulp off the printed value).
+        let text = serde_json::to_string(&report.stats).unwrap();
+        let want =
+            serde_json::to_value(serde_json::from_str::<backtest::Stats>(&text).unwrap()).unwrap();
+        let mut differ = Vec::new();
+        for (k, w) in want.as_object().unwrap() {
+            if got[k] != *w {
+                differ.push(format!("{k}: paper {} engine {w}", got[k]));
+            }
+        }
+        assert!(differ.is_empty(), "{account}: statistics differ: {differ:#?}");
+        assert!(want.as_object().unwrap().len() > 25, "every statistic compared");
+    }
+}
+
 fn goog() -> Vec<Bar> {
     testkit::paths::goog_bars()
 }
@@ -462,8 +493,15 @@ async fn paper_trades_goog_as_the_engine_does_without_commission() {
         let report = engine(kind, fast, slow, Decimal::ZERO);
         let (fills, summary) = env.settled(account).await;
         assert_parity(account, &report, Decimal::ZERO, &fills, &summary);
+        env.assert_same_statistics(account, &report).await;
     }
-    let report = engine_sized("sma_cross", 10, 20, Decimal::ZERO, trading::SizingMoment::AtSignal);
+    let report = engine_sized(
+        "sma_cross",
+        10,
+        20,
+        Decimal::ZERO,
+        trading::SizingMoment::AtSignal,
+    );
     let (fills, summary) = env.settled("sma-sig").await;
     assert_parity("sma at_signal", &report, Decimal::ZERO, &fills, &summary);
     let mut cash = CASH;
@@ -498,5 +536,6 @@ async fn paper_trades_goog_as_the_engine_does_with_commission_two_executions_and
         let report = engine(kind, fast, slow, commission);
         let (fills, summary) = env.settled(account).await;
         assert_parity(account, &report, commission, &fills, &summary);
+        env.assert_same_statistics(account, &report).await;
     }
 }

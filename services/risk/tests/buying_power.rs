@@ -149,8 +149,11 @@ async fn a_cash_account_buys_with_its_cash_and_never_shorts() {
 #[tokio::test]
 async fn a_margin_account_with_leverage_2_holds_twice_its_equity_and_no_more() {
     let env = env().await;
-    env.open("m2", json!({"type": "margin", "leverage": "2", "maintenance_margin": "0.25"}))
-        .await;
+    env.open(
+        "m2",
+        json!({"type": "margin", "leverage": "2", "maintenance_margin": "0.25"}),
+    )
+    .await;
     // Equity 10,000 × 2: 200 at 100 long or short, not 201.
     assert!(env.check("m2", "buy", 200, "0").await.accepted);
     assert!(env.check("m2", "sell", 200, "0").await.accepted);

@@ -152,6 +152,21 @@ pub struct BacktestReport {
     pub open_position: Option<OpenPosition>,
 }
 
+/// A trade's return as a fraction of its entry value, after commissions: a
+/// ratio, so in f64, as backtesting.py's `pl_pct` computes it (and without
+/// two `Decimal` divisions per trade). Account analytics use it too, so a
+/// paper account's trades return what the engine's do.
+pub fn trade_return(
+    size: i64,
+    entry_price: Decimal,
+    exit_price: Decimal,
+    commission: Decimal,
+) -> f64 {
+    let (entry, exit) = (to_f64(entry_price), to_f64(exit_price));
+    let sign = if size > 0 { 1.0 } else { -1.0 };
+    sign * (exit / entry - 1.0) - to_f64(commission) / (size.unsigned_abs() as f64 * entry)
+}
+
 struct Open {
     size: i64,
     entry_bar: usize,
@@ -210,12 +225,7 @@ impl Broker {
         };
         self.changes += 1;
         self.cash = cash;
-        // The return is a ratio: in f64, as backtesting.py's `pl_pct`
-        // computes it (and without two `Decimal` divisions per trade).
-        let (entry, exit) = (to_f64(open.entry_price), to_f64(price));
-        let sign = if open.size > 0 { 1.0 } else { -1.0 };
-        let return_pct = sign * (exit / entry - 1.0)
-            - to_f64(commission) / (open.size.unsigned_abs() as f64 * entry);
+        let return_pct = trade_return(open.size, open.entry_price, price, commission);
         let (entry_time, exit_time) = (bars[open.entry_bar].ts, bars[bar].ts);
         self.trades.push(Trade {
             size: open.size,
