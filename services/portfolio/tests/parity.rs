@@ -323,8 +323,14 @@ impl Env {
                 differ.push(format!("{k}: paper {} engine {w}", got[k]));
             }
         }
-        assert!(differ.is_empty(), "{account}: statistics differ: {differ:#?}");
-        assert!(want.as_object().unwrap().len() > 25, "every statistic compared");
+        assert!(
+            differ.is_empty(),
+            "{account}: statistics differ: {differ:#?}"
+        );
+        assert!(
+            want.as_object().unwrap().len() > 25,
+            "every statistic compared"
+        );
     }
 }
 

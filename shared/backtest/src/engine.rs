@@ -798,6 +798,39 @@ mod tests {
     }
 
     #[test]
+    fn sized_at_the_signal_a_higher_open_cuts_the_order() {
+        use Direction::*;
+        // Signal at bar 1's close of 10: all in is 99 units (1000 / 10 divides
+        // exactly); bar 2 opens at 12, where the cash buys 83.
+        let bars = bars(&[("10", "10"), ("10", "10"), ("12", "12"), ("12", "12")]);
+        let run_at = |sizing_at, sizing| {
+            let mut s = Scripted::new(1, &[(1, Long)], 4);
+            let config = BacktestConfig {
+                sizing,
+                sizing_at,
+                ..config("1000", "0", false)
+            };
+            run(&bars, &mut s, &config)
+                .unwrap()
+                .open_position
+                .unwrap()
+                .size
+        };
+        assert_eq!(run_at(SizingMoment::AtSignal, Sizing::AllIn), 83);
+        assert_eq!(run_at(SizingMoment::AtFill, Sizing::AllIn), 83);
+        // A smaller order sized at the signal stays as it was.
+        let half = Sizing::PercentOfEquity {
+            percent: Decimal::from(50),
+        };
+        assert_eq!(run_at(SizingMoment::AtSignal, half.clone()), 50);
+        assert_eq!(run_at(SizingMoment::AtFill, half), 41);
+        let fixed = Sizing::FixedQty {
+            qty: Decimal::from(7),
+        };
+        assert_eq!(run_at(SizingMoment::AtFill, fixed), 7);
+    }
+
+    #[test]
     fn a_gap_through_the_equity_stops_the_run() {
         use Direction::*;
         let bars = bars(&[
