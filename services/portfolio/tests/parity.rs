@@ -181,77 +181,6 @@ impl Env {
     /// and at most the last one still works (its fill bar never comes), and
     /// the portfolio applied every fill; returns the fills and the summary.
     async fn settled(&self, account: &str) -> (Vec<Fill>, Summary) {
-        let r = self.settled_inner(account).await;
-        if std::env::var("PARITY_DEBUG").is_ok() {
-            let v: serde_json::Value = self
-                .call(subjects::risk::STATUS, json!({"account": account}))
-                .await;
-            eprintln!("{account}: risk {v}\nportfolio {:?}", r.1);
-            let bars = goog();
-            let bar = |ts: model::UnixNanos| bars.iter().position(|b| b.ts >= ts);
-            let mut orders = self.orders(account).await;
-            orders.sort_by_key(|o| o.sequence);
-            for o in orders.iter().take(14) {
-                eprintln!(
-                    "{account}: after bar {:?} {:?} {} filled {} @ {} {:?} {:?} est-price {:?}",
-                    bar(o.after_ts),
-                    o.side,
-                    o.qty,
-                    o.filled_qty,
-                    o.avg_fill_price,
-                    o.status,
-                    o.reason,
-                    o.sizing.as_ref().and_then(|s| s.signal_price)
-                );
-            }
-            let stream = self
-                .js
-                .get_stream(subjects::streams::SIGNALS)
-                .await
-                .unwrap();
-            let consumer = stream
-                .create_consumer(pull::OrderedConfig {
-                    filter_subject: format!("evt.signal.{account}.>"),
-                    deliver_policy: DeliverPolicy::All,
-                    ..Default::default()
-                })
-                .await
-                .unwrap();
-            let mut messages = consumer.messages().await.unwrap();
-            let mut n = 0;
-            while let Ok(Some(Ok(m))) =
-                tokio::time::timeout(Duration::from_secs(2), messages.next()).await
-            {
-                let e: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
-                let ts = model::UnixNanos(e["data"]["signal"]["ts"].as_i64().unwrap());
-                eprintln!(
-                    "{account}: signal seq {} bar {:?} {} {}",
-                    m.info().unwrap().stream_sequence,
-                    bar(ts),
-                    e["data"]["signal"]["direction"],
-                    e["data"]["signal"]["price"]
-                );
-                n += 1;
-                if n > 8 || m.info().unwrap().pending == 0 {
-                    break;
-                }
-            }
-            let (mut cash, mut pos) = (CASH, Decimal::ZERO);
-            for f in r.0.iter().take(10) {
-                let signed = if f.side == Side::Buy { f.qty } else { -f.qty };
-                cash -= signed * f.price + f.commission;
-                pos += signed;
-                eprintln!(
-                    "{account}: fill bar {:?} cash {cash} pos {pos} equity at fill {}",
-                    bar(f.market_ts),
-                    cash + pos * f.price
-                );
-            }
-        }
-        r
-    }
-
-    async fn settled_inner(&self, account: &str) -> (Vec<Fill>, Summary) {
         let last = self
             .js
             .get_stream(subjects::streams::MARKET)
@@ -434,15 +363,6 @@ fn assert_parity(
     let want = engine_fills(report, commission);
     let got = paper_fills(fills);
     assert!(!want.is_empty(), "{what}: the engine trades");
-    if std::env::var("PARITY_DEBUG").is_ok() {
-        for i in 0..got.len().max(want.len()).min(12) {
-            eprintln!(
-                "{what} {i}: paper {:?} engine {:?}",
-                got.get(i),
-                want.get(i)
-            );
-        }
-    }
     for (i, (g, w)) in got.iter().zip(&want).enumerate() {
         assert_eq!(
             g, w,
