@@ -330,7 +330,7 @@ impl Book {
         for id in ids {
             let price = match self.working.get(&id) {
                 Some(w) if needs_sizing(w) && w.wants(bar) => {
-                    w.market_price(bar, &ctx.config.exchange).ok()
+                    w.market_price(bar, &ctx.exchange()).ok()
                 }
                 _ => None,
             };
@@ -343,7 +343,7 @@ impl Book {
                 continue;
             };
             let before = (w.fills, w.order.qty - w.leaves);
-            let executions = match w.on_bar(bar, &ctx.config.exchange) {
+            let executions = match w.on_bar(bar, &ctx.exchange()) {
                 Ok(e) => e,
                 Err(e) => {
                     // The bar is skipped for this order (a replay skips it too).
@@ -368,9 +368,7 @@ impl Book {
         for id in ids {
             let price = match self.working.get(&id) {
                 Some(w)
-                    if needs_sizing(w)
-                        && ctx.config.exchange.fill_on_quotes
-                        && quote.ts > w.last_ts =>
+                    if needs_sizing(w) && ctx.exchange().fill_on_quotes && quote.ts > w.last_ts =>
                 {
                     Some(match w.order.side {
                         model::Side::Buy => quote.ask,
@@ -389,7 +387,7 @@ impl Book {
                 continue;
             };
             let before = (w.fills, w.order.qty - w.leaves);
-            let executions = match w.on_quote(quote, &ctx.config.exchange) {
+            let executions = match w.on_quote(quote, &ctx.exchange()) {
                 Ok(e) => e,
                 Err(e) => {
                     tracing::error!(order_id = %id, symbol = %quote.symbol, error = %e,
@@ -435,8 +433,8 @@ impl Book {
             return Sized::Ready;
         };
         let fees = trading::Fees {
-            pct: ctx.config.exchange.commission_pct,
-            fixed: ctx.config.exchange.commission_fixed,
+            pct: ctx.exchange().commission_pct,
+            fixed: ctx.exchange().commission_fixed,
         };
         let account = ctx.oms.lock().account_at(&w.order.account, &w.order.symbol);
         let resolved = account.and_then(|account| match account {

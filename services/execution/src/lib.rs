@@ -53,6 +53,10 @@ pub struct Config {
     pub catch_up_timeout: Duration,
     /// Turn paper strategies' signals into orders.
     pub paper_signals: bool,
+    /// Follow this profile's `execution.*` keys in the `config` bucket:
+    /// commission and slippage change live, from the next fill (`trader run`
+    /// sets it; `None`: fixed as given).
+    pub config_profile: Option<String>,
 }
 
 impl Default for Config {
@@ -64,6 +68,7 @@ impl Default for Config {
             request_timeout: Duration::from_secs(5),
             catch_up_timeout: Duration::from_secs(5),
             paper_signals: true,
+            config_profile: None,
         }
     }
 }
@@ -85,6 +90,15 @@ pub(crate) struct Ctx {
     /// One submit at a time per order id on this instance (100 concurrent
     /// duplicates wait for the first and get its order).
     pub submitting: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The fill rules in force: `config.exchange`, with live changes from the
+    /// `config` bucket.
+    pub exchange: Arc<parking_lot::RwLock<ExchangeConfig>>,
+}
+
+impl Ctx {
+    pub fn exchange(&self) -> ExchangeConfig {
+        self.exchange.read().clone()
+    }
 }
 
 pub async fn run(
@@ -145,7 +159,27 @@ async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
         oms,
         applied,
         submitting: Mutex::default(),
+        exchange: Arc::new(parking_lot::RwLock::new(config.exchange.clone())),
     });
+    if let Some(profile) = &config.config_profile {
+        let (live, started) = (ctx.exchange.clone(), config.exchange.clone());
+        bus::live_config::follow_service(
+            &mut runner,
+            profile,
+            config.stream.replicas,
+            subjects::execution::SERVICE,
+            |base| {
+                base.execution.commission_pct = started.commission_pct;
+                base.execution.slippage_bps = started.slippage_bps;
+            },
+            move |settings| {
+                let mut exchange = live.write();
+                exchange.commission_pct = settings.execution.commission_pct;
+                exchange.slippage_bps = settings.execution.slippage_bps;
+            },
+        )
+        .await?;
+    }
 
     let instance = runner.start_service().await?.to_string();
     runner.serve(handlers::endpoints(ctx.clone())).await?;

@@ -128,8 +128,8 @@ async fn handle(ctx: &Arc<Ctx>, message: async_nats::jetstream::Message) {
     // estimate risk checks (`at_fill`: the exchange decides the quantity at
     // the fill from the account then, see `trading::sizing`).
     let fees = trading::Fees {
-        pct: ctx.config.exchange.commission_pct,
-        fixed: ctx.config.exchange.commission_fixed,
+        pct: ctx.exchange().commission_pct,
+        fixed: ctx.exchange().commission_fixed,
     };
     let sized = {
         let oms = ctx.oms.lock();

@@ -48,6 +48,10 @@ pub struct Config {
     /// Time to live of the simulator lease: another instance takes the
     /// simulator over this long after its holder dies.
     pub lease_ttl: Duration,
+    /// Follow this profile's `sim.*` keys in the `config` bucket: the
+    /// simulator's symbols, bar interval and seed change live (`trader run`
+    /// sets it; `None`: fixed as given).
+    pub config_profile: Option<String>,
 }
 
 impl Default for Config {
@@ -58,6 +62,7 @@ impl Default for Config {
             import_dir: None,
             catch_up_timeout: Duration::from_secs(5),
             lease_ttl: Duration::from_secs(6),
+            config_profile: None,
         }
     }
 }
@@ -161,10 +166,29 @@ async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
             &id,
         )
         .await?;
+        let (sim_tx, sim_rx) = tokio::sync::watch::channel(sim.clone());
+        if let Some(profile) = &config.config_profile {
+            bus::live_config::follow_service(
+                &mut runner,
+                profile,
+                config.stream.replicas,
+                subjects::md::SERVICE,
+                |base| {
+                    base.sim.symbols = sim.symbols.clone();
+                    base.sim.bar_seconds = sim.interval.as_secs();
+                    base.sim.seed = sim.seed;
+                },
+                move |settings| {
+                    sim_tx
+                        .send_if_modified(|current| live_sim::reconfigure(current, &settings.sim));
+                },
+            )
+            .await?;
+        }
         let stop = runner.stop_signal();
         runner.spawn(
             "simulator",
-            live_sim::run_with_lease(sim, ctx, leases, config.lease_ttl, stop),
+            live_sim::run_with_lease(sim_rx, ctx, leases, config.lease_ttl, stop),
         );
     }
     Ok(runner)

@@ -5,6 +5,10 @@
 //! Only one instance simulates: [`run_with_lease`] holds the `simulator` lease in
 //! the `market-data-leases` bucket, and another instance with the simulator
 //! enabled takes over when the holder dies.
+//!
+//! Its symbols, interval and seed can change while it runs (the `config`
+//! bucket's `sim.*` keys): the holder restarts the simulation with the new
+//! ones, prices continuing from MARKET as after a restart.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,33 +23,53 @@ const LEASE: &str = "simulator";
 
 /// Runs the simulator while this instance holds the simulator lease.
 pub async fn run_with_lease(
-    config: SimulatorConfig,
+    mut configs: watch::Receiver<SimulatorConfig>,
     ctx: Arc<Ctx>,
     leases: bus::lease::Leases,
     ttl: Duration,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), Error> {
-    config.validate()?;
+    configs.borrow().validate()?;
+    let mut live = true;
     let tick = ttl / 3;
     loop {
         if let Some(mut revision) = leases.try_acquire(LEASE).await {
             tracing::info!(holder = leases.holder(), "simulator lease taken");
-            let (inner_stop, inner_rx) = watch::channel(false);
-            let mut task = tokio::spawn(run(config.clone(), ctx.clone(), inner_rx));
+            let (mut inner_stop, inner_rx) = watch::channel(false);
+            let config = configs.borrow_and_update().clone();
+            let mut task = tokio::spawn(run(config, ctx.clone(), inner_rx));
             enum Wake {
                 Stop,
                 Ended(Result<Result<(), Error>, tokio::task::JoinError>),
                 Renew,
+                Reconfigure,
             }
             let outcome = loop {
                 let wake = tokio::select! {
                     _ = stop.wait_for(|s| *s) => Wake::Stop,
                     result = &mut task => Wake::Ended(result),
                     _ = tokio::time::sleep(tick) => Wake::Renew,
+                    changed = configs.changed(), if live => match changed {
+                        Ok(()) => Wake::Reconfigure,
+                        Err(_) => { live = false; continue }
+                    },
                 };
                 match wake {
                     Wake::Stop => break None,
                     Wake::Ended(result) => break Some(result),
+                    Wake::Reconfigure => {
+                        let _ = inner_stop.send(true);
+                        let _ = (&mut task).await;
+                        let config = configs.borrow_and_update().clone();
+                        tracing::info!(
+                            symbols = ?config.symbols.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                            interval_s = config.interval.as_secs(),
+                            "simulator reconfigured"
+                        );
+                        let (tx, rx) = watch::channel(false);
+                        inner_stop = tx;
+                        task = tokio::spawn(run(config, ctx.clone(), rx));
+                    }
                     Wake::Renew => match leases.renew(LEASE, revision).await {
                         Some(r) => revision = r,
                         None => {
@@ -135,6 +159,18 @@ pub async fn run(
             bar_ts = (now / interval) * interval;
         }
     }
+}
+
+/// Takes the `config` bucket's `sim.*` values; true if anything changed.
+pub fn reconfigure(current: &mut SimulatorConfig, sim: &trader_config::SimSettings) -> bool {
+    let interval = Duration::from_secs(sim.bar_seconds);
+    if current.symbols == sim.symbols && current.interval == interval && current.seed == sim.seed {
+        return false;
+    }
+    current.symbols = sim.symbols.clone();
+    current.interval = interval;
+    current.seed = sim.seed;
+    true
 }
 
 /// Sleeps until `at` (UTC ns); true when asked to stop first.

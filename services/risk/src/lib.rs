@@ -51,6 +51,9 @@ pub struct Config {
     pub stream: StreamSettings,
     /// Limits of accounts with none in the `risk-limits` bucket.
     pub default_limits: RiskLimits,
+    /// Follow this profile's `risk.*` keys in the `config` bucket: the default
+    /// limits change live (`trader run` sets it; `None`: fixed defaults).
+    pub config_profile: Option<String>,
     /// How long an accepted check holds room for its order before the order
     /// must have shown up in ORDERS.
     pub reservation_ttl: Duration,
@@ -74,6 +77,7 @@ impl Default for Config {
         Config {
             stream: StreamSettings::default(),
             default_limits: RiskLimits::default(),
+            config_profile: None,
             reservation_ttl: Duration::from_secs(5),
             catch_up_timeout: Duration::from_secs(2),
             partitions: 16,
@@ -155,6 +159,21 @@ async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
         runner.stop_signal(),
     )
     .await?;
+    if let Some(profile) = &config.config_profile {
+        let (defaults, started) = (
+            settings.default_limits.clone(),
+            config.default_limits.clone(),
+        );
+        bus::live_config::follow_service(
+            &mut runner,
+            profile,
+            config.stream.replicas,
+            subjects::risk::SERVICE,
+            |base| base.risk = started,
+            move |settings| *defaults.write() = settings.risk.clone(),
+        )
+        .await?;
+    }
 
     let view = Arc::new(Mutex::new(view::View::default()));
     let v = view.clone();

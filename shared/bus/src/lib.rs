@@ -18,6 +18,8 @@
 //! - [`jetstream`]: idempotent stream and KV provisioning, the stream definitions.
 //! - [`edge`]: edge deployments: the hub's copies of an edge's streams (sources
 //!   across JetStream domains), edge names.
+//! - [`kv`]: a KV bucket mirrored in memory and watched live (the one watch helper).
+//! - [`live_config`]: the `config` bucket (settings per profile) and following it live.
 //! - [`lease`]: expiring leases in KV, so each piece of work runs on exactly one instance.
 //! - [`connect`]: server lists and credentials; connecting with retries and reconnect logging.
 //! - [`retry`]: the one retry loop (back-off, logged, ends on a stop signal).
@@ -40,7 +42,9 @@ pub mod follow;
 pub mod headers;
 pub mod internal;
 pub mod jetstream;
+pub mod kv;
 pub mod lease;
+pub mod live_config;
 pub mod metrics;
 pub mod observe;
 pub mod permissions;

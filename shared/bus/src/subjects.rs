@@ -145,6 +145,25 @@ pub mod monitor {
     }
 }
 
+/// config service: settings per profile in the `config` bucket.
+pub mod config {
+    pub const SERVICE: &str = "config";
+    pub const GET: &str = "config.get";
+    pub const SET: &str = "config.set";
+    pub const PROFILES_LIST: &str = "config.profiles.list";
+
+    /// Key of one setting of one profile in [`super::buckets::CONFIG`]:
+    /// `light.sim.bar_seconds`.
+    pub fn kv_key(profile: &str, key: &str) -> String {
+        format!("{profile}.{key}")
+    }
+
+    /// Every key of one profile (a KV watch filter).
+    pub fn kv_filter(profile: &str) -> String {
+        format!("{profile}.>")
+    }
+}
+
 /// Streams and what they hold.
 pub mod streams {
     /// Market data: bars (the history backtests and strategies replay).
@@ -215,6 +234,9 @@ pub mod buckets {
     /// Open monitor alert episodes (`<kind>.<target>`, created once per
     /// episode, deleted when it ends): several monitors raise an alert once.
     pub const MONITOR_ALERTS: &str = "monitor-alerts";
+    /// Settings per profile (key: `<profile>.<setting>`, value: JSON), watched
+    /// live by market-data, execution, risk and config.
+    pub const CONFIG: &str = "config";
 }
 
 /// `evt.order.<account>.<event>`: an order's transition (`accepted`, `rejected`,
