@@ -10,13 +10,17 @@
 //!   people without the `nats` CLI.
 //! - `trader health --url http://127.0.0.1:9464/health/ready`: a probe for
 //!   container health checks (the slim image has no curl).
+//! - `trader config show|get|set|unset|profiles`: settings and profiles
+//!   (`trader run --profile light`, `--config FILE`; `run_config.rs`).
 //! - `trader backtest FILE.csv`: a backtest run here, with the services' engine.
 
 mod backtest_cmds;
 mod client_cmds;
+mod config_cmds;
 mod edge;
 mod embedded;
 mod monitor_cmds;
+mod run_config;
 mod services;
 mod trading_cmds;
 
@@ -62,6 +66,9 @@ enum Command {
     Status(monitor_cmds::StatusArgs),
     /// Probe a process's health endpoint; exit 0 on HTTP 200 (container health checks).
     Health(client_cmds::HealthArgs),
+    /// Settings of the running platform and its profiles: show, get, set,
+    /// unset, profiles (the config service).
+    Config(config_cmds::ConfigArgs),
 }
 
 #[tokio::main]
@@ -84,6 +91,7 @@ async fn main() -> std::process::ExitCode {
         Command::Account(args) => trading_cmds::account(args).await,
         Command::Health(args) => client_cmds::health(args).await,
         Command::Status(args) => monitor_cmds::status(args).await,
+        Command::Config(args) => config_cmds::config(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

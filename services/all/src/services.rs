@@ -7,10 +7,13 @@ use anyhow::{bail, Context};
 use futures::future::join_all;
 use tokio::sync::watch;
 
-use crate::{edge, embedded};
+use crate::{edge, embedded, run_config};
 
-/// Every service this binary can run, in start order.
+/// Every service this binary can run, in start order (a profile's `services`
+/// key picks from these; empty: all). A new service is one line here and one
+/// arm in [`run`].
 pub const ALL_SERVICES: &[&str] = &[
+    "config",
     "market-data",
     "strategy",
     "risk",
@@ -23,9 +26,17 @@ pub const ALL_SERVICES: &[&str] = &[
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
-    /// Services to run (comma-separated); default: all.
-    #[arg(long, value_delimiter = ',')]
-    services: Vec<String>,
+    /// Settings profile: `default`, `light`, `heavy` (built in; `trader config
+    /// profiles` lists them) or one defined by keys in the `config` KV bucket.
+    #[arg(long, env = "TRADER_PROFILE", default_value = trader_config::DEFAULT_PROFILE)]
+    profile: String,
+    /// TOML file of settings over the profile's (keys as in `trader config
+    /// show`, e.g. `[sim]` `bar_seconds = 5`); env `TRADER_<KEY>`, flags and
+    /// the `config` KV bucket override it, in that order.
+    #[arg(long = "config", env = "TRADER_CONFIG", value_name = "FILE")]
+    config_file: Option<PathBuf>,
+    #[command(flatten)]
+    settings: run_config::SettingFlags,
     /// Connect to this NATS (URLs comma-separated) instead of starting an
     /// embedded nats-server.
     #[arg(long)]
@@ -39,34 +50,12 @@ pub struct RunArgs {
     /// Monitoring (HTTP) port of the embedded nats-server.
     #[arg(long, default_value_t = 8222)]
     monitor_port: u16,
-    /// Symbols the simulator trades (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "SIM-A,SIM-B,SIM-C")]
-    simulate: Vec<String>,
-    /// Do not run the market simulator.
-    #[arg(long)]
-    no_simulator: bool,
-    /// Simulator seed.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
-    /// Simulator bar interval in seconds.
-    #[arg(long, default_value_t = 1)]
-    bar_seconds: u64,
     /// JetStream replicas for streams (3 on a 3-node cluster).
     #[arg(long, default_value_t = 1)]
     replicas: usize,
     /// Directory md.import may read `path` imports from.
     #[arg(long)]
     import_dir: Option<PathBuf>,
-    /// Paper exchange commission, as a fraction of traded value (0.001 = 0.1 %).
-    #[arg(long, default_value = "0")]
-    commission_pct: model::Decimal,
-    /// Paper exchange slippage of market and stop fills, in basis points.
-    #[arg(long, default_value = "0")]
-    slippage_bps: model::Decimal,
-    /// Cash of the `paper` account opened at start (paper strategies trade in
-    /// it by default); opening is once, later starts keep the account as it is.
-    #[arg(long, default_value = "100000")]
-    paper_cash: model::Decimal,
     /// Show the embedded nats-server's log.
     #[arg(long)]
     nats_logs: bool,
@@ -83,11 +72,11 @@ pub struct RunArgs {
     monitor: monitor_service::MonitorArgs,
 }
 
-fn selected(args: &RunArgs) -> anyhow::Result<Vec<&'static str>> {
-    if args.services.is_empty() {
+fn selected(names: &[String]) -> anyhow::Result<Vec<&'static str>> {
+    if names.is_empty() {
         return Ok(ALL_SERVICES.to_vec());
     }
-    args.services
+    names
         .iter()
         .map(|name| {
             ALL_SERVICES
@@ -105,7 +94,8 @@ fn selected(args: &RunArgs) -> anyhow::Result<Vec<&'static str>> {
 }
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
-    let services = selected(&args)?;
+    // Every layer below KV, checked before anything starts.
+    let base = run_config::resolve_base(&args.profile, args.config_file.as_deref(), &args.settings)?;
     let data_dir = args
         .data_dir
         .clone()
@@ -149,6 +139,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let _edge_tasks = edge.map(|edge| edge.start_tasks(&client, args.replicas));
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    // The top layer: this profile's keys in the config bucket. Keys that apply
+    // live are passed to the services from `base`: they follow KV themselves.
+    let full = run_config::with_kv(&client, &base, args.replicas, stop_rx.clone()).await?;
+    let settings = &full.settings;
+    let services = selected(&settings.services)?;
+    tracing::info!(profile = %full.profile, services = ?services, "settings resolved");
     let mut tasks: Vec<(&str, tokio::task::JoinHandle<anyhow::Result<()>>)> = Vec::new();
     for name in &services {
         let client = client.clone();
@@ -156,9 +152,25 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         let shutdown = async move {
             let _ = stop.wait_for(|s| *s).await;
         };
+        let profile = Some(full.profile.clone());
         let task = match *name {
+            "config" => {
+                let config = config_service::Config {
+                    stream: bus::jetstream::StreamSettings {
+                        replicas: args.replicas,
+                        ..Default::default()
+                    },
+                    base: base.clone(),
+                    known_services: ALL_SERVICES.iter().map(|s| s.to_string()).collect(),
+                };
+                tokio::spawn(async move {
+                    config_service::run(config, client, shutdown)
+                        .await
+                        .map_err(anyhow::Error::from)
+                })
+            }
             "market-data" => {
-                let config = market_data_config(&args)?;
+                let config = market_data_config(&args, &base, settings.sim.enabled, profile)?;
                 tokio::spawn(async move {
                     market_data::run(config, client, shutdown)
                         .await
@@ -177,6 +189,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             "risk" => {
                 let mut config = risk_service::Config::default();
                 config.stream.replicas = args.replicas;
+                config.default_limits = base.settings.risk.clone();
+                config.config_profile = profile;
                 tokio::spawn(async move {
                     risk_service::run(config, client, shutdown)
                         .await
@@ -186,8 +200,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             "execution" => {
                 let mut config = execution_service::Config::default();
                 config.stream.replicas = args.replicas;
-                config.exchange.commission_pct = args.commission_pct;
-                config.exchange.slippage_bps = args.slippage_bps;
+                config.exchange.commission_pct = base.settings.execution.commission_pct;
+                config.exchange.slippage_bps = base.settings.execution.slippage_bps;
+                config.config_profile = profile;
                 tokio::spawn(async move {
                     execution_service::run(config, client, shutdown)
                         .await
@@ -206,6 +221,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             "backtest" => {
                 let mut config = backtest_service::Config::default();
                 config.stream.replicas = args.replicas;
+                config.workers = settings.backtest.workers;
                 tokio::spawn(async move {
                     backtest_service::run(config, client, shutdown)
                         .await
@@ -230,10 +246,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         tasks.push((*name, task));
     }
     if services.contains(&"portfolio") {
-        tokio::spawn(open_paper_account(client.clone(), args.paper_cash));
+        tokio::spawn(open_paper_account(client.clone(), settings.paper.cash));
     }
     let metrics_at = observe.as_ref().map(|o| o.addr());
-    print_banner(&url, &services, &args, &data_dir, metrics_at);
+    print_banner(&url, &services, &full, &data_dir, metrics_at);
 
     // Run until a signal, or until a service gives up (then stop the rest).
     let mut failed = false;
@@ -311,22 +327,26 @@ async fn open_paper_account(client: async_nats::Client, cash: model::Decimal) {
     tracing::warn!("could not open the paper account");
 }
 
-fn market_data_config(args: &RunArgs) -> anyhow::Result<market_data::Config> {
+/// The simulator from `base` (KV on top is the service's own watch);
+/// `enabled` from every layer (it needs a restart).
+fn market_data_config(
+    args: &RunArgs,
+    base: &trader_config::Resolved,
+    enabled: bool,
+    profile: Option<String>,
+) -> anyhow::Result<market_data::Config> {
     let mut config = market_data::Config {
         import_dir: args.import_dir.clone(),
+        config_profile: profile,
         ..Default::default()
     };
     config.stream.replicas = args.replicas;
-    if !args.no_simulator {
-        let symbols = args
-            .simulate
-            .iter()
-            .map(|s| model::Symbol::new(s))
-            .collect::<Result<Vec<_>, _>>()?;
+    if enabled {
+        let sim = &base.settings.sim;
         config.simulator = Some(market_data::SimulatorConfig {
-            symbols,
-            seed: args.seed,
-            interval: Duration::from_secs(args.bar_seconds),
+            symbols: sim.symbols.clone(),
+            seed: sim.seed,
+            interval: Duration::from_secs(sim.bar_seconds),
             ..Default::default()
         });
     }
@@ -350,30 +370,35 @@ fn monitor_config(args: &RunArgs, embedded: bool) -> anyhow::Result<monitor_serv
 fn print_banner(
     url: &str,
     services: &[&str],
-    args: &RunArgs,
+    full: &trader_config::Resolved,
     data_dir: &std::path::Path,
     metrics_at: Option<std::net::SocketAddr>,
 ) {
+    let sim = &full.settings.sim;
+    let symbols: Vec<String> = sim.symbols.iter().map(|s| s.to_string()).collect();
     let observe = match metrics_at {
         Some(addr) => format!("http://{addr}/metrics, /health/live, /health/ready"),
         None => "off".to_string(),
     };
-    let sim = if args.no_simulator {
-        "off".to_string()
-    } else {
+    let first = symbols.first().map(String::as_str).unwrap_or("SIM-A");
+    let tf = model::Timeframe::from_seconds(sim.bar_seconds)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|| format!("{}s", sim.bar_seconds));
+    let sim = if sim.enabled {
         format!(
             "{} ({}s bars, seed {})",
-            args.simulate.join(","),
-            args.bar_seconds,
-            args.seed
+            symbols.join(","),
+            sim.bar_seconds,
+            sim.seed
         )
+    } else {
+        "off".to_string()
     };
-    let first = args.simulate.first().map(String::as_str).unwrap_or("SIM-A");
-    let tf = args.bar_seconds;
     let lines = [
         String::new(),
         "trader is running".to_string(),
         format!("  NATS       {url}"),
+        format!("  profile    {} (trader config show)", full.profile),
         format!("  services   {}", services.join(", ")),
         format!("  simulator  {sim}"),
         format!("  data       {}", data_dir.display()),
@@ -384,7 +409,7 @@ fn print_banner(
         "  trader services                                # $SRV.INFO of every instance"
             .to_string(),
         format!("  trader quote {first}                             # md.quote.get"),
-        format!("  trader bars {first} --timeframe {tf}s --limit 5    # md.bars.get"),
+        format!("  trader bars {first} --timeframe {tf} --limit 5    # md.bars.get"),
         "  trader import --symbol GOOG testdata/GOOG.csv  # md.import".to_string(),
         format!(
             "  trader order --symbol {first} --side buy --qty 10   # orders.submit (account paper)"
