@@ -369,3 +369,69 @@ async fn the_paper_exchange_moves_to_another_instance_when_its_holder_dies() {
     assert_ne!(holder, first_id);
     assert_eq!(env.orders_count("evt.fill.acc.>").await, 1);
 }
+
+/// Submits a market order for 10 and feeds the next GOOG bar (`bar`) so it fills.
+async fn fill_on_bar(env: &Env, coid: &str, bar: usize) -> trading::Order {
+    env.submit(json!({"client_order_id": coid, "account": "acc", "symbol": "GOOG",
+        "side": "buy", "type": "market", "qty": "10"}))
+        .await
+        .unwrap();
+    env.platform.import_goog(bar..bar + 1).await;
+    env.wait_done("acc", coid).await
+}
+
+#[tokio::test]
+async fn a_commission_change_in_the_config_bucket_applies_from_the_next_fill() {
+    let env = Env::start().await;
+    let bars = goog_bars();
+    env.platform.import_goog(0..40).await;
+    env.open_account("acc", dec!(1000000)).await;
+    let _execution = env
+        .execution(execution_service::Config {
+            config_profile: Some("t".to_string()),
+            ..config()
+        })
+        .await;
+
+    let before = fill_on_bar(&env, "c0", 40).await;
+    assert_eq!(before.status, OrderStatus::Filled);
+    assert_eq!(before.avg_fill_price, bars[40].open);
+    assert_eq!(before.commission, Decimal::ZERO);
+
+    // Any KV client; no restart. The watch and the bars are separate streams,
+    // so the first fill after the write is the one that sees it, give or take
+    // the watch's delivery: each later fill is checked until one is charged.
+    let js = async_nats::jetstream::new(env.client.clone());
+    let kv = js
+        .get_key_value(bus::subjects::buckets::CONFIG)
+        .await
+        .unwrap();
+    kv.put("t.execution.commission_pct", r#""0.01""#.into())
+        .await
+        .unwrap();
+    let mut charged = None;
+    for bar in 41..48 {
+        let o = fill_on_bar(&env, &format!("c{bar}"), bar).await;
+        assert_eq!(o.avg_fill_price, bars[bar].open);
+        if o.commission > Decimal::ZERO {
+            charged = Some((o, bar));
+            break;
+        }
+    }
+    let (o, bar) = charged.expect("a fill after the change is charged");
+    // 1 % of 10 × the fill price, exactly.
+    assert_eq!(o.commission, dec!(10) * bars[bar].open * dec!(0.01));
+
+    // Deleting the key returns to the service's own commission (none).
+    kv.delete("t.execution.commission_pct").await.unwrap();
+    let mut free = false;
+    for bar in bar + 1..bar + 8 {
+        let o = fill_on_bar(&env, &format!("d{bar}"), bar).await;
+        if o.commission == Decimal::ZERO {
+            free = true;
+            break;
+        }
+        assert_eq!(o.commission, dec!(10) * bars[bar].open * dec!(0.01));
+    }
+    assert!(free, "commission back to zero after the key was deleted");
+}

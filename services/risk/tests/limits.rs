@@ -25,9 +25,13 @@ struct Env {
 
 /// A platform with `risk` instances of the risk service.
 async fn env(risk: usize) -> Env {
+    env_with(risk, risk_service::Config::default()).await
+}
+
+async fn env_with(risk: usize, config: risk_service::Config) -> Env {
     let platform = Platform::builder()
-        .service(subjects::risk::SERVICE, risk, |c, s| {
-            risk_service::run(risk_service::Config::default(), c, s.wait())
+        .service(subjects::risk::SERVICE, risk, move |c, s| {
+            risk_service::run(config.clone(), c, s.wait())
         })
         .start()
         .await;
@@ -400,4 +404,56 @@ async fn a_second_risk_instance_serves_the_same_limits() {
     // And each answers for the account opened in ORDERS.
     let status = env.status("acc").await;
     assert!(status.known);
+}
+
+#[tokio::test]
+async fn default_limits_follow_the_config_bucket_live_on_every_instance() {
+    let config = risk_service::Config {
+        config_profile: Some("t".to_string()),
+        ..Default::default()
+    };
+    let env = env_with(2, config).await;
+    env.open("acc").await;
+    env.open("own").await;
+    env.set_limits("own", json!({"max_order_qty": "1000"})).await;
+    testkit::wait_until("accounts seen", Duration::from_secs(10), || async {
+        (env.status("acc").await.known && env.status("own").await.known).then_some(())
+    })
+    .await;
+    assert!(env.check("acc", "buy", 50).await.accepted);
+
+    let kv = env
+        .js
+        .get_key_value(subjects::buckets::CONFIG)
+        .await
+        .unwrap();
+    kv.put("t.risk.max_order_qty", r#""20""#.into()).await.unwrap();
+    // risk.limits.get shows the new defaults (both instances answer in turn).
+    testkit::wait_until("new default limits", Duration::from_secs(10), || async {
+        let mut seen = 0;
+        for _ in 0..4 {
+            let r: LimitsResponse = request(
+                &env.client,
+                subjects::risk::LIMITS_GET,
+                &json!({"account": "acc"}),
+                RequestOptions::default(),
+            )
+            .await
+            .ok()?;
+            seen += usize::from(r.limits.max_order_qty == Some(dec!(20)));
+        }
+        (seen == 4).then_some(())
+    })
+    .await;
+    assert_eq!(env.codes("acc", "buy", 50).await, vec![RejectCode::MaxOrderQty]);
+    assert!(env.check("acc", "buy", 20).await.accepted);
+    // An account with limits of its own keeps them.
+    assert!(env.check("own", "buy", 50).await.accepted);
+
+    // Back to none once the key is gone.
+    kv.delete("t.risk.max_order_qty").await.unwrap();
+    testkit::wait_until("defaults without the key", Duration::from_secs(10), || async {
+        env.check("acc", "buy", 50).await.accepted.then_some(())
+    })
+    .await;
 }
