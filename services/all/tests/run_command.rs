@@ -158,6 +158,7 @@ async fn run_starts_everything_and_stops_cleanly_on_sigterm() {
         [
             "analytics",
             "backtest",
+            "config",
             "execution",
             "market-data",
             "monitor",

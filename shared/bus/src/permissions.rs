@@ -130,6 +130,15 @@ impl Permissions {
             .reads(&stream)
     }
 
+    /// Creates (when missing), reads and watches the KV bucket `bucket`, never
+    /// writes it (settings a service follows live).
+    fn follows_bucket(self, bucket: &str) -> Self {
+        let stream = kv_stream(bucket);
+        self.publish([format!("{JS_API}.INFO")])
+            .provisions(&stream)
+            .reads(&stream)
+    }
+
     /// Reads and watches the KV bucket `bucket` someone else owns.
     fn reads_bucket(self, bucket: &str) -> Self {
         self.reads(&kv_stream(bucket))
@@ -265,8 +274,20 @@ pub const MONITOR: Endpoints = Endpoints {
     internal: &[],
 };
 
+/// Runs only inside `trader run` (no binary, no user of its own).
+pub const CONFIG: Endpoints = Endpoints {
+    service: subjects::config::SERVICE,
+    public: &[
+        subjects::config::GET,
+        subjects::config::SET,
+        subjects::config::PROFILES_LIST,
+    ],
+    internal: &[],
+};
+
 /// Every service, in start order.
-pub const SERVICES: [Endpoints; 8] = [
+pub const SERVICES: [Endpoints; 9] = [
+    CONFIG,
     MARKET_DATA,
     STRATEGY,
     RISK,
@@ -290,6 +311,7 @@ pub fn market_data() -> Permissions {
         .publishes(&streams::MARKET_SUBJECTS)
         .publishes(&streams::QUOTES_SUBJECTS)
         .owns_bucket(buckets::MARKET_DATA_LEASES)
+        .follows_bucket(buckets::CONFIG)
 }
 
 pub fn strategy() -> Permissions {
@@ -318,6 +340,7 @@ pub fn risk() -> Permissions {
         // subjects (plain subscriptions in queue group `q`, not a micro
         // service); the others forward checks there.
         .owns_bucket(buckets::RISK_LEASES)
+        .follows_bucket(buckets::CONFIG)
         .subscribe(
             RISK.internal
                 .iter()
@@ -344,6 +367,7 @@ pub fn execution() -> Permissions {
         .listens(&streams::QUOTES_SUBJECTS)
         .publishes(&[&subjects::order_event("*", "*"), streams::ALL_FILLS])
         .owns_bucket(buckets::EXECUTION_LEASES)
+        .follows_bucket(buckets::CONFIG)
 }
 
 pub fn portfolio() -> Permissions {
@@ -375,6 +399,11 @@ pub fn backtest() -> Permissions {
         ])
         .owns_bucket(buckets::BACKTEST_JOBS)
         .owns_bucket(buckets::BACKTEST_RESULTS)
+}
+
+/// The settings service (inside `trader run`): writes the `config` bucket.
+pub fn config() -> Permissions {
+    serves_public(&CONFIG).owns_bucket(buckets::CONFIG)
 }
 
 pub fn analytics() -> Permissions {
@@ -448,6 +477,7 @@ pub fn trader() -> Permissions {
     all_services()
         .iter()
         .fold(client(), |acc, (_, p)| acc.union(p))
+        .union(&config())
 }
 
 fn all_services() -> Vec<(&'static str, Permissions)> {
@@ -619,10 +649,10 @@ mod tests {
         assert_eq!(trader().services, SERVICES.len() + 1);
         assert_eq!(client().services, 0);
         assert_eq!(execution().max_responses(), 3);
-        assert_eq!(trader().max_responses(), 17);
+        assert_eq!(trader().max_responses(), 19);
         assert_eq!(risk().max_responses(), 1);
         let conf = render_users_conf();
-        assert!(conf.contains("allow_responses: { max: 17 }"));
+        assert!(conf.contains("allow_responses: { max: 19 }"));
     }
 
     #[test]
