@@ -44,6 +44,7 @@ pub struct BacktestArgs {
     /// Strategy parameter, repeatable: --param fast=10 --param slow=20.
     #[arg(long = "param")]
     params: Vec<String>,
+    /// Starting cash.
     #[arg(long, default_value = "10000")]
     cash: String,
     /// Commission per side as a fraction of traded value (0.002 = 0.2 %).
@@ -52,8 +53,10 @@ pub struct BacktestArgs {
     /// Close trades still open at the end.
     #[arg(long)]
     finalize: bool,
+    /// Symbol the bars are labelled with (in the report).
     #[arg(long, default_value = "DATA")]
     symbol: String,
+    /// Timeframe of the file's bars (1d, 1h, 5m, 1s …).
     #[arg(long, default_value = "1d")]
     timeframe: String,
     /// Print the whole report as JSON instead of the table.
@@ -142,11 +145,13 @@ fn print_stats(s: &backtest::Stats) {
 pub struct SweepArgs {
     #[command(flatten)]
     connection: Connection,
+    /// Strategy kind (see `nats req strategy.kinds ''`).
     #[arg(long, default_value = "sma_cross")]
     kind: String,
     /// Stored bars of this symbol (import them first).
     #[arg(long)]
     symbol: String,
+    /// Timeframe of the stored bars.
     #[arg(long, default_value = "1d")]
     timeframe: String,
     /// Grid values of a parameter, repeatable: --grid fast=5,10,15 --grid slow=20,30.
@@ -161,12 +166,16 @@ pub struct SweepArgs {
     /// Generations of the genetic search.
     #[arg(long, default_value_t = 5)]
     generations: u32,
+    /// Seed of the random and genetic searches (same seed, same candidates).
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Statistic results are ranked by (sharpe_ratio, return_pct, sortino_ratio, …).
     #[arg(long, default_value = "sharpe_ratio")]
     objective: String,
+    /// Starting cash of each backtest.
     #[arg(long, default_value = "10000")]
     cash: String,
+    /// Commission per side as a fraction of traded value (0.002 = 0.2 %).
     #[arg(long, default_value = "0")]
     commission: String,
     /// Best results to show.

@@ -21,8 +21,10 @@ async fn connect(c: &Connection) -> anyhow::Result<async_nats::Client> {
 pub struct ImportArgs {
     #[command(flatten)]
     connection: Connection,
+    /// Symbol to store the bars under.
     #[arg(long)]
     symbol: String,
+    /// Timeframe of the file's bars (1d, 1h, 5m, 1s …).
     #[arg(long, default_value = "1d")]
     timeframe: String,
     /// Import the good rows of a file with bad ones (default: strict, all or nothing).
@@ -72,6 +74,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
 pub struct QuoteArgs {
     #[command(flatten)]
     connection: Connection,
+    /// Symbol, e.g. SIM-A.
     symbol: String,
 }
 
@@ -95,14 +98,18 @@ pub async fn quote(args: QuoteArgs) -> anyhow::Result<()> {
 pub struct BarsArgs {
     #[command(flatten)]
     connection: Connection,
+    /// Symbol, e.g. GOOG.
     symbol: String,
+    /// Timeframe (1d, 1h, 5m, 1s …).
     #[arg(long, default_value = "1d")]
     timeframe: String,
     /// From (ns, RFC 3339 or YYYY-MM-DD).
     #[arg(long)]
     from: Option<String>,
+    /// Up to (ns, RFC 3339 or YYYY-MM-DD).
     #[arg(long)]
     to: Option<String>,
+    /// Most bars to print (the service pages beyond its own limit).
     #[arg(long)]
     limit: Option<u32>,
 }

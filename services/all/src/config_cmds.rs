@@ -113,8 +113,7 @@ async fn get(p: ProfileArgs, key: Option<String>) -> anyhow::Result<()> {
         profile: p.profile,
         key: key.clone(),
     };
-    let view: ConfigView =
-        request(&client, bus::subjects::config::GET, &req, options()).await?;
+    let view: ConfigView = request(&client, bus::subjects::config::GET, &req, options()).await?;
     if key.is_none() {
         println!("profile {} (running: {})", view.profile, view.active);
         println!("{:<28} {:<36} {:<8} applies", "key", "value", "source");
@@ -135,7 +134,10 @@ async fn set(p: ProfileArgs, key: String, value: Value, reset: bool) -> anyhow::
     };
     let r: SetResponse = request(&client, bus::subjects::config::SET, &req, options()).await?;
     let when = if !r.needs_restart.is_empty() {
-        format!("needs a restart of trader run: {}", r.needs_restart.join(", "))
+        format!(
+            "needs a restart of trader run: {}",
+            r.needs_restart.join(", ")
+        )
     } else {
         match (r.applies, &r.service) {
             (Applies::Live, Some(s)) => format!("applies live ({s})"),

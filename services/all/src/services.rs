@@ -95,7 +95,8 @@ fn selected(names: &[String]) -> anyhow::Result<Vec<&'static str>> {
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     // Every layer below KV, checked before anything starts.
-    let base = run_config::resolve_base(&args.profile, args.config_file.as_deref(), &args.settings)?;
+    let base =
+        run_config::resolve_base(&args.profile, args.config_file.as_deref(), &args.settings)?;
     let data_dir = args
         .data_dir
         .clone()

@@ -51,18 +51,25 @@ pub enum TypeArg {
 pub struct OrderArgs {
     #[command(flatten)]
     connection: Connection,
+    /// Account to trade in.
     #[arg(long, default_value = bus::api::strategy::DEFAULT_PAPER_ACCOUNT)]
     account: String,
+    /// Symbol, e.g. SIM-A.
     #[arg(long)]
     symbol: String,
+    /// buy or sell.
     #[arg(long, value_enum)]
     side: SideArg,
+    /// Quantity (positive).
     #[arg(long)]
     qty: Decimal,
+    /// Order type.
     #[arg(long = "type", value_enum, default_value = "market")]
     order_type: TypeArg,
+    /// Limit price (limit and stop-limit orders).
     #[arg(long)]
     limit_price: Option<Decimal>,
+    /// Stop (trigger) price (stop and stop-limit orders).
     #[arg(long)]
     stop_price: Option<Decimal>,
     /// GTC, IOC, FOK or DAY.
@@ -122,11 +129,13 @@ pub async fn order(args: OrderArgs) -> anyhow::Result<()> {
 pub struct OrdersArgs {
     #[command(flatten)]
     connection: Connection,
+    /// Only this account's orders (default: every account).
     #[arg(long)]
     account: Option<String>,
     /// Only working orders.
     #[arg(long)]
     open: bool,
+    /// Most orders to list, newest first.
     #[arg(long, default_value_t = 50)]
     limit: u32,
 }
@@ -153,6 +162,7 @@ pub async fn orders(args: OrdersArgs) -> anyhow::Result<()> {
 pub struct AccountArgs {
     #[command(flatten)]
     connection: Connection,
+    /// Account to show.
     #[arg(long, default_value = bus::api::strategy::DEFAULT_PAPER_ACCOUNT)]
     account: String,
     /// Open the account with this cash first (a no-op if it exists).

@@ -71,9 +71,11 @@ async fn a_profile_starts_its_services_and_every_layer_shows_in_config_show() {
         .spawn()
         .unwrap();
     let url = format!("nats://127.0.0.1:{port}");
-    let client = testkit::wait_until("the embedded nats-server", Duration::from_secs(30), || async {
-        async_nats::connect(&url).await.ok()
-    })
+    let client = testkit::wait_until(
+        "the embedded nats-server",
+        Duration::from_secs(30),
+        || async { async_nats::connect(&url).await.ok() },
+    )
     .await;
     testkit::wait_for_service_within(&client, "config.get", "{}", Duration::from_secs(60)).await;
 
@@ -101,46 +103,79 @@ async fn a_profile_starts_its_services_and_every_layer_shows_in_config_show() {
     let show = stdout(&out);
     assert!(show.starts_with("profile light"), "{show}");
     assert_eq!(row(&show, "sim.enabled"), ("true".into(), "default".into()));
-    assert_eq!(row(&show, "sim.symbols"), (r#"["SIM-A","SIM-B"]"#.into(), "profile".into()));
+    assert_eq!(
+        row(&show, "sim.symbols"),
+        (r#"["SIM-A","SIM-B"]"#.into(), "profile".into())
+    );
     assert_eq!(row(&show, "sim.seed"), ("7".into(), "file".into()));
-    assert_eq!(row(&show, "execution.commission_pct"), (r#""0.0011""#.into(), "file".into()));
+    assert_eq!(
+        row(&show, "execution.commission_pct"),
+        (r#""0.0011""#.into(), "file".into())
+    );
     assert_eq!(row(&show, "sim.bar_seconds"), ("2".into(), "env".into()));
-    assert_eq!(row(&show, "execution.slippage_bps"), (r#""3""#.into(), "flag".into()));
+    assert_eq!(
+        row(&show, "execution.slippage_bps"),
+        (r#""3""#.into(), "flag".into())
+    );
 
     let out = trader(&url, "trader config profiles").await;
     let text = stdout(&out);
-    assert!(out.status.success() && text.contains("* light") && text.contains("heavy"), "{text}");
+    assert!(
+        out.status.success() && text.contains("* light") && text.contains("heavy"),
+        "{text}"
+    );
 
     // Live: the simulator's bars switch to the new interval.
     let out = trader(&url, "trader config set sim.bar_seconds 1").await;
     let text = stdout(&out);
-    assert!(out.status.success() && text.contains("applies live (market-data)"), "{text}");
+    assert!(
+        out.status.success() && text.contains("applies live (market-data)"),
+        "{text}"
+    );
     let js = async_nats::jetstream::new(client.clone());
     testkit::wait_until("1 s bars of SIM-A", Duration::from_secs(30), || async {
         let stream = js.get_stream("MARKET").await.ok()?;
-        stream.direct_get_last_for_subject("md.bar.SIM-A.1s").await.ok()
+        stream
+            .direct_get_last_for_subject("md.bar.SIM-A.1s")
+            .await
+            .ok()
     })
     .await;
     let out = trader(&url, "trader config set execution.slippage_bps 4").await;
     assert!(out.status.success(), "{out:?}");
     let out = trader(&url, "trader config get execution.slippage_bps").await;
-    assert_eq!(row(&stdout(&out), "execution.slippage_bps"), (r#""4""#.into(), "kv".into()));
+    assert_eq!(
+        row(&stdout(&out), "execution.slippage_bps"),
+        (r#""4""#.into(), "kv".into())
+    );
     let out = trader(&url, "trader config unset execution.slippage_bps").await;
     assert!(out.status.success(), "{out:?}");
     let out = trader(&url, "trader config get execution.slippage_bps").await;
-    assert_eq!(row(&stdout(&out), "execution.slippage_bps"), (r#""3""#.into(), "flag".into()));
+    assert_eq!(
+        row(&stdout(&out), "execution.slippage_bps"),
+        (r#""3""#.into(), "flag".into())
+    );
 
     let out = trader(&url, "trader config set services market-data,risk").await;
     let text = stdout(&out);
-    assert!(text.contains("needs a restart of trader run: services"), "{text}");
+    assert!(
+        text.contains("needs a restart of trader run: services"),
+        "{text}"
+    );
 
     // Refused, naming the key; nothing written.
     let out = trader(&url, "trader config set sim.bar_seconds 0").await;
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("400") && err.contains("sim.bar_seconds"), "{err}");
+    assert!(
+        err.contains("400") && err.contains("sim.bar_seconds"),
+        "{err}"
+    );
     let out = trader(&url, "trader config get sim.bar_seconds").await;
-    assert_eq!(row(&stdout(&out), "sim.bar_seconds"), ("1".into(), "kv".into()));
+    assert_eq!(
+        row(&stdout(&out), "sim.bar_seconds"),
+        ("1".into(), "kv".into())
+    );
 
     unsafe { libc::kill(child.id().unwrap() as i32, libc::SIGTERM) };
     let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
@@ -159,7 +194,12 @@ async fn ping_names(client: &async_nats::Client) -> Vec<String> {
         .await
         .unwrap();
     let mut names = Vec::new();
-    while let Ok(Some(msg)) = tokio::time::timeout(Duration::from_millis(500), futures::StreamExt::next(&mut sub)).await {
+    while let Ok(Some(msg)) = tokio::time::timeout(
+        Duration::from_millis(500),
+        futures::StreamExt::next(&mut sub),
+    )
+    .await
+    {
         if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&msg.payload) {
             if let Some(name) = v["name"].as_str() {
                 names.push(name.to_string());

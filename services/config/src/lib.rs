@@ -146,7 +146,9 @@ async fn restart_notes(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
             match trader_config::spec(key).map(|s| s.applies) {
                 Ok(Applies::Restart) => tracing::warn!(profile = ctx.active(), key, %value,
                     "config changed in KV; needs a restart of trader run to apply"),
-                _ => tracing::info!(profile = ctx.active(), key, %value, "config changed in KV; applied live"),
+                _ => {
+                    tracing::info!(profile = ctx.active(), key, %value, "config changed in KV; applied live")
+                }
             }
         }
         current = next;

@@ -21,7 +21,10 @@ fn base() -> Resolved {
     base.apply(&trader_config::env_layer([
         ("TRADER_SIM_BAR_SECONDS".to_string(), "2".to_string()),
         ("TRADER_EXECUTION_SLIPPAGE_BPS".to_string(), "2".to_string()),
-        ("TRADER_EXECUTION_COMMISSION_PCT".to_string(), "0.0012".to_string()),
+        (
+            "TRADER_EXECUTION_COMMISSION_PCT".to_string(),
+            "0.0012".to_string(),
+        ),
     ]))
     .unwrap();
     base.apply(
@@ -71,20 +74,39 @@ async fn each_key_reports_the_highest_layer_that_set_it_and_kv_wins_over_all() {
     assert_eq!(view.profile, "light");
     assert_eq!(view.entries.len(), trader_config::KEYS.len());
     assert_eq!(entry(&view, "sim.enabled"), (&json!(true), Source::Default));
-    assert_eq!(entry(&view, "sim.symbols"), (&json!(["SIM-A", "SIM-B"]), Source::Profile));
+    assert_eq!(
+        entry(&view, "sim.symbols"),
+        (&json!(["SIM-A", "SIM-B"]), Source::Profile)
+    );
     assert_eq!(entry(&view, "sim.seed"), (&json!(7), Source::File));
     assert_eq!(entry(&view, "sim.bar_seconds"), (&json!(2), Source::Env));
-    assert_eq!(entry(&view, "execution.slippage_bps"), (&json!("3"), Source::Flag));
-    assert_eq!(entry(&view, "execution.commission_pct"), (&json!("0.0013"), Source::Flag));
+    assert_eq!(
+        entry(&view, "execution.slippage_bps"),
+        (&json!("3"), Source::Flag)
+    );
+    assert_eq!(
+        entry(&view, "execution.commission_pct"),
+        (&json!("0.0013"), Source::Flag)
+    );
 
     // KV over the flag; a reset shows the flag again.
-    let r = set(&p, json!({"key": "execution.commission_pct", "value": "0.00140"})).await;
-    assert_eq!((r.value.clone(), r.source, r.revision > 0), (json!("0.0014"), Source::Kv, true));
+    let r = set(
+        &p,
+        json!({"key": "execution.commission_pct", "value": "0.00140"}),
+    )
+    .await;
+    assert_eq!(
+        (r.value.clone(), r.source, r.revision > 0),
+        (json!("0.0014"), Source::Kv, true)
+    );
     assert!(r.needs_restart.is_empty(), "applies live: {r:?}");
     assert_eq!(r.service.as_deref(), Some("execution"));
     let one = get(&p, json!({"key": "execution.commission_pct"})).await;
     assert_eq!(one.entries.len(), 1);
-    assert_eq!(entry(&one, "execution.commission_pct"), (&json!("0.0014"), Source::Kv));
+    assert_eq!(
+        entry(&one, "execution.commission_pct"),
+        (&json!("0.0014"), Source::Kv)
+    );
     // What another KV client wrote counts the same.
     let js = async_nats::jetstream::new(p.client().clone());
     let kv = js.get_key_value("config").await.unwrap();
@@ -95,7 +117,11 @@ async fn each_key_reports_the_highest_layer_that_set_it_and_kv_wins_over_all() {
     })
     .await;
 
-    let r = set(&p, json!({"key": "execution.commission_pct", "reset": true})).await;
+    let r = set(
+        &p,
+        json!({"key": "execution.commission_pct", "reset": true}),
+    )
+    .await;
     assert_eq!((r.value, r.source), (json!("0.0013"), Source::Flag));
 
     // A key that needs a restart says so.
@@ -108,15 +134,39 @@ async fn bad_writes_are_400_naming_the_key_and_change_nothing() {
     let p = platform().await;
     let cases = [
         (json!({"key": "sim.speed", "value": 1}), "sim.speed"),
-        (json!({"key": "sim.bar_seconds", "value": 0}), "sim.bar_seconds"),
-        (json!({"key": "sim.bar_seconds", "value": "soon"}), "sim.bar_seconds"),
+        (
+            json!({"key": "sim.bar_seconds", "value": 0}),
+            "sim.bar_seconds",
+        ),
+        (
+            json!({"key": "sim.bar_seconds", "value": "soon"}),
+            "sim.bar_seconds",
+        ),
         (json!({"key": "sim.symbols", "value": []}), "sim.symbols"),
-        (json!({"key": "execution.commission_pct", "value": "2"}), "execution.commission_pct"),
-        (json!({"key": "execution.slippage_bps", "value": "-1"}), "execution.slippage_bps"),
-        (json!({"key": "risk.max_order_qty", "value": "0"}), "risk.max_order_qty"),
-        (json!({"key": "services", "value": ["risk", "nope"]}), "services"),
-        (json!({"key": "paper.cash", "value": {"a": 1}}), "paper.cash"),
-        (json!({"profile": "no.dots", "key": "sim.seed", "value": 1}), "no.dots"),
+        (
+            json!({"key": "execution.commission_pct", "value": "2"}),
+            "execution.commission_pct",
+        ),
+        (
+            json!({"key": "execution.slippage_bps", "value": "-1"}),
+            "execution.slippage_bps",
+        ),
+        (
+            json!({"key": "risk.max_order_qty", "value": "0"}),
+            "risk.max_order_qty",
+        ),
+        (
+            json!({"key": "services", "value": ["risk", "nope"]}),
+            "services",
+        ),
+        (
+            json!({"key": "paper.cash", "value": {"a": 1}}),
+            "paper.cash",
+        ),
+        (
+            json!({"profile": "no.dots", "key": "sim.seed", "value": 1}),
+            "no.dots",
+        ),
     ];
     for (body, named) in cases {
         let (code, reply) = testkit::raw_request(p.client(), "config.set", &body).await;
@@ -124,15 +174,20 @@ async fn bad_writes_are_400_naming_the_key_and_change_nothing() {
         let message = reply["message"].as_str().unwrap_or_default();
         assert!(message.contains(named), "{body} → {reply}");
     }
-    let (code, reply) = testkit::raw_request(p.client(), "config.get", &json!({"key": "nope"})).await;
+    let (code, reply) =
+        testkit::raw_request(p.client(), "config.get", &json!({"key": "nope"})).await;
     assert_eq!(code, 400, "{reply}");
-    let (code, _) = testkit::raw_request(p.client(), "config.get", &json!({"profile": "ghost"})).await;
+    let (code, _) =
+        testkit::raw_request(p.client(), "config.get", &json!({"profile": "ghost"})).await;
     assert_eq!(code, 404);
     // Nothing was written.
     let js = async_nats::jetstream::new(p.client().clone());
     let kv = js.get_key_value("config").await.unwrap();
     let mut keys = kv.keys().await.unwrap();
-    assert!(futures::StreamExt::next(&mut keys).await.is_none(), "the bucket stays empty");
+    assert!(
+        futures::StreamExt::next(&mut keys).await.is_none(),
+        "the bucket stays empty"
+    );
 }
 
 #[tokio::test]
@@ -149,14 +204,28 @@ async fn profiles_list_the_builtins_and_any_profile_with_keys_in_kv() {
     assert!(!light.services.contains(&"backtest".to_string()));
 
     // Another profile: built-in values plus its KV keys, no file/env/flags.
-    let r = set(&p, json!({"profile": "heavy", "key": "sim.bar_seconds", "value": 60})).await;
+    let r = set(
+        &p,
+        json!({"profile": "heavy", "key": "sim.bar_seconds", "value": 60}),
+    )
+    .await;
     assert!(r.needs_restart.is_empty(), "not the running profile");
     let heavy = get(&p, json!({"profile": "heavy"})).await;
     assert_eq!(entry(&heavy, "sim.bar_seconds"), (&json!(60), Source::Kv));
-    assert_eq!(entry(&heavy, "backtest.workers"), (&json!(4), Source::Profile));
-    assert_eq!(entry(&heavy, "execution.slippage_bps"), (&json!("2"), Source::Profile));
+    assert_eq!(
+        entry(&heavy, "backtest.workers"),
+        (&json!(4), Source::Profile)
+    );
+    assert_eq!(
+        entry(&heavy, "execution.slippage_bps"),
+        (&json!("2"), Source::Profile)
+    );
     // A new profile exists once it has a key.
-    set(&p, json!({"profile": "night", "key": "sim.symbols", "value": "N-1,N-2"})).await;
+    set(
+        &p,
+        json!({"profile": "night", "key": "sim.symbols", "value": "N-1,N-2"}),
+    )
+    .await;
     let (_, body) = testkit::raw_request(p.client(), "config.profiles.list", &json!({})).await;
     let list: ProfilesList = serde_json::from_value(body).unwrap();
     let night = list.profiles.iter().find(|p| p.name == "night").unwrap();

@@ -18,6 +18,10 @@ struct Args {
     /// Stream and bucket replicas (3 in a cluster).
     #[arg(long, env = "TRADER_REPLICAS", default_value_t = 1)]
     replicas: usize,
+    /// Follow this profile's keys in the `config` KV bucket live (the ones this
+    /// service applies: `trader config show`); unset: the flags only.
+    #[arg(long, env = "TRADER_PROFILE")]
+    config_profile: Option<String>,
     /// Commission as a fraction of traded value (0.001 = 0.1 %).
     #[arg(long, default_value = "0")]
     commission_pct: Decimal,
@@ -38,6 +42,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut config = execution_service::Config::default();
     config.stream.replicas = args.replicas;
+    config.config_profile = args.config_profile;
     config.exchange.commission_pct = args.commission_pct;
     config.exchange.commission_fixed = args.commission_fixed;
     config.exchange.slippage_bps = args.slippage_bps;

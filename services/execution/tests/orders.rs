@@ -372,10 +372,12 @@ async fn the_paper_exchange_moves_to_another_instance_when_its_holder_dies() {
 
 /// Submits a market order for 10 and feeds the next GOOG bar (`bar`) so it fills.
 async fn fill_on_bar(env: &Env, coid: &str, bar: usize) -> trading::Order {
-    env.submit(json!({"client_order_id": coid, "account": "acc", "symbol": "GOOG",
-        "side": "buy", "type": "market", "qty": "10"}))
-        .await
-        .unwrap();
+    env.submit(
+        json!({"client_order_id": coid, "account": "acc", "symbol": "GOOG",
+        "side": "buy", "type": "market", "qty": "10"}),
+    )
+    .await
+    .unwrap();
     env.platform.import_goog(bar..bar + 1).await;
     env.wait_done("acc", coid).await
 }
@@ -410,9 +412,9 @@ async fn a_commission_change_in_the_config_bucket_applies_from_the_next_fill() {
         .await
         .unwrap();
     let mut charged = None;
-    for bar in 41..48 {
+    for (bar, next) in bars.iter().enumerate().take(48).skip(41) {
         let o = fill_on_bar(&env, &format!("c{bar}"), bar).await;
-        assert_eq!(o.avg_fill_price, bars[bar].open);
+        assert_eq!(o.avg_fill_price, next.open);
         if o.commission > Decimal::ZERO {
             charged = Some((o, bar));
             break;
@@ -425,13 +427,13 @@ async fn a_commission_change_in_the_config_bucket_applies_from_the_next_fill() {
     // Deleting the key returns to the service's own commission (none).
     kv.delete("t.execution.commission_pct").await.unwrap();
     let mut free = false;
-    for bar in bar + 1..bar + 8 {
-        let o = fill_on_bar(&env, &format!("d{bar}"), bar).await;
+    for (later, next) in bars.iter().enumerate().take(bar + 8).skip(bar + 1) {
+        let o = fill_on_bar(&env, &format!("d{later}"), later).await;
         if o.commission == Decimal::ZERO {
             free = true;
             break;
         }
-        assert_eq!(o.commission, dec!(10) * bars[bar].open * dec!(0.01));
+        assert_eq!(o.commission, dec!(10) * next.open * dec!(0.01));
     }
     assert!(free, "commission back to zero after the key was deleted");
 }

@@ -28,6 +28,10 @@ struct Args {
     /// Stream and bucket replicas (3 in a cluster).
     #[arg(long, env = "TRADER_REPLICAS", default_value_t = 1)]
     replicas: usize,
+    /// Follow this profile's keys in the `config` KV bucket live (the ones this
+    /// service applies: `trader config show`); unset: the flags only.
+    #[arg(long, env = "TRADER_PROFILE")]
+    config_profile: Option<String>,
 }
 
 #[tokio::main]
@@ -39,6 +43,7 @@ async fn main() -> anyhow::Result<()> {
         ..Default::default()
     };
     config.stream.replicas = args.replicas;
+    config.config_profile = args.config_profile;
     if !args.simulate.is_empty() {
         let symbols = args
             .simulate

@@ -55,8 +55,13 @@ async fn symbols_and_bar_rate_change_live_from_kv() {
     .await;
 
     // A plain KV client changes the symbol set.
-    let kv = js.get_key_value(bus::subjects::buckets::CONFIG).await.unwrap();
-    kv.put("t.sim.symbols", r#"["LIVE-B"]"#.into()).await.unwrap();
+    let kv = js
+        .get_key_value(bus::subjects::buckets::CONFIG)
+        .await
+        .unwrap();
+    kv.put("t.sim.symbols", r#"["LIVE-B"]"#.into())
+        .await
+        .unwrap();
     let first_b = testkit::wait_until("a LIVE-B bar in MARKET", Duration::from_secs(20), || {
         last_bar_seq(&js, "LIVE-B", "1s")
     })
@@ -68,14 +73,22 @@ async fn symbols_and_bar_rate_change_live_from_kv() {
         (b >= first_b + 2).then_some(())
     })
     .await;
-    assert_eq!(last_bar_seq(&js, "LIVE-A", "1s").await, Some(a_after), "LIVE-A stopped");
+    assert_eq!(
+        last_bar_seq(&js, "LIVE-A", "1s").await,
+        Some(a_after),
+        "LIVE-A stopped"
+    );
 
     // The bar rate: 2-second bars, 2 s apart.
     kv.put("t.sim.bar_seconds", "2".into()).await.unwrap();
-    let two = testkit::wait_until("two 2 s bars of LIVE-B", Duration::from_secs(30), || async {
-        let b = bars(&env, "LIVE-B", "2s").await;
-        (b.len() >= 2).then_some(b)
-    })
+    let two = testkit::wait_until(
+        "two 2 s bars of LIVE-B",
+        Duration::from_secs(30),
+        || async {
+            let b = bars(&env, "LIVE-B", "2s").await;
+            (b.len() >= 2).then_some(b)
+        },
+    )
     .await;
     for pair in two.windows(2) {
         assert_eq!(pair[1].ts.0 - pair[0].ts.0, 2_000_000_000);

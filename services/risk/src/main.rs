@@ -17,6 +17,10 @@ struct Args {
     /// Stream and bucket replicas (3 in a cluster).
     #[arg(long, env = "TRADER_REPLICAS", default_value_t = 1)]
     replicas: usize,
+    /// Follow this profile's keys in the `config` KV bucket live (the ones this
+    /// service applies: `trader config show`); unset: the flags only.
+    #[arg(long, env = "TRADER_PROFILE")]
+    config_profile: Option<String>,
 }
 
 #[tokio::main]
@@ -25,6 +29,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut config = risk_service::Config::default();
     config.stream.replicas = args.replicas;
+    config.config_profile = args.config_profile;
     // Before the service starts, so its endpoints record into the exporter.
     let _observe = bus::observe::serve_flag(args.metrics_addr.as_deref()).await?;
     let client = bus::connect::connect(&args.nats_url, "risk", None).await?;

@@ -415,7 +415,8 @@ async fn default_limits_follow_the_config_bucket_live_on_every_instance() {
     let env = env_with(2, config).await;
     env.open("acc").await;
     env.open("own").await;
-    env.set_limits("own", json!({"max_order_qty": "1000"})).await;
+    env.set_limits("own", json!({"max_order_qty": "1000"}))
+        .await;
     testkit::wait_until("accounts seen", Duration::from_secs(10), || async {
         (env.status("acc").await.known && env.status("own").await.known).then_some(())
     })
@@ -427,7 +428,9 @@ async fn default_limits_follow_the_config_bucket_live_on_every_instance() {
         .get_key_value(subjects::buckets::CONFIG)
         .await
         .unwrap();
-    kv.put("t.risk.max_order_qty", r#""20""#.into()).await.unwrap();
+    kv.put("t.risk.max_order_qty", r#""20""#.into())
+        .await
+        .unwrap();
     // risk.limits.get shows the new defaults (both instances answer in turn).
     testkit::wait_until("new default limits", Duration::from_secs(10), || async {
         let mut seen = 0;
@@ -445,15 +448,20 @@ async fn default_limits_follow_the_config_bucket_live_on_every_instance() {
         (seen == 4).then_some(())
     })
     .await;
-    assert_eq!(env.codes("acc", "buy", 50).await, vec![RejectCode::MaxOrderQty]);
+    assert_eq!(
+        env.codes("acc", "buy", 50).await,
+        vec![RejectCode::MaxOrderQty]
+    );
     assert!(env.check("acc", "buy", 20).await.accepted);
     // An account with limits of its own keeps them.
     assert!(env.check("own", "buy", 50).await.accepted);
 
     // Back to none once the key is gone.
     kv.delete("t.risk.max_order_qty").await.unwrap();
-    testkit::wait_until("defaults without the key", Duration::from_secs(10), || async {
-        env.check("acc", "buy", 50).await.accepted.then_some(())
-    })
+    testkit::wait_until(
+        "defaults without the key",
+        Duration::from_secs(10),
+        || async { env.check("acc", "buy", 50).await.accepted.then_some(()) },
+    )
     .await;
 }

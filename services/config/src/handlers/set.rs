@@ -34,10 +34,9 @@ pub async fn handle(
         other => other?,
     };
     let revision = if req.reset {
-        ctx.bucket
-            .delete(&profile, spec.key)
-            .await
-            .map_err(|e| ServiceError::unavailable(format!("cannot write the config bucket: {e}")))?;
+        ctx.bucket.delete(&profile, spec.key).await.map_err(|e| {
+            ServiceError::unavailable(format!("cannot write the config bucket: {e}"))
+        })?;
         0
     } else {
         let next = current.settings.with(spec.key, req.value).map_err(bad)?;
@@ -49,7 +48,9 @@ pub async fn handle(
         ctx.bucket
             .put(&profile, spec.key, &value)
             .await
-            .map_err(|e| ServiceError::unavailable(format!("cannot write the config bucket: {e}")))?
+            .map_err(|e| {
+                ServiceError::unavailable(format!("cannot write the config bucket: {e}"))
+            })?
     };
     let now = ctx.resolve(&profile)?;
     let value = now.settings.get(spec.key).map_err(bad)?;
@@ -64,7 +65,9 @@ pub async fn handle(
         tracing::warn!(profile, key = spec.key, %value, revision, "config set; needs a restart of trader run to apply");
     }
     Ok(SetResponse {
-        source: now.source(spec.key).unwrap_or(trader_config::Source::Default),
+        source: now
+            .source(spec.key)
+            .unwrap_or(trader_config::Source::Default),
         profile,
         key: spec.key.to_string(),
         value,
