@@ -1,5 +1,5 @@
 //! `config.profiles.list`: the built-in profiles, then any other with keys in
-//! the `config` bucket.
+//! the `config` bucket (and the running one).
 
 use std::sync::Arc;
 
@@ -17,7 +17,8 @@ pub async fn handle(
         .into_iter()
         .map(|p| (p.name, p.description, true))
         .collect();
-    for name in ctx.bucket.profiles() {
+    let running = std::iter::once(ctx.active().to_string());
+    for name in ctx.bucket.profiles().into_iter().chain(running) {
         if !names.iter().any(|(n, _, _)| *n == name) {
             let description = trader_config::Profile::custom(&name)
                 .map(|p| p.description)
