@@ -136,3 +136,32 @@ pub async fn with_kv(
         .check_services(crate::services::ALL_SERVICES)?;
     Ok(full)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What each built-in profile starts (the list `trader run` picks from).
+    #[test]
+    fn builtin_profiles_name_only_known_services() {
+        let flags = SettingFlags::default();
+        let light = resolve_base("light", None, &flags).unwrap();
+        let started = crate::services::selected(&light.settings.services).unwrap();
+        assert!(started.contains(&"risk") && started.contains(&"config"));
+        assert!(!started.contains(&"backtest") && !started.contains(&"analytics"));
+        for name in ["default", "heavy"] {
+            let all = resolve_base(name, None, &flags).unwrap();
+            let started = crate::services::selected(&all.settings.services).unwrap();
+            assert_eq!(started, crate::services::ALL_SERVICES, "{name}");
+        }
+        assert_eq!(
+            resolve_base("heavy", None, &flags)
+                .unwrap()
+                .settings
+                .backtest
+                .workers,
+            4
+        );
+        assert!(resolve_base("bad name", None, &flags).is_err());
+    }
+}

@@ -72,7 +72,7 @@ pub struct RunArgs {
     monitor: monitor_service::MonitorArgs,
 }
 
-fn selected(names: &[String]) -> anyhow::Result<Vec<&'static str>> {
+pub(crate) fn selected(names: &[String]) -> anyhow::Result<Vec<&'static str>> {
     if names.is_empty() {
         return Ok(ALL_SERVICES.to_vec());
     }
