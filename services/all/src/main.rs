@@ -40,6 +40,8 @@ pub struct Connection {
     nats_url: String,
 }
 
+// Parsed once per process: the size of `run`'s arguments does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run services (and, by default, an embedded nats-server and the simulator).
