@@ -81,14 +81,14 @@ async fn trader_runs_every_service_as_user_trader() {
     })
     .await;
     // Every micro service of the process answers the monitor's discovery
-    // (one connection: 9 replies per $SRV request, all allowed).
+    // (one connection: 10 replies per $SRV request, all allowed).
     testkit::wait_until(
-        "9 micro services in monitor.status",
+        "10 micro services in monitor.status",
         Duration::from_secs(30),
         || async {
             let reply = client.request("monitor.status", "".into()).await.ok()?;
             let status: serde_json::Value = serde_json::from_slice(&reply.payload).ok()?;
-            (status["services"].as_array()?.len() == 9).then_some(())
+            (status["services"].as_array()?.len() == 10).then_some(())
         },
     )
     .await;
