@@ -164,6 +164,22 @@ pub mod config {
     }
 }
 
+/// gateway service (REST/WebSocket edge; its own endpoints are admin over NATS).
+pub mod gateway {
+    pub const SERVICE: &str = "gateway";
+    pub const INFO: &str = "gateway.info";
+    pub const KEYS_CREATE: &str = "gateway.keys.create";
+    pub const KEYS_LIST: &str = "gateway.keys.list";
+    pub const KEYS_REVOKE: &str = "gateway.keys.revoke";
+    pub const USERS_CREATE: &str = "gateway.users.create";
+    pub const USERS_LIST: &str = "gateway.users.list";
+    pub const USERS_DELETE: &str = "gateway.users.delete";
+    /// The monitor service's status, used by `GET /api/v1/services` when it answers.
+    pub const MONITOR_STATUS: &str = super::monitor::STATUS;
+    /// Where the monitor publishes `SYSTEM_HEALTH` (the WebSocket `health` channel).
+    pub const SYSTEM_HEALTH: &str = super::monitor::HEALTH;
+}
+
 /// Streams and what they hold.
 pub mod streams {
     /// Market data: bars (the history backtests and strategies replay).
@@ -237,6 +253,12 @@ pub mod buckets {
     /// Settings per profile (key: `<profile>.<setting>`, value: JSON), watched
     /// live by market-data, execution, risk and config.
     pub const CONFIG: &str = "config";
+    /// Gateway API keys (key: key id, value: role, accounts and the key's SHA-256).
+    pub const GATEWAY_KEYS: &str = "gateway-keys";
+    /// Gateway users (key: username, value: role, accounts, argon2 hash).
+    pub const GATEWAY_USERS: &str = "gateway-users";
+    /// Gateway settings shared by every instance (key `jwt-secret`).
+    pub const GATEWAY_CONFIG: &str = "gateway-config";
 }
 
 /// `evt.order.<account>.<event>`: an order's transition (`accepted`, `rejected`,
@@ -504,6 +526,13 @@ mod tests {
             portfolio::POSITIONS_GET,
             portfolio::SUMMARY_GET,
             portfolio::PROTECTION_SET,
+            gateway::INFO,
+            gateway::KEYS_CREATE,
+            gateway::KEYS_LIST,
+            gateway::KEYS_REVOKE,
+            gateway::USERS_CREATE,
+            gateway::USERS_LIST,
+            gateway::USERS_DELETE,
         ] {
             assert!(!req.starts_with("job."), "{req}");
             assert!(!req.starts_with("evt."), "{req}");

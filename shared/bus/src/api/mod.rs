@@ -4,6 +4,7 @@
 pub mod analytics;
 pub mod backtest;
 pub mod config;
+pub mod gateway;
 pub mod md;
 pub mod monitor;
 pub mod orders;
