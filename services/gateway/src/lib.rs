@@ -167,6 +167,11 @@ async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
     // HTTP last: a route that answers finds the gateway's own endpoints served.
     let app = http::router(state);
     let mut stop = runner.stop_signal();
+    // Small JSON replies: without TCP_NODELAY, Nagle and delayed ACKs hold
+    // some back for tens of milliseconds on keep-alive connections.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     runner.spawn("http", async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
