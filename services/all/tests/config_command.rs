@@ -62,6 +62,7 @@ async fn a_profile_starts_its_services_and_every_layer_shows_in_config_show() {
         .args(["--nats-port", &port.to_string()])
         .args(["--monitor-port", &monitor.to_string()])
         .args(["--metrics-addr", "off"])
+        .args(["--gateway-addr", &format!("127.0.0.1:{}", free_port())])
         .env("TRADER_SIM_BAR_SECONDS", "2")
         .env("TRADER_EXECUTION_SLIPPAGE_BPS", "2")
         .env("NATS_SERVER_BIN", nats_bin)
@@ -79,10 +80,12 @@ async fn a_profile_starts_its_services_and_every_layer_shows_in_config_show() {
     .await;
     testkit::wait_for_service_within(&client, "config.get", "{}", Duration::from_secs(60)).await;
 
-    // Exactly light's services ($SRV.PING; execution also runs paper-exchange).
+    // Exactly light's services ($SRV.PING; execution also runs paper-exchange;
+    // the gateway runs with every profile).
     let want = [
         "config",
         "execution",
+        "gateway",
         "market-data",
         "paper-exchange",
         "portfolio",
