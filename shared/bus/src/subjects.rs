@@ -145,6 +145,22 @@ pub mod monitor {
     }
 }
 
+/// gateway service (REST/WebSocket edge; its own endpoints are admin over NATS).
+pub mod gateway {
+    pub const SERVICE: &str = "gateway";
+    pub const INFO: &str = "gateway.info";
+    pub const KEYS_CREATE: &str = "gateway.keys.create";
+    pub const KEYS_LIST: &str = "gateway.keys.list";
+    pub const KEYS_REVOKE: &str = "gateway.keys.revoke";
+    pub const USERS_CREATE: &str = "gateway.users.create";
+    pub const USERS_LIST: &str = "gateway.users.list";
+    pub const USERS_DELETE: &str = "gateway.users.delete";
+    /// The monitor service's status, used by `GET /api/v1/services` when it answers.
+    pub const MONITOR_STATUS: &str = super::monitor::STATUS;
+    /// Where the monitor publishes `SYSTEM_HEALTH` (the WebSocket `health` channel).
+    pub const SYSTEM_HEALTH: &str = super::monitor::HEALTH;
+}
+
 /// Streams and what they hold.
 pub mod streams {
     /// Market data: bars (the history backtests and strategies replay).
@@ -215,6 +231,12 @@ pub mod buckets {
     /// Open monitor alert episodes (`<kind>.<target>`, created once per
     /// episode, deleted when it ends): several monitors raise an alert once.
     pub const MONITOR_ALERTS: &str = "monitor-alerts";
+    /// Gateway API keys (key: key id, value: role, accounts and the key's SHA-256).
+    pub const GATEWAY_KEYS: &str = "gateway-keys";
+    /// Gateway users (key: username, value: role, accounts, argon2 hash).
+    pub const GATEWAY_USERS: &str = "gateway-users";
+    /// Gateway settings shared by every instance (key `jwt-secret`).
+    pub const GATEWAY_CONFIG: &str = "gateway-config";
 }
 
 /// `evt.order.<account>.<event>`: an order's transition (`accepted`, `rejected`,
@@ -482,6 +504,13 @@ mod tests {
             portfolio::POSITIONS_GET,
             portfolio::SUMMARY_GET,
             portfolio::PROTECTION_SET,
+            gateway::INFO,
+            gateway::KEYS_CREATE,
+            gateway::KEYS_LIST,
+            gateway::KEYS_REVOKE,
+            gateway::USERS_CREATE,
+            gateway::USERS_LIST,
+            gateway::USERS_DELETE,
         ] {
             assert!(!req.starts_with("job."), "{req}");
             assert!(!req.starts_with("evt."), "{req}");

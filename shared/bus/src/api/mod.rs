@@ -3,6 +3,7 @@
 
 pub mod analytics;
 pub mod backtest;
+pub mod gateway;
 pub mod md;
 pub mod monitor;
 pub mod orders;
