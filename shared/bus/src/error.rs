@@ -16,12 +16,18 @@ use serde::{Deserialize, Serialize};
 pub enum ErrorKind {
     /// Malformed or invalid request: fix the request.
     BadRequest,
+    /// No or bad credentials (the gateway).
+    Unauthorized,
+    /// Credentials fine, but not allowed: the role or the account (the gateway).
+    Forbidden,
     /// The thing asked about does not exist (unknown symbol, order, …).
     NotFound,
     /// Conflicts with current state (already exists, wrong state).
     Conflict,
     /// Well-formed but rejected by validation (e.g. a CSV with bad rows in strict mode).
     Unprocessable,
+    /// The request body is beyond the size limit (the gateway).
+    PayloadTooLarge,
     /// Rate limited.
     TooManyRequests,
     /// Bug or unexpected failure inside the service.
@@ -37,6 +43,9 @@ impl ErrorKind {
     pub fn code(self) -> u16 {
         match self {
             ErrorKind::BadRequest => 400,
+            ErrorKind::Unauthorized => 401,
+            ErrorKind::Forbidden => 403,
+            ErrorKind::PayloadTooLarge => 413,
             ErrorKind::NotFound => 404,
             ErrorKind::Conflict => 409,
             ErrorKind::Unprocessable => 422,
@@ -49,7 +58,10 @@ impl ErrorKind {
 
     pub fn from_code(code: u16) -> ErrorKind {
         match code {
+            401 => ErrorKind::Unauthorized,
+            403 => ErrorKind::Forbidden,
             404 => ErrorKind::NotFound,
+            413 => ErrorKind::PayloadTooLarge,
             409 => ErrorKind::Conflict,
             422 => ErrorKind::Unprocessable,
             429 => ErrorKind::TooManyRequests,
