@@ -13,10 +13,12 @@
 //! - [`leaf`]: a hub and leaf (edge) servers with JetStream domains, linked
 //!   through a relay a test can cut and restore.
 //! - [`paths`]: the repository root and test data.
+//! - [`http`]: a small HTTP/1.1 client (keep-alive) for the gateway's tests and load tests.
 //! - [`wait_until`]: polls a condition with a deadline (tests never assert on time);
 //!   [`wait_for_service`]: until an endpoint of a service started by hand answers.
 
 pub mod cluster;
+pub mod http;
 pub mod leaf;
 pub mod paths;
 pub mod platform;
