@@ -262,7 +262,7 @@ impl Store {
             .into_iter()
             .map(|r| r.info)
             .collect();
-        keys.sort_by(|a, b| a.created_ts.cmp(&b.created_ts));
+        keys.sort_by_key(|k| k.created_ts);
         Ok(keys)
     }
 
