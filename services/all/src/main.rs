@@ -8,6 +8,8 @@
 //!   `trader sweep`, `trader order`, `trader orders`, `trader account`,
 //!   `trader status`: clients that talk to a running platform over NATS, for
 //!   people without the `nats` CLI.
+//! - `trader keys create|list|revoke`: API keys of the gateway (`trader run`
+//!   starts it on 127.0.0.1:8080 and prints the dashboard URL).
 //! - `trader health --url http://127.0.0.1:9464/health/ready`: a probe for
 //!   container health checks (the slim image has no curl).
 //! - `trader backtest FILE.csv`: a backtest run here, with the services' engine.
@@ -16,6 +18,7 @@ mod backtest_cmds;
 mod client_cmds;
 mod edge;
 mod embedded;
+mod gateway_cmds;
 mod monitor_cmds;
 mod services;
 mod trading_cmds;
@@ -60,6 +63,8 @@ enum Command {
     Account(trading_cmds::AccountArgs),
     /// The platform's status from the monitor service (monitor.status).
     Status(monitor_cmds::StatusArgs),
+    /// API keys of the gateway: create, list, revoke.
+    Keys(gateway_cmds::KeysArgs),
     /// Probe a process's health endpoint; exit 0 on HTTP 200 (container health checks).
     Health(client_cmds::HealthArgs),
 }
@@ -84,6 +89,7 @@ async fn main() -> std::process::ExitCode {
         Command::Account(args) => trading_cmds::account(args).await,
         Command::Health(args) => client_cmds::health(args).await,
         Command::Status(args) => monitor_cmds::status(args).await,
+        Command::Keys(args) => gateway_cmds::keys(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

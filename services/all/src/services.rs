@@ -81,6 +81,8 @@ pub struct RunArgs {
     /// server's monitoring port).
     #[command(flatten)]
     monitor: monitor_service::MonitorArgs,
+    #[command(flatten)]
+    gateway: crate::gateway_cmds::GatewayArgs,
 }
 
 fn selected(args: &RunArgs) -> anyhow::Result<Vec<&'static str>> {
@@ -232,8 +234,20 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     if services.contains(&"portfolio") {
         tokio::spawn(open_paper_account(client.clone(), args.paper_cash));
     }
+    let gateway = crate::gateway_cmds::start(
+        &args.gateway,
+        &client,
+        &data_dir,
+        args.replicas,
+        stop_rx.clone(),
+    )
+    .await?;
     let metrics_at = observe.as_ref().map(|o| o.addr());
     print_banner(&url, &services, &args, &data_dir, metrics_at);
+    if let Some((task, line)) = gateway {
+        println!("{line}");
+        tasks.push(("gateway", task));
+    }
 
     // Run until a signal, or until a service gives up (then stop the rest).
     let mut failed = false;

@@ -27,7 +27,7 @@ fn sample(text: &str, name: &str, labels: &str) -> Option<f64> {
 #[tokio::test]
 async fn run_starts_everything_and_stops_cleanly_on_sigterm() {
     let data = tempfile::tempdir().unwrap();
-    let (port, monitor, metrics) = (free_port(), free_port(), free_port());
+    let (port, monitor, metrics, gateway) = (free_port(), free_port(), free_port(), free_port());
     let nats_bin = testkit::server::nats_server_bin().expect("nats-server installed");
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_trader"))
         .args(["run", "--data-dir"])
@@ -40,6 +40,7 @@ async fn run_starts_everything_and_stops_cleanly_on_sigterm() {
         ])
         .args(["--simulate", "RUN-A", "--bar-seconds", "1"])
         .args(["--metrics-addr", &format!("127.0.0.1:{metrics}")])
+        .args(["--gateway-addr", &format!("127.0.0.1:{gateway}")])
         .env("NATS_SERVER_BIN", nats_bin)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -159,6 +160,7 @@ async fn run_starts_everything_and_stops_cleanly_on_sigterm() {
             "analytics",
             "backtest",
             "execution",
+            "gateway",
             "market-data",
             "monitor",
             "portfolio",

@@ -158,6 +158,13 @@ async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
         stop: runner.stop_signal(),
         config,
     });
+    let ctx = Arc::new(Ctx {
+        store,
+        instance,
+        http_addr,
+    });
+    runner.serve(handlers::endpoints(ctx)).await?;
+    // HTTP last: a route that answers finds the gateway's own endpoints served.
     let app = http::router(state);
     let mut stop = runner.stop_signal();
     runner.spawn("http", async move {
@@ -167,12 +174,6 @@ async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
             })
             .await
     });
-    let ctx = Arc::new(Ctx {
-        store,
-        instance,
-        http_addr,
-    });
-    runner.serve(handlers::endpoints(ctx)).await?;
     tracing::info!(addr = %http_addr, "gateway listening: http://{http_addr}/");
     Ok(runner)
 }

@@ -265,8 +265,23 @@ pub const MONITOR: Endpoints = Endpoints {
     internal: &[],
 };
 
+pub const GATEWAY: Endpoints = Endpoints {
+    service: subjects::gateway::SERVICE,
+    public: &[subjects::gateway::INFO],
+    // Keys and users: administrators only (the `trader` user, and the gateway
+    // itself for its REST routes), never `client`.
+    internal: &[
+        subjects::gateway::KEYS_CREATE,
+        subjects::gateway::KEYS_LIST,
+        subjects::gateway::KEYS_REVOKE,
+        subjects::gateway::USERS_CREATE,
+        subjects::gateway::USERS_LIST,
+        subjects::gateway::USERS_DELETE,
+    ],
+};
+
 /// Every service, in start order.
-pub const SERVICES: [Endpoints; 8] = [
+pub const SERVICES: [Endpoints; 9] = [
     MARKET_DATA,
     STRATEGY,
     RISK,
@@ -275,6 +290,7 @@ pub const SERVICES: [Endpoints; 8] = [
     BACKTEST,
     ANALYTICS,
     MONITOR,
+    GATEWAY,
 ];
 
 fn serves_public(e: &Endpoints) -> Permissions {
@@ -410,6 +426,34 @@ pub fn monitor() -> Permissions {
         ])
 }
 
+/// The HTTP gateway: serves its own endpoints, requests every public endpoint
+/// (its REST routes) and its own key and user endpoints, `$SRV` discovery and
+/// `monitor.status`, reads every live event (the WebSocket), owns its buckets.
+pub fn gateway() -> Permissions {
+    let own: Vec<&str> = GATEWAY
+        .public
+        .iter()
+        .chain(GATEWAY.internal)
+        .copied()
+        .collect();
+    let public: Vec<&str> = SERVICES
+        .iter()
+        .flat_map(|e| e.public.iter().copied())
+        .collect();
+    Permissions::base()
+        .serves(GATEWAY.service, &own)
+        .requests(&public)
+        .requests(&own)
+        .requests(&[subjects::gateway::MONITOR_STATUS])
+        .publish(["$SRV.>".to_string()])
+        .subscribe([streams::EVENTS.to_string()])
+        .listens(&streams::MARKET_SUBJECTS)
+        .listens(&streams::QUOTES_SUBJECTS)
+        .owns_bucket(buckets::GATEWAY_KEYS)
+        .owns_bucket(buckets::GATEWAY_USERS)
+        .owns_bucket(buckets::GATEWAY_CONFIG)
+}
+
 /// Streams whose events anyone may read.
 const EVENT_STREAMS: [&str; 8] = [
     streams::MARKET,
@@ -460,6 +504,7 @@ fn all_services() -> Vec<(&'static str, Permissions)> {
         (BACKTEST.service, backtest()),
         (ANALYTICS.service, analytics()),
         (MONITOR.service, monitor()),
+        (GATEWAY.service, gateway()),
     ]
 }
 
@@ -594,7 +639,12 @@ mod tests {
             for s in &p.subscribe {
                 let plain_ok = s == "_INBOX.>"
                     || s.starts_with("$SRV.")
-                    || (user == EXECUTION.service && s == streams::ALL_TICKS);
+                    || (user == EXECUTION.service && s == streams::ALL_TICKS)
+                    // The gateway's WebSocket reads live events (no request
+                    // subject starts with these).
+                    || (user == GATEWAY.service
+                        && [streams::EVENTS, streams::ALL_BARS, streams::ALL_TICKS]
+                            .contains(&s.as_str()));
                 assert!(plain_ok || s.ends_with(" q"), "{user}: {s}");
             }
             assert!(!p.publish.iter().any(|s| s == ">" || s == "$JS.API.>"));
@@ -619,10 +669,10 @@ mod tests {
         assert_eq!(trader().services, SERVICES.len() + 1);
         assert_eq!(client().services, 0);
         assert_eq!(execution().max_responses(), 3);
-        assert_eq!(trader().max_responses(), 17);
+        assert_eq!(trader().max_responses(), 19);
         assert_eq!(risk().max_responses(), 1);
         let conf = render_users_conf();
-        assert!(conf.contains("allow_responses: { max: 17 }"));
+        assert!(conf.contains("allow_responses: { max: 19 }"));
     }
 
     #[test]
