@@ -2,12 +2,13 @@
 //! measured in the same run, on a private nats-server, and writes
 //! `results/<name>.json` and `results/<name>.md`.
 //!
-//! `cargo run --release -p load-tests -- request-reply | indicators | strategy-throughput | backtest | risk-check | bar-to-position | cluster-orders | edge-catch-up`
+//! `cargo run --release -p load-tests -- request-reply | indicators | strategy-throughput | backtest | risk-check | bar-to-position | cluster-orders | edge-catch-up | gateway-rest | gateway-ws`
 
 mod backtest_bench;
 mod bar_to_position;
 mod cluster_orders;
 mod edge_catch_up;
+mod gateway_bench;
 mod indicators_bench;
 mod report;
 mod request_reply;
@@ -46,6 +47,10 @@ enum Bench {
     ClusterOrders(cluster_orders::Args),
     /// Edge store-and-forward: events queued with the link down until the hub holds them.
     EdgeCatchUp(edge_catch_up::Args),
+    /// REST through the gateway vs the same NATS request: req/s, added p50/p99.
+    GatewayRest(gateway_bench::RestArgs),
+    /// Quotes fanned out by the gateway to 100 WebSocket clients: msgs/s.
+    GatewayWs(gateway_bench::WsArgs),
 }
 
 #[tokio::main]
@@ -64,5 +69,7 @@ async fn main() -> anyhow::Result<()> {
         Bench::BarToPosition(args) => bar_to_position::run(args, &out_dir).await,
         Bench::ClusterOrders(args) => cluster_orders::run(args, &out_dir).await,
         Bench::EdgeCatchUp(args) => edge_catch_up::run(args, &out_dir).await,
+        Bench::GatewayRest(args) => gateway_bench::rest(args, &out_dir).await,
+        Bench::GatewayWs(args) => gateway_bench::ws(args, &out_dir).await,
     }
 }
