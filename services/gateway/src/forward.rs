@@ -35,6 +35,12 @@ pub async fn handle(
     let traceparent = crate::trace::traceparent(&call.headers);
     let outcome = async {
         let principal = http::guard(&state, route, &call.headers).await?;
+        if subject.starts_with("gateway.") && !principal.accounts.is_empty() {
+            // Keys and users grant accounts: only an administrator of every account.
+            return Err(crate::auth::forbidden(
+                "keys and users are managed with credentials for every account",
+            ));
+        }
         let request = build_request(route, &principal, call)?;
         let payload = serde_json::to_vec(&Value::Object(request))
             .map_err(|e| ServiceError::internal(e.to_string()))?;

@@ -153,6 +153,15 @@ async fn credentials_roles_and_account_scopes() {
         401
     );
 
+    // An admin of one account cannot make keys (they would grant accounts).
+    let scoped_admin = stack.key("admin", &["acct-a"]).await;
+    let r = HttpClient::new(&stack.addr)
+        .bearer(&scoped_admin)
+        .send_json("POST", "/api/v1/keys", &json!({"role": "admin"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 403, "{}", r.text());
+
     // A revoked key is refused.
     let keys = stack.admin().get("/api/v1/keys").await.unwrap().json();
     let listed = keys["keys"].as_array().unwrap();
