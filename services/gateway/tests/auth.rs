@@ -281,6 +281,7 @@ async fn rate_and_body_limits_and_a_second_instance() {
     });
     strict.body_limit = 1024;
     strict.cors_origins = vec!["http://dash.example".into()];
+    strict.request_timeout = std::time::Duration::from_secs(1);
     let (_second, addr) = stack.add_gateway(strict).await;
 
     // A key made through the first instance works on the second at once
@@ -364,6 +365,50 @@ async fn rate_and_body_limits_and_a_second_instance() {
         .await
         .unwrap();
     assert!(r.header("access-control-allow-origin").is_none());
+
+    // The NATS request carries the caller's correlation id and traceparent
+    // (a stand-in market-data here, which records them).
+    let nats = stack.platform.client().clone();
+    let mut quotes = nats.subscribe("md.quote.get").await.unwrap();
+    let mut silent = nats.subscribe("md.symbols.list").await.unwrap();
+    nats.flush().await.unwrap();
+    let responder = tokio::spawn(async move {
+        let msg = futures::StreamExt::next(&mut quotes).await.unwrap();
+        nats.publish(msg.reply.clone().unwrap(), r#"{"symbol":"X"}"#.into())
+            .await
+            .unwrap();
+        nats.flush().await.unwrap();
+        (msg.headers.unwrap(), msg.payload)
+    });
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let r = HttpClient::new(&stack.addr)
+        .bearer(&stack.admin)
+        .request(
+            "GET",
+            "/api/v1/quotes/X",
+            &[("traceparent", traceparent), ("X-Correlation-Id", "cid-42")],
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    let (headers, payload) = responder.await.unwrap();
+    assert_eq!(headers.get("traceparent").unwrap().as_str(), traceparent);
+    assert_eq!(headers.get("Correlation-Id").unwrap().as_str(), "cid-42");
+    assert_eq!(
+        &payload[..],
+        br#"{"symbol":"X"}"#,
+        "the path parameter is the request"
+    );
+    // A service that never answers: 504 after the gateway's request timeout.
+    let r = HttpClient::new(&addr)
+        .bearer(&stack.admin)
+        .get("/api/v1/symbols")
+        .await
+        .unwrap();
+    assert_eq!(r.status, 504, "{}", r.text());
+    assert_eq!(r.json()["kind"], "timeout");
+    assert!(futures::StreamExt::next(&mut silent).await.is_some());
 
     // Both instances are in $SRV and say where they listen.
     let ids = stack
