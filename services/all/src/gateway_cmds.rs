@@ -59,14 +59,22 @@ pub async fn start(
         ..Default::default()
     };
     let client = client.clone();
-    let mut stop = stop;
+    let default_addr = args.gateway_addr.is_none();
     let task = tokio::spawn(async move {
+        let mut stop_run = stop.clone();
         let shutdown = async move {
-            let _ = stop.wait_for(|s| *s).await;
+            let _ = stop_run.wait_for(|s| *s).await;
         };
-        gateway_service::run(config, client, shutdown)
-            .await
-            .map_err(anyhow::Error::from)
+        match gateway_service::run(config, client, shutdown).await {
+            // Taken between the probe and the bind (another process): as above.
+            Err(e @ gateway_service::Error::Bind { .. }) if default_addr => {
+                tracing::warn!(error = %e, "no gateway: its port is taken (pass --gateway-addr)");
+                let mut stop = stop;
+                let _ = stop.wait_for(|s| *s).await;
+                Ok(())
+            }
+            other => other.map_err(anyhow::Error::from),
+        }
     });
     let line = match new_key {
         Some(key) => format!(

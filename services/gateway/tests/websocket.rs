@@ -10,6 +10,7 @@ use std::time::Duration;
 use common::{ws_connect, ws_next, ws_subscribe, Services, Stack};
 use futures::StreamExt;
 use serde_json::json;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 fn event(n: u64, pad: usize) -> bytes::Bytes {
@@ -35,6 +36,17 @@ async fn filters_by_symbol_and_scopes_accounts() {
         .await
         .unwrap();
     ws_subscribe(&mut all, json!({"channel": "quotes"})).await;
+    // Or as a sub-protocol next to `trader`, which the server picks.
+    let mut request = format!("ws://{}/ws", stack.addr)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        format!("trader, bearer.{viewer}").parse().unwrap(),
+    );
+    let tcp = tokio::net::TcpStream::connect(&stack.addr).await.unwrap();
+    let (_by_protocol, response) = tokio_tungstenite::client_async(request, tcp).await.unwrap();
+    assert_eq!(response.headers()["sec-websocket-protocol"], "trader");
     let mut mine = ws_connect(&stack.addr, "", Some(&scoped)).await.unwrap();
     ws_subscribe(&mut mine, json!({"channel": "orders"})).await;
     // Another account's filter is refused.
