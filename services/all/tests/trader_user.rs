@@ -38,7 +38,13 @@ async fn trader_runs_every_service_as_user_trader() {
     let data = tempfile::tempdir().unwrap();
     let log_path = data.path().join("trader.log");
     let log = std::fs::File::create(&log_path).unwrap();
+    let gateway_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = trader_run(server.url(), data.path(), "trader", &password("trader"))
+        .args(["--gateway-addr", &format!("127.0.0.1:{gateway_port}")])
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()
@@ -81,14 +87,33 @@ async fn trader_runs_every_service_as_user_trader() {
     })
     .await;
     // Every micro service of the process answers the monitor's discovery
-    // (one connection: 9 replies per $SRV request, all allowed).
+    // (one connection: 10 replies per $SRV request, all allowed).
     testkit::wait_until(
-        "9 micro services in monitor.status",
+        "10 micro services in monitor.status",
         Duration::from_secs(30),
         || async {
             let reply = client.request("monitor.status", "".into()).await.ok()?;
             let status: serde_json::Value = serde_json::from_slice(&reply.payload).ok()?;
-            (status["services"].as_array()?.len() == 9).then_some(())
+            (status["services"].as_array()?.len() == 10).then_some(())
+        },
+    )
+    .await;
+    // The gateway runs under the same user: its KV, its endpoints, and its
+    // REST route's request to market-data.
+    let key = testkit::wait_until(
+        "the gateway's admin key",
+        Duration::from_secs(30),
+        || async { std::fs::read_to_string(data.path().join("gateway-admin.key")).ok() },
+    )
+    .await;
+    let addr = format!("127.0.0.1:{gateway_port}");
+    testkit::wait_until(
+        "a quote through the gateway",
+        Duration::from_secs(30),
+        || async {
+            let mut http = testkit::http::HttpClient::new(&addr).bearer(key.trim());
+            let r = http.get("/api/v1/quotes/RUN-A").await.ok()?;
+            (r.status == 200).then_some(())
         },
     )
     .await;
