@@ -497,6 +497,30 @@ async fn services_trade_end_to_end_under_their_own_users() {
     })
     .await;
 
+    // The gateway under its own user: KV, its endpoints, events for the
+    // WebSocket, a REST route's request. Keys are made as `trader` (an
+    // administrator over NATS); `client` may not make them.
+    let gateway_addr = format!("127.0.0.1:{}", testkit::leaf::free_port());
+    let gateway_config = gateway_service::Config {
+        addr: gateway_addr.clone(),
+        ..Default::default()
+    };
+    let _gateway = run_as(&server, "gateway", &seen, move |c, s| {
+        gateway_service::run(gateway_config, c, s.wait())
+    });
+    testkit::wait_for_service(&client, subjects::gateway::INFO, "{}").await;
+    let (admin, _) = login(&server, "trader").await;
+    let created = call(
+        &admin,
+        subjects::gateway::KEYS_CREATE,
+        json!({"role": "viewer", "accounts": ["acc"]}),
+    )
+    .await;
+    let key = created["key"].as_str().unwrap().to_string();
+    let mut http = testkit::http::HttpClient::new(&gateway_addr).bearer(&key);
+    let r = http.get("/api/v1/accounts/acc").await.unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+
     // Nobody was refused anything along the way.
     assert!(
         seen.all().is_empty(),
@@ -508,4 +532,11 @@ async fn services_trade_end_to_end_under_their_own_users() {
         "client was refused: {:?}",
         refused.all()
     );
+    // ...but `client` may not make gateway keys.
+    let _ = tokio::time::timeout(
+        Duration::from_secs(2),
+        client.request(subjects::gateway::KEYS_CREATE, r#"{"role":"admin"}"#.into()),
+    )
+    .await;
+    refused.wait_for(subjects::gateway::KEYS_CREATE).await;
 }
