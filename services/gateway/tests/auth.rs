@@ -381,16 +381,25 @@ async fn rate_and_body_limits_and_a_second_instance() {
         (msg.headers.unwrap(), msg.payload)
     });
     let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-    let r = HttpClient::new(&stack.addr)
-        .bearer(&stack.admin)
-        .request(
-            "GET",
-            "/api/v1/quotes/X",
-            &[("traceparent", traceparent), ("X-Correlation-Id", "cid-42")],
-            None,
-        )
-        .await
-        .unwrap();
+    // (Retried while the stand-in's subscription is not seen yet: 503.)
+    let mut traced = HttpClient::new(&stack.addr).bearer(&stack.admin);
+    let mut tries = 0;
+    let r = loop {
+        tries += 1;
+        let r = traced
+            .request(
+                "GET",
+                "/api/v1/quotes/X",
+                &[("traceparent", traceparent), ("X-Correlation-Id", "cid-42")],
+                None,
+            )
+            .await
+            .unwrap();
+        if r.status != 503 || tries == 200 {
+            break r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     assert_eq!(r.status, 200, "{}", r.text());
     let (headers, payload) = responder.await.unwrap();
     assert_eq!(headers.get("traceparent").unwrap().as_str(), traceparent);
