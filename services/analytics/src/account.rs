@@ -33,7 +33,7 @@ pub async fn report(
     account: &str,
     benchmark: Option<&Symbol>,
     timeframe: Option<Timeframe>,
-) -> Result<BacktestReport, ServiceError> {
+) -> Result<(BacktestReport, Vec<Bar>), ServiceError> {
     if !trading::valid_id(account) {
         return Err(ServiceError::bad_request(format!(
             "invalid account {account:?}"
@@ -114,12 +114,15 @@ pub async fn report(
     let trades = round_trips(&fills, &bars);
     let (stats, points) = backtest::stats::curve_stats(&bars, &equity, &trades)
         .ok_or_else(|| ServiceError::internal("equity and bars disagree"))?;
-    Ok(BacktestReport {
-        stats,
-        trades,
-        equity: points,
-        open_position: None,
-    })
+    Ok((
+        BacktestReport {
+            stats,
+            trades,
+            equity: points,
+            open_position: None,
+        },
+        bars,
+    ))
 }
 
 /// Every message on `filters` from the stream's start, decoded.
