@@ -1,0 +1,252 @@
+// Charts on uPlot (vendored, MIT): candlesticks drawn by a draw hook with SMA
+// overlays and signal and fill markers; equity and drawdown per account.
+import uPlot from '../vendor/uplot/uPlot.esm.js';
+import { num } from './util.js';
+
+const UP = '#26a269';
+const DOWN = '#e5484d';
+const MAX_BARS = 600;
+
+/** Simple moving average of `closes` over `n` (null until n values). */
+export function sma(closes, n) {
+  const out = new Array(closes.length).fill(null);
+  let sum = 0;
+  for (let i = 0; i < closes.length; i++) {
+    sum += closes[i];
+    if (i >= n) sum -= closes[i - n];
+    if (i >= n - 1) out[i] = sum / n;
+  }
+  return out;
+}
+
+function candles(u) {
+  const ctx = u.ctx;
+  const [xs, o, h, l, c] = u.data;
+  const [i0, i1] = [u.series[0].idxs?.[0] ?? 0, u.series[0].idxs?.[1] ?? xs.length - 1];
+  const visible = Math.max(1, i1 - i0 + 1);
+  const width = Math.max(1, Math.min(14, (u.bbox.width / visible) * 0.7));
+  ctx.save();
+  for (let i = i0; i <= i1; i++) {
+    if (o[i] == null) continue;
+    const x = Math.round(u.valToPos(xs[i], 'x', true));
+    const yo = u.valToPos(o[i], 'y', true);
+    const yc = u.valToPos(c[i], 'y', true);
+    const yh = u.valToPos(h[i], 'y', true);
+    const yl = u.valToPos(l[i], 'y', true);
+    const color = c[i] >= o[i] ? UP : DOWN;
+    ctx.strokeStyle = color;
+    ctx.fillStyle = color;
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    ctx.moveTo(x + 0.5, yh);
+    ctx.lineTo(x + 0.5, yl);
+    ctx.stroke();
+    const top = Math.min(yo, yc);
+    ctx.fillRect(x - width / 2, top, width, Math.max(1, Math.abs(yc - yo)));
+  }
+  ctx.restore();
+}
+
+function markers(u, list) {
+  const ctx = u.ctx;
+  const [xmin, xmax] = [u.scales.x.min, u.scales.x.max];
+  ctx.save();
+  for (const m of list) {
+    if (m.ts < xmin || m.ts > xmax) continue;
+    const x = u.valToPos(m.ts, 'x', true);
+    const y = u.valToPos(m.price, 'y', true);
+    const s = 6 * devicePixelRatio;
+    ctx.beginPath();
+    if (m.kind === 'fill') {
+      ctx.fillStyle = m.side === 'buy' ? '#5eb1ff' : '#ffb347';
+      ctx.strokeStyle = '#000';
+      ctx.arc(x, y, s * 0.7, 0, 2 * Math.PI);
+      ctx.fill();
+      ctx.stroke();
+    } else {
+      ctx.fillStyle = m.direction === 'long' ? UP : m.direction === 'short' ? DOWN : '#aaa';
+      const dy = m.direction === 'short' ? -1 : 1;
+      // below the price for long, above for short
+      const yy = y + dy * s * 1.6;
+      ctx.moveTo(x, yy - dy * s);
+      ctx.lineTo(x - s, yy + dy * s * 0.6);
+      ctx.lineTo(x + s, yy + dy * s * 0.6);
+      ctx.closePath();
+      ctx.fill();
+    }
+  }
+  ctx.restore();
+}
+
+/** A candlestick chart of one symbol and timeframe, fed bars as they come. */
+export class CandleChart {
+  constructor(node, { fast = 10, slow = 20 } = {}) {
+    this.node = node;
+    this.fast = fast;
+    this.slow = slow;
+    this.bars = [];      // {t (s), o, h, l, c}
+    this.marks = [];     // {ts (s), price, kind, side|direction}
+    this.plot = null;
+  }
+
+  build(title) {
+    if (this.plot) this.plot.destroy();
+    const self = this;
+    const opts = {
+      title,
+      width: Math.max(300, this.node.clientWidth),
+      height: 320,
+      cursor: { points: { show: false } },
+      scales: { x: { time: true } },
+      axes: [
+        { stroke: '#8a96a6', grid: { stroke: '#1d2530' } },
+        { stroke: '#8a96a6', grid: { stroke: '#1d2530' }, size: 70 },
+      ],
+      series: [
+        {},
+        { label: 'open', paths: () => null, points: { show: false }, stroke: UP },
+        { label: 'high', paths: () => null, points: { show: false }, stroke: UP },
+        { label: 'low', paths: () => null, points: { show: false }, stroke: DOWN },
+        { label: 'close', paths: () => null, points: { show: false }, stroke: DOWN },
+        { label: `SMA ${this.fast}`, stroke: '#f5c211', width: 1.5, points: { show: false } },
+        { label: `SMA ${this.slow}`, stroke: '#c061cb', width: 1.5, points: { show: false } },
+      ],
+      hooks: {
+        draw: [(u) => { candles(u); markers(u, self.marks); }],
+      },
+    };
+    this.plot = new uPlot(opts, this.data(), this.node);
+  }
+
+  data() {
+    const b = this.bars;
+    const closes = b.map((x) => x.c);
+    return [b.map((x) => x.t), b.map((x) => x.o), b.map((x) => x.h), b.map((x) => x.l), closes,
+      sma(closes, this.fast), sma(closes, this.slow)];
+  }
+
+  /** Replaces every bar (from REST). */
+  load(bars, title) {
+    this.bars = bars.map(toBar).slice(-MAX_BARS);
+    this.marks = [];
+    this.build(title);
+  }
+
+  /** A live bar: a new one, or the update of the last. */
+  push(bar) {
+    const b = toBar(bar);
+    const last = this.bars[this.bars.length - 1];
+    if (last && b.t < last.t) return;
+    if (last && b.t === last.t) this.bars[this.bars.length - 1] = b;
+    else this.bars.push(b);
+    if (this.bars.length > MAX_BARS) this.bars.shift();
+    this.redraw();
+  }
+
+  mark(m) {
+    this.marks.push(m);
+    if (this.marks.length > 500) this.marks.shift();
+    this.redraw();
+  }
+
+  setSma(fast, slow) {
+    this.fast = fast;
+    this.slow = slow;
+    if (this.plot) this.build(this.plot.title);
+  }
+
+  redraw() {
+    if (!this.plot) return;
+    this.plot.setData(this.data());
+  }
+
+  resize() {
+    if (this.plot) this.plot.setSize({ width: Math.max(300, this.node.clientWidth), height: 320 });
+  }
+}
+
+function toBar(b) {
+  return { t: num(b.ts) / 1e9, o: num(b.open), h: num(b.high), l: num(b.low), c: num(b.close) };
+}
+
+const PALETTE = ['#3b82f6', '#26a269', '#f5c211', '#c061cb', '#ff7800', '#2ec27e', '#e01b24', '#62a0ea'];
+
+/** Equity (left axis) and drawdown % (right axis) of every account over time. */
+export class EquityChart {
+  constructor(node) {
+    this.node = node;
+    this.accounts = [];
+    this.t = [];
+    this.eq = new Map();     // account -> [equity]
+    this.peak = new Map();
+    this.dd = new Map();
+    this.last = new Map();
+    this.plot = null;
+  }
+
+  build() {
+    if (this.plot) this.plot.destroy();
+    const series = [{}];
+    this.accounts.forEach((a, i) => {
+      const color = PALETTE[i % PALETTE.length];
+      series.push({ label: `${a} equity`, stroke: color, width: 1.5, scale: 'eq', points: { show: false } });
+    });
+    this.accounts.forEach((a, i) => {
+      const color = PALETTE[i % PALETTE.length];
+      series.push({ label: `${a} drawdown %`, stroke: color, fill: color + '33', width: 1, dash: [4, 3], scale: 'dd', points: { show: false } });
+    });
+    this.plot = new uPlot({
+      width: Math.max(300, this.node.clientWidth),
+      height: 200,
+      scales: { x: { time: true }, dd: { range: (u, min) => [Math.min(min ?? 0, -1), 0] } },
+      axes: [
+        { stroke: '#8a96a6', grid: { stroke: '#1d2530' } },
+        { scale: 'eq', stroke: '#8a96a6', grid: { stroke: '#1d2530' }, size: 70 },
+        { scale: 'dd', side: 1, stroke: '#8a96a6', grid: { show: false }, size: 50 },
+      ],
+      series,
+    }, this.data(), this.node);
+  }
+
+  data() {
+    return [this.t, ...this.accounts.map((a) => this.eq.get(a)), ...this.accounts.map((a) => this.dd.get(a))];
+  }
+
+  /** A summary of `account` at wall-clock time `t` (s). */
+  point(account, equity, t = Date.now() / 1000) {
+    const e = num(equity);
+    if (!Number.isFinite(e)) return;
+    let rebuild = false;
+    if (!this.eq.has(account)) {
+      this.accounts.push(account);
+      this.eq.set(account, this.t.map(() => null));
+      this.dd.set(account, this.t.map(() => null));
+      rebuild = true;
+    }
+    this.last.set(account, e);
+    this.peak.set(account, Math.max(this.peak.get(account) ?? e, e));
+    const lastT = this.t[this.t.length - 1];
+    if (lastT === undefined || t - lastT >= 0.5) {
+      this.t.push(t);
+      for (const a of this.accounts) { this.eq.get(a).push(null); this.dd.get(a).push(null); }
+      if (this.t.length > 5000) {
+        this.t.shift();
+        for (const a of this.accounts) { this.eq.get(a).shift(); this.dd.get(a).shift(); }
+      }
+    }
+    const i = this.t.length - 1;
+    for (const a of this.accounts) {
+      const v = this.last.get(a);
+      if (v === undefined) continue;
+      this.eq.get(a)[i] = v;
+      const p = this.peak.get(a);
+      this.dd.get(a)[i] = p > 0 ? (v / p - 1) * 100 : 0;
+    }
+    if (rebuild || !this.plot) this.build();
+    else this.plot.setData(this.data());
+  }
+
+  resize() {
+    if (this.plot) this.plot.setSize({ width: Math.max(300, this.node.clientWidth), height: 200 });
+  }
+}
