@@ -132,7 +132,10 @@ mod tests {
             .collect();
         assert!(refs.len() >= 3, "{refs:?}");
         for r in refs {
-            assert!(asset(&format!("/assets/{r}")).is_some(), "index.html loads {r}");
+            assert!(
+                asset(&format!("/assets/{r}")).is_some(),
+                "index.html loads {r}"
+            );
         }
         for (file, _, bytes) in FILES.iter().filter(|(f, _, _)| f.starts_with("src/")) {
             let text = std::str::from_utf8(bytes).unwrap();

@@ -155,7 +155,7 @@ try {
   await sf.locator('[name=kind]').selectOption('sma_cross');
   await sf.locator('[name=p_fast]').fill('3');
   await sf.locator('[name=p_slow]').fill('8');
-  await sf.locator('[name=symbols]').fill('SIM-A');
+  await sf.locator('[name=symbols]').fill('SIM-B');
   await sf.locator('[name=timeframe]').fill('1s');
   await sf.locator('[name=mode]').selectOption('paper');
   await sf.locator('[name=account]').selectOption('paper');
@@ -191,6 +191,30 @@ try {
   await page.locator('#backtest-panel').scrollIntoViewIfNeeded();
   await screenshot('backtest-report');
   ok(`GOOG sma_cross 10/20: ${result.backtest_trades} trades, return ${result.backtest_return_pct} %, report "${result.report_title}" with ${result.report_entries} entry markers`);
+
+  step = 'sweep';
+  await bf.locator('[name=grid]').fill('fast=5,10;slow=20,30');
+  await bf.locator('[name=objective]').selectOption('return_pct');
+  await page.click('[data-testid=run-sweep]');
+  await page.waitForFunction(() => /sweep \S+: 4\/4 done/.test(document.querySelector('#backtest-msg').textContent));
+  const progress = await page.locator('#backtest-progress').evaluate((p) => [p.value, p.max]);
+  if (progress[0] !== 4 || progress[1] !== 4) throw new Error(`progress ${progress}`);
+  result.sweep_rows = await page.locator('#backtest-results tbody tr').count();
+  result.sweep_best = (await page.locator('#backtest-results tbody tr').first().locator('td').first().innerText()).trim();
+  await screenshot('sweep-done');
+  ok(`grid sweep fast=5,10 × slow=20,30: progress 4/4, ${result.sweep_rows} results, best ${result.sweep_best}`);
+
+  step = 'risk';
+  const card = page.locator('#risk .risk-card[data-account="paper"]');
+  await card.locator('[name=reason]').fill('e2e lunch');
+  await card.locator('button', { hasText: 'halt' }).click();
+  await page.locator('#risk .risk-card[data-account="paper"][data-state="HALTED"]').waitFor();
+  await page.locator('#alerts li', { hasText: 'paper' }).first().waitFor();
+  result.alert = (await page.locator('#alerts li').first().innerText()).replace(/\s+/g, ' ');
+  await screenshot('risk-halted');
+  await page.locator('#risk .risk-card[data-account="paper"] button', { hasText: 'resume' }).click();
+  await page.locator('#risk .risk-card[data-account="paper"][data-state="ACTIVE"]').waitFor();
+  ok(`paper halted (alert "${result.alert}") and resumed from the risk panel`);
 
   step = 'health';
   await page.waitForSelector('#services tr[data-service="gateway"]');

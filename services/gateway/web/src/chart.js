@@ -113,9 +113,26 @@ export class CandleChart {
       ],
       hooks: {
         draw: [(u) => { candles(u); markers(u, self.marks); }],
+        setCursor: [(u) => self.readout(u.cursor.idx)],
       },
     };
     this.plot = new uPlot(opts, this.data(), this.node);
+  }
+
+  /** O/H/L/C and the SMAs of the bar under the cursor (else the last). */
+  readout(idx) {
+    const node = document.getElementById('readout');
+    if (!node) return;
+    const i = idx ?? this.bars.length - 1;
+    const b = this.bars[i];
+    if (!b) { node.textContent = ''; return; }
+    const d = this.plot ? this.plot.data : this.data();
+    const f = (v) => (v == null ? '–' : v.toFixed(v >= 1000 ? 2 : Math.abs(v) >= 1 ? 2 : 5));
+    node.replaceChildren(...[
+      new Date(b.t * 1000).toISOString().replace('T', ' ').slice(0, 19),
+      `O ${f(b.o)}`, `H ${f(b.h)}`, `L ${f(b.l)}`, `C ${f(b.c)}`,
+      `SMA ${this.fast} ${f(d[5][i])}`, `SMA ${this.slow} ${f(d[6][i])}`,
+    ].map((t) => { const e = document.createElement('b'); e.textContent = t; return e; }));
   }
 
   data() {
@@ -158,6 +175,7 @@ export class CandleChart {
   redraw() {
     if (!this.plot) return;
     this.plot.setData(this.data());
+    if (this.plot.cursor.idx == null) this.readout(null);
   }
 
   resize() {

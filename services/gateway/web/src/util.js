@@ -31,8 +31,9 @@ export const num = (v) => (v === null || v === undefined || v === '' ? NaN : Num
 
 /** A decimal string for display: at most `dp` decimals, thousands grouped. */
 export function money(v, dp = 2) {
-  const n = num(v);
+  let n = num(v);
   if (!Number.isFinite(n)) return '–';
+  if (Math.abs(n) < 0.5 * 10 ** -dp) n = 0; // no "-0.00"
   return n.toLocaleString('en-US', { minimumFractionDigits: dp, maximumFractionDigits: dp });
 }
 
