@@ -155,7 +155,7 @@ fn price_chart(prices: &[Price], trades: &[backtest::Trade]) -> String {
     let title = "Price, entries and exits";
     let _ = write!(
         svg,
-        r#"<figure><figcaption>{title} <span class="legend">&#9650; long entry &#9660; short entry &#9679; exit</span></figcaption><svg class="price" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{title}">"#
+        r#"<figure><figcaption>{title} <span class="legend">&#9650; long entry &#9660; short entry &#9675; exit</span></figcaption><svg class="price" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{title}">"#
     );
     let n = prices.len();
     if n == 0 {

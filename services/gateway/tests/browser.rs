@@ -165,6 +165,7 @@ async fn a_trader_uses_the_dashboard_in_a_real_browser() {
     for step in [
         "load",
         "live-prices",
+        "reconnect",
         "limit-order",
         "market-order",
         "strategy",
@@ -243,6 +244,15 @@ async fn a_trader_uses_the_dashboard_in_a_real_browser() {
         "{result}"
     );
     assert_eq!(result["sweep_rows"], 4, "{result}");
+    let sweep_title = result["sweep_report_title"].as_str().unwrap();
+    assert!(
+        sweep_title.starts_with("Sweep ")
+            && sweep_title.ends_with(&format!(
+                ": sma_cross {} on GOOG 1d",
+                result["sweep_best"].as_str().unwrap()
+            )),
+        "{result}"
+    );
     let risk: Value = call(&client, subjects::risk::STATUS, json!({"account": "paper"})).await;
     assert_eq!(risk["state"]["state"], "ACTIVE", "resumed: {risk}");
     let services: Vec<&str> = result["services"]

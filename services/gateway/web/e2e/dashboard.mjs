@@ -102,6 +102,18 @@ try {
   await screenshot('live-prices');
   ok(`SIM-A quotes ${seen.join(' -> ')}, candlestick chart with ${barsBefore}+ bars growing live`);
 
+  step = 'reconnect';
+  // The socket drops: the page reconnects, subscribes again, prices move on.
+  const updates = await page.evaluate(() => {
+    const n = Number(document.querySelector('.quote[data-symbol="SIM-A"]').dataset.updates);
+    window.trader.live.ws.close();
+    return n;
+  });
+  await page.waitForSelector('#ws-state.closed, #ws-state.connecting');
+  await page.waitForSelector('#ws-state.open');
+  await page.waitForFunction((n) => Number(document.querySelector('.quote[data-symbol="SIM-A"]').dataset.updates) >= n + 3, updates);
+  ok('socket closed, reconnected with back-off, subscriptions renewed, quotes flowing again');
+
   step = 'limit-order';
   const last = Number(seen[seen.length - 1]);
   const limit = (Math.floor(last * 0.5 * 100) / 100).toFixed(2);
@@ -201,8 +213,13 @@ try {
   if (progress[0] !== 4 || progress[1] !== 4) throw new Error(`progress ${progress}`);
   result.sweep_rows = await page.locator('#backtest-results tbody tr').count();
   result.sweep_best = (await page.locator('#backtest-results tbody tr').first().locator('td').first().innerText()).trim();
+  // The report of a sweep result: run again with its parameters, named in the title.
+  const before = await page.locator('#report').getAttribute('data-title');
+  await page.locator('#backtest-results tbody tr').first().locator('button[data-report]').click();
+  await page.waitForFunction((t) => document.querySelector('#report').dataset.title !== t, before);
+  result.sweep_report_title = await page.locator('#report').getAttribute('data-title');
   await screenshot('sweep-done');
-  ok(`grid sweep fast=5,10 × slow=20,30: progress 4/4, ${result.sweep_rows} results, best ${result.sweep_best}`);
+  ok(`grid sweep fast=5,10 × slow=20,30: progress 4/4, ${result.sweep_rows} results, best ${result.sweep_best}, its report "${result.sweep_report_title}"`);
 
   step = 'risk';
   const card = page.locator('#risk .risk-card[data-account="paper"]');

@@ -100,11 +100,11 @@ export class Backtests {
   }
 
   results(rows, objective) {
-    const headers = ['parameters', ...(objective ? [objective] : []), ...COLUMNS.map(([, l]) => l), ''];
+    const headers = ['parameters', ...(objective ? [`objective: ${objective.replace(/_/g, ' ')}`] : []), ...COLUMNS.map(([, l]) => l), ''];
     table($('#backtest-results'), headers, rows.map((r) => el('tr', {},
       el('td', {}, r.label), ...(objective ? [el('td', { class: 'num' }, fmt(r.objective))] : []),
       ...COLUMNS.map(([k]) => el('td', { class: 'num', dataset: { stat: k } }, fmt(r.stats[k]))),
-      el('td', {}, el('button', { type: 'button', onclick: () => this.report(r.source) }, 'report')))));
+      el('td', {}, el('button', { type: 'button', dataset: { report: r.label }, onclick: () => this.report(r.source) }, 'report')))));
   }
 
   async report(source) {

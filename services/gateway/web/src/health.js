@@ -38,22 +38,22 @@ export class Health {
       const rate = prev && now > prev.at ? (requests - prev.requests) / (now - prev.at) : null;
       this.prev.set(info.id, { requests, at: now });
       const lag = lagText(info, st);
-      return el('tr', { dataset: { service: info.name } }, el('td', {}, info.name), el('td', {}, info.version || ''),
-        el('td', { title: info.id }, String(info.id || '').slice(-8)),
+      return el('tr', { dataset: { service: info.name } }, el('td', { title: `${info.name} ${info.version || ''}` }, info.name),
+        el('td', { title: info.id }, String(info.id || '').slice(-6)),
         el('td', { class: 'num' }, requests), el('td', { class: 'num' }, rate == null ? '–' : rate.toFixed(1)),
         el('td', { class: 'num ' + (errors ? 'neg' : '') }, errors),
         el('td', { class: 'num' }, requests ? `${(ns / requests / 1000).toFixed(0)} µs` : '–'),
         el('td', {}, lag));
     });
     rows.sort((a, b) => a.dataset.service.localeCompare(b.dataset.service));
-    table($('#services'), ['service', 'version', 'instance', 'requests', 'req/s', 'errors', 'avg', 'consumer lag'], rows);
+    table($('#services'), ['service', 'instance', 'requests', 'req/s', 'errors', 'avg', 'consumer lag'], rows);
     $('#services').dataset.source = res.source;
     // Durable consumers' lag, when the gateway reports it.
     const consumers = res.consumers || [];
     if (consumers.length) {
-      $('#services').append(el('tbody', {}, el('tr', {}, el('th', { colspan: 8 }, 'consumer lag (pending / unacked / redelivered)')),
+      $('#services').append(el('tbody', {}, el('tr', {}, el('th', { colspan: 7 }, 'consumer lag (pending / unacked / redelivered)')),
         consumers.map((c) => el('tr', { dataset: { consumer: c.consumer } }, el('td', { colspan: 4 }, `${c.stream} / ${c.consumer}`),
-          el('td', { colspan: 4, class: 'num' }, `${c.pending ?? c.num_pending ?? 0} / ${c.ack_pending ?? c.num_ack_pending ?? 0} / ${c.redelivered ?? c.num_redelivered ?? 0}`)))));
+          el('td', { colspan: 3, class: 'num' }, `${c.pending ?? c.num_pending ?? 0} / ${c.ack_pending ?? c.num_ack_pending ?? 0} / ${c.redelivered ?? c.num_redelivered ?? 0}`)))));
     }
   }
 

@@ -87,11 +87,31 @@ async function start() {
   whenUnauthorized(() => { clearToken(); showLogin('The key or session is not valid (any more): sign in again.'); });
 
   const state = new State();
+  let wasOpen = false;
+  let resync = null;
+  // Events missed while away (a reconnect) or dropped for a slow tab: read
+  // the state again over REST, once per burst.
+  const catchUp = () => {
+    clearTimeout(resync);
+    resync = setTimeout(() => { state.emit('accounts'); state.emit('resync'); }, 300);
+  };
   const live = new Live((s) => {
     const pill = $('#ws-state');
     pill.textContent = s === 'open' ? 'live' : s;
     pill.className = 'pill ' + s;
     document.body.dataset.ws = s;
+    if (s === 'open' && wasOpen) catchUp();
+    if (s === 'open') wasOpen = true;
+  });
+  let dropped = 0;
+  live.onNotice((n) => {
+    if (n.notice === 'dropped') {
+      dropped += n.count || 0;
+      $('#ws-state').title = `${dropped} events dropped (this tab was slow); state re-read`;
+      catchUp();
+    } else if (n.notice === 'error') {
+      console.warn('ws', n.message);
+    }
   });
   window.trader = { state, live }; // for people poking around in the console
 
@@ -114,6 +134,7 @@ async function start() {
   state.emit('accounts');
   health.start();
   setInterval(() => strategies.load().catch(() => {}), 10000);
+  state.on('resync', () => strategies.load());
   void accounts;
   document.body.dataset.ready = 'true';
 }
