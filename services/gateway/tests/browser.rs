@@ -14,7 +14,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use bus::api::gateway::KeyCreated;
 use bus::api::orders::{Order, OrderStatus};
 use bus::api::portfolio::PositionsResponse;
 use bus::api::strategy::StrategyStatus;
@@ -129,12 +128,11 @@ async fn a_trader_uses_the_dashboard_in_a_real_browser() {
         json!({"account": "paper", "cash": "100000"}),
     )
     .await;
-    let key: KeyCreated = call(
-        &client,
-        subjects::gateway::KEYS_CREATE,
-        json!({"role": "admin", "name": "browser test"}),
-    )
-    .await;
+    // The key `trader run` puts in the dashboard's URL on a first run.
+    let key = gateway_service::bootstrap_admin_key(&client, &data.path().join("admin.key"), 1)
+        .await
+        .unwrap()
+        .expect("a new admin key at the first start");
 
     let artifacts = repo().join("artifacts/dashboard-e2e");
     let _ = std::fs::remove_dir_all(&artifacts);
@@ -142,7 +140,7 @@ async fn a_trader_uses_the_dashboard_in_a_real_browser() {
     let run = tokio::process::Command::new(&node)
         .arg(&script)
         .arg(&url)
-        .arg(&key.key)
+        .arg(&key)
         .arg(&artifacts)
         .env("PLAYWRIGHT_CORE_DIR", &playwright)
         .kill_on_drop(true)
