@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use bus::api::orders::{Order, OrderStatus};
 use bus::api::portfolio::PositionsResponse;
-use bus::api::strategy::StrategyStatus;
+use bus::api::strategy::{DesiredState, StrategyStatus};
 use bus::{request, subjects, RequestOptions};
 use serde_json::{json, Value};
 use testkit::Platform;
@@ -223,10 +223,7 @@ async fn a_trader_uses_the_dashboard_in_a_real_browser() {
         json!({"id": "e2e-sma"}),
     )
     .await;
-    assert_eq!(
-        serde_json::to_value(&strategy.record.state).unwrap(),
-        "running"
-    );
+    assert_eq!(strategy.record.state, DesiredState::Running);
     assert_eq!(strategy.record.params["fast"], 3);
     assert_eq!(strategy.record.params["slow"], 8);
     assert_eq!(strategy.record.symbols[0].as_str(), "SIM-B");
