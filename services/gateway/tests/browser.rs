@@ -170,6 +170,7 @@ async fn a_trader_uses_the_dashboard_in_a_real_browser() {
         "backtest",
         "sweep",
         "risk",
+        "reopen",
         "health",
         "page-errors",
     ] {
@@ -250,6 +251,8 @@ async fn a_trader_uses_the_dashboard_in_a_real_browser() {
     );
     let risk: Value = call(&client, subjects::risk::STATUS, json!({"account": "paper"})).await;
     assert_eq!(risk["state"]["state"], "ACTIVE", "resumed: {risk}");
+    assert_eq!(risk["limits"]["max_order_qty"], "1000", "{risk}");
+    assert_eq!(risk["limits"]["max_open_orders"], 50, "{risk}");
     let services: Vec<&str> = result["services"]
         .as_array()
         .unwrap()

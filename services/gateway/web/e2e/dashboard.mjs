@@ -231,7 +231,24 @@ try {
   await screenshot('risk-halted');
   await page.locator('#risk .risk-card[data-account="paper"] button', { hasText: 'resume' }).click();
   await page.locator('#risk .risk-card[data-account="paper"][data-state="ACTIVE"]').waitFor();
-  ok(`paper halted (alert "${result.alert}") and resumed from the risk panel`);
+  await page.locator('#risk .risk-card[data-account="paper"] [name=max_order_qty]').fill('1000');
+  await page.locator('#risk .risk-card[data-account="paper"] [name=max_open_orders]').fill('50');
+  await page.locator('#risk .risk-card[data-account="paper"] button', { hasText: 'save limits' }).click();
+  await page.waitForFunction(() => /limits saved/.test(document.querySelector('#risk .risk-card[data-account="paper"] [data-testid=risk-msg]')?.textContent || ''));
+  ok(`paper halted (alert "${result.alert}") and resumed from the risk panel; limits max_order_qty 1000, max_open_orders 50 saved`);
+
+  step = 'reopen';
+  // Opened again (a reload, the key no longer in the URL): the state comes back
+  // from REST, the equity curve from the account's history.
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]');
+  await page.waitForSelector('#ws-state.open');
+  await page.locator(`#fills tr[data-order="${marketId}"]`).waitFor();
+  await page.locator('#positions tr[data-account="paper"][data-symbol="SIM-A"]').waitFor();
+  await page.locator('#strategies tr[data-strategy="e2e-sma"][data-state="running"]').waitFor();
+  await page.waitForFunction(() => Number(document.querySelector('#equity').dataset.points || 0) >= 3);
+  result.equity_points = Number(await page.locator('#equity').getAttribute('data-points'));
+  ok(`after a reload (key from sessionStorage): fill, position and strategy shown again, equity curve of ${result.equity_points} points from the account's history`);
 
   step = 'health';
   await page.waitForSelector('#services tr[data-service="gateway"]');

@@ -15,7 +15,8 @@ export class Accounts {
     this.summaries = new Map();  // account -> Summary
     this.positions = new Map();  // account -> [Position]
     this.orders = new Map();     // order id -> Order (open ones)
-    this.fills = [];             // newest first
+    this.fills = state.fills;    // newest first, shared with the chart's markers
+    this.seeded = new Set();     // accounts whose equity history was read
     this.equity = new EquityChart($('#equity'));
     live.on('positions', (d) => this.onUpdate(payload(d)));
     live.on('orders', (d) => this.onOrder(payload(d)));
@@ -69,7 +70,8 @@ export class Accounts {
     ]);
     if (summary.status === 'fulfilled') {
       this.summaries.set(account, summary.value);
-      this.equity.point(account, summary.value.equity);
+      this.equity.point(account, summary.value.equity, summary.value.market_ts);
+      if (num(summary.value.fills) > 0) this.history(account);
     } else {
       this.summaries.set(account, { account, error: errorText(summary.reason) });
     }
@@ -84,9 +86,23 @@ export class Accounts {
         }
       }
       this.fills.sort((a, b) => num(b.market_ts) - num(a.market_ts));
-      this.fills = this.fills.slice(0, MAX_FILLS);
+      this.fills.splice(MAX_FILLS);
+      this.state.emit('fills');
     }
     this.render();
+  }
+
+  /** The equity curve before the page opened, from the analytics account report
+   * (none for an account without fills yet). */
+  async history(account) {
+    if (this.seeded.has(account)) return;
+    this.seeded.add(account);
+    try {
+      const rep = await api('POST', '/analytics/report', { source: { account: { account } }, format: 'json' });
+      this.equity.seed(account, (rep.backtest && rep.backtest.equity) || []);
+    } catch {
+      this.seeded.delete(account); // no history yet: try again on the next load
+    }
   }
 
   onUpdate(u) {
@@ -95,7 +111,7 @@ export class Accounts {
     this.state.addAccount(account, false);
     this.summaries.set(account, u.summary);
     this.positions.set(account, u.positions || []);
-    this.equity.point(account, u.summary.equity);
+    this.equity.point(account, u.summary.equity, u.summary.market_ts);
     this.render();
   }
 
@@ -116,9 +132,10 @@ export class Accounts {
     const f = ev && (ev.fill || ev);
     if (!f || !f.fill_id) return;
     if (this.fills.some((x) => x.fill_id === f.fill_id)) return;
-    this.fills = this.fills.filter((x) => !(x.seed && x.order_id === f.order_id));
+    const seeded = this.fills.findIndex((x) => x.seed && x.order_id === f.order_id);
+    if (seeded >= 0) this.fills.splice(seeded, 1);
     this.fills.unshift(f);
-    this.fills = this.fills.slice(0, MAX_FILLS);
+    this.fills.splice(MAX_FILLS);
     const open = this.orders.get(f.order_id);
     if (open) {
       if (isOpen(f.status)) this.orders.set(f.order_id, { ...open, status: f.status, filled_qty: f.cum_qty });

@@ -189,29 +189,23 @@ function toBar(b) {
 
 const PALETTE = ['#3b82f6', '#26a269', '#f5c211', '#c061cb', '#ff7800', '#2ec27e', '#e01b24', '#62a0ea'];
 
-/** Equity (left axis) and drawdown % (right axis) of every account over time. */
+/** Equity (left axis) and drawdown % (right axis) of every account over time:
+ * its history from the analytics account report, then every portfolio update. */
 export class EquityChart {
   constructor(node) {
     this.node = node;
-    this.accounts = [];
-    this.t = [];
-    this.eq = new Map();     // account -> [equity]
-    this.peak = new Map();
-    this.dd = new Map();
-    this.last = new Map();
+    this.series = new Map(); // account -> {t: [], eq: [], dd: [], peak}
     this.plot = null;
+    this.pending = false;
   }
 
   build() {
     if (this.plot) this.plot.destroy();
     const series = [{}];
-    this.accounts.forEach((a, i) => {
+    [...this.series.keys()].forEach((a, i) => {
       const color = PALETTE[i % PALETTE.length];
-      series.push({ label: `${a} equity`, stroke: color, width: 1.5, scale: 'eq', points: { show: false } });
-    });
-    this.accounts.forEach((a, i) => {
-      const color = PALETTE[i % PALETTE.length];
-      series.push({ label: `${a} drawdown %`, stroke: color, fill: color + '33', width: 1, dash: [4, 3], scale: 'dd', points: { show: false } });
+      series.push({ label: `${a} equity`, stroke: color, width: 1.5, scale: 'eq', points: { show: false }, spanGaps: true });
+      series.push({ label: `${a} drawdown %`, stroke: color, fill: color + '33', width: 1, dash: [4, 3], scale: 'dd', points: { show: false }, spanGaps: true });
     });
     this.plot = new uPlot({
       width: Math.max(300, this.node.clientWidth),
@@ -224,44 +218,70 @@ export class EquityChart {
       ],
       series,
     }, this.data(), this.node);
+    this.node.dataset.accounts = [...this.series.keys()].join(',');
   }
 
   data() {
-    return [this.t, ...this.accounts.map((a) => this.eq.get(a)), ...this.accounts.map((a) => this.dd.get(a))];
+    const tables = [...this.series.values()].map((s) => [s.t, s.eq, s.dd]);
+    if (!tables.length) return [[]];
+    return tables.length === 1 ? tables[0] : uPlot.join(tables);
   }
 
-  /** A summary of `account` at wall-clock time `t` (s). */
-  point(account, equity, t = Date.now() / 1000) {
+  line(account) {
+    let s = this.series.get(account);
+    if (!s) {
+      s = { t: [], eq: [], dd: [], peak: -Infinity };
+      this.series.set(account, s);
+      this.plot = null;
+    }
+    return s;
+  }
+
+  add(s, t, e) {
+    const last = s.t[s.t.length - 1];
+    if (last !== undefined && t < last) return;
+    s.peak = Math.max(s.peak, e);
+    const dd = s.peak > 0 ? (e / s.peak - 1) * 100 : 0;
+    if (last !== undefined && t - last < 0.5) {
+      s.eq[s.eq.length - 1] = e;
+      s.dd[s.dd.length - 1] = dd;
+    } else {
+      s.t.push(t); s.eq.push(e); s.dd.push(dd);
+      if (s.t.length > 5000) { s.t.shift(); s.eq.shift(); s.dd.shift(); }
+    }
+  }
+
+  /** History before the page opened: `[{ts (ns), equity}]`, oldest first. */
+  seed(account, points) {
+    const s = this.line(account);
+    const first = s.t[0];
+    const older = points.map((p) => [num(p.ts) / 1e9, num(p.equity)]).filter(([t, e]) => Number.isFinite(e) && (first === undefined || t < first));
+    const live = { t: s.t, eq: s.eq };
+    s.t = []; s.eq = []; s.dd = []; s.peak = -Infinity;
+    for (const [t, e] of older) this.add(s, t, e);
+    live.t.forEach((t, i) => this.add(s, t, live.eq[i]));
+    this.render();
+  }
+
+  /** The equity of `account` at market time `ts` (ns; wall clock when absent). */
+  point(account, equity, ts) {
     const e = num(equity);
     if (!Number.isFinite(e)) return;
-    let rebuild = false;
-    if (!this.eq.has(account)) {
-      this.accounts.push(account);
-      this.eq.set(account, this.t.map(() => null));
-      this.dd.set(account, this.t.map(() => null));
-      rebuild = true;
-    }
-    this.last.set(account, e);
-    this.peak.set(account, Math.max(this.peak.get(account) ?? e, e));
-    const lastT = this.t[this.t.length - 1];
-    if (lastT === undefined || t - lastT >= 0.5) {
-      this.t.push(t);
-      for (const a of this.accounts) { this.eq.get(a).push(null); this.dd.get(a).push(null); }
-      if (this.t.length > 5000) {
-        this.t.shift();
-        for (const a of this.accounts) { this.eq.get(a).shift(); this.dd.get(a).shift(); }
-      }
-    }
-    const i = this.t.length - 1;
-    for (const a of this.accounts) {
-      const v = this.last.get(a);
-      if (v === undefined) continue;
-      this.eq.get(a)[i] = v;
-      const p = this.peak.get(a);
-      this.dd.get(a)[i] = p > 0 ? (v / p - 1) * 100 : 0;
-    }
-    if (rebuild || !this.plot) this.build();
-    else this.plot.setData(this.data());
+    const t = num(ts) > 0 ? num(ts) / 1e9 : Date.now() / 1000;
+    this.add(this.line(account), t, e);
+    this.render();
+  }
+
+  render() {
+    // One redraw per frame however many updates arrive.
+    if (this.pending) return;
+    this.pending = true;
+    requestAnimationFrame(() => {
+      this.pending = false;
+      if (!this.plot) this.build();
+      else this.plot.setData(this.data());
+      this.node.dataset.points = String([...this.series.values()].reduce((n, s) => n + s.t.length, 0));
+    });
   }
 
   resize() {

@@ -19,6 +19,7 @@ class State {
     this.kinds = [];
     this.role = null;
     this.marks = new Map();
+    this.fills = []; // recent fills, newest first (accounts panel and chart markers)
     this.listeners = new Map();
     let saved = [];
     try { saved = JSON.parse(localStorage.getItem(ACCOUNTS) || '[]'); } catch { saved = []; }

@@ -18,6 +18,7 @@ export class Market {
     live.on('bars', (d) => this.onBar(payload(d)));
     live.on('signals', (d) => this.onSignal(payload(d)));
     live.on('fills', (d) => this.onFill(payload(d)));
+    state.on('fills', () => this.fillMarks());
     const sma = () => this.chart.setSma(Math.max(1, num($('#sma-fast').value) || 10), Math.max(2, num($('#sma-slow').value) || 20));
     $('#sma-fast').addEventListener('change', sma);
     $('#sma-slow').addEventListener('change', sma);
@@ -81,10 +82,21 @@ export class Market {
     this.chart.mark({ kind: 'signal', ts: num(s.ts) / 1e9, price: num(s.price), direction: s.direction });
   }
 
+  /** Markers for the fills of the shown symbol the page already knows. */
+  fillMarks() {
+    if (!this.current) return;
+    const shown = new Set(this.chart.marks.filter((m) => m.kind === 'fill').map((m) => m.key));
+    for (const f of this.state.fills) {
+      const key = f.fill_id || f.order_id;
+      if (f.symbol !== this.current.symbol || shown.has(key)) continue;
+      this.chart.mark({ kind: 'fill', key, ts: num(f.market_ts) / 1e9, price: num(f.price), side: f.side });
+    }
+  }
+
   onFill(ev) {
     const f = ev && (ev.fill || ev);
     if (!f || !this.current || f.symbol !== this.current.symbol) return;
-    this.chart.mark({ kind: 'fill', ts: num(f.market_ts) / 1e9, price: num(f.price), side: f.side });
+    this.chart.mark({ kind: 'fill', key: f.fill_id, ts: num(f.market_ts) / 1e9, price: num(f.price), side: f.side });
   }
 
   async show(symbol) {
@@ -104,6 +116,7 @@ export class Market {
       const res = await api('GET', `/bars/${encodeURIComponent(symbol)}`, undefined, { timeframe, from, limit: 1000 });
       if (!this.current || this.current.symbol !== symbol) return;
       this.chart.load(res.bars || [], `${symbol} ${timeframe}`);
+      this.fillMarks();
       chart.dataset.bars = String(this.chart.bars.length);
     } catch (e) {
       chart.textContent = `bars of ${symbol}: ${errorText(e)}`;

@@ -15,6 +15,7 @@ export class Risk {
   constructor(state, live) {
     this.state = state;
     this.status = new Map();
+    this.notes = new Map(); // account -> what the last action did (kept across re-renders)
     live.on('alerts', (d) => {
       const a = payload(d);
       if (a && a.account && this.state.accounts.includes(a.account)) this.load(a.account).catch(() => {});
@@ -46,14 +47,17 @@ export class Risk {
           s.state.reason ? ` — ${s.state.reason}` : '',
           ` · open orders ${s.view.open_orders} · exposure ${money(s.view.gross_exposure)} · daily P&L ${money(s.view.daily_pnl)}`));
       if (admin) {
-        const msg = el('span', { class: 'msg' });
+        const note = this.notes.get(account);
+        const msg = el('span', { class: 'msg' + (note && note.error ? ' error' : ''), dataset: { testid: 'risk-msg' } }, note ? note.text : '');
+        const tell = (text, error = false) => { this.notes.set(account, { text, error }); say(msg, text, error); };
         const reasonInput = el('input', { name: 'reason', placeholder: 'reason', size: 10 });
         const act = (what) => async () => {
           try {
             const reason = what === 'resume' ? undefined : (reasonInput.value.trim() || 'from the dashboard');
-            await api('POST', `/accounts/${encodeURIComponent(account)}/${what}`, reason ? { reason } : {});
+            const rec = await api('POST', `/accounts/${encodeURIComponent(account)}/${what}`, reason ? { reason } : {});
+            tell(`${what}: ${rec.state}`);
             await this.load(account);
-          } catch (e) { say(msg, errorText(e), true); }
+          } catch (e) { tell(errorText(e), true); }
         };
         card.append(el('div', {}, reasonInput, ' ',
           el('button', { type: 'button', class: 'danger', onclick: act('halt') }, 'halt'), ' ',
@@ -71,10 +75,10 @@ export class Risk {
             limits[k] = kind === 'int' ? Number(v) : kind === 'list' ? v.split(',').map((x) => x.trim()).filter(Boolean) : v;
           }
           try {
-            await api('PUT', `/accounts/${encodeURIComponent(account)}/limits`, { limits });
-            say(msg, 'limits saved');
+            const saved = await api('PUT', `/accounts/${encodeURIComponent(account)}/limits`, { limits });
+            tell(`limits saved (revision ${saved.revision})`);
             await this.load(account);
-          } catch (err) { say(msg, errorText(err), true); }
+          } catch (err) { tell(errorText(err), true); }
         });
         card.append(form);
       } else {
