@@ -4,7 +4,7 @@
 import { api } from './api.js';
 import { payload } from './live.js';
 import { EquityChart } from './chart.js';
-import { $, el, table, num, money, price, pnlCell, numCell, time, say, errorText, clientId } from './util.js';
+import { $, el, table, num, money, price, pnlCell, numCell, time, say, errorText, clientId, tfSeconds } from './util.js';
 
 const MAX_FILLS = 100;
 
@@ -45,8 +45,12 @@ export class Accounts {
   symbolOptions() {
     const select = $('#ticket [name=symbol]');
     const keep = select.value;
-    select.replaceChildren(...(this.state.symbols || []).map((s) => el('option', {}, s.symbol)));
+    const symbols = this.state.symbols || [];
+    select.replaceChildren(...symbols.map((s) => el('option', {}, s.symbol)));
+    // Paper orders fill on live bars: a symbol with a live (sub-daily) series first.
+    const live = symbols.find((s) => (s.series || []).some((x) => tfSeconds(x.timeframe) < 86400));
     if (keep) select.value = keep;
+    else if (live) select.value = live.symbol;
   }
 
   accountOptions() {

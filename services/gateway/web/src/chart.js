@@ -213,7 +213,8 @@ export class EquityChart {
       scales: { x: { time: true }, dd: { range: (u, min) => [Math.min(min ?? 0, -1), 0] } },
       axes: [
         { stroke: '#8a96a6', grid: { stroke: '#1d2530' } },
-        { scale: 'eq', stroke: '#8a96a6', grid: { stroke: '#1d2530' }, size: 70 },
+        { scale: 'eq', stroke: '#8a96a6', grid: { stroke: '#1d2530' }, size: 84,
+          values: (u, vals) => vals.map((v) => (v == null ? '' : v.toLocaleString('en-US', { maximumFractionDigits: Math.abs(v) >= 1e5 ? 0 : 2 }))) },
         { scale: 'dd', side: 1, stroke: '#8a96a6', grid: { show: false }, size: 50 },
       ],
       series,

@@ -42,7 +42,7 @@ export class Health {
         el('td', { title: info.id }, String(info.id || '').slice(-6)),
         el('td', { class: 'num' }, requests), el('td', { class: 'num' }, rate == null ? '–' : rate.toFixed(1)),
         el('td', { class: 'num ' + (errors ? 'neg' : '') }, errors),
-        el('td', { class: 'num' }, requests ? `${(ns / requests / 1000).toFixed(0)} µs` : '–'),
+        el('td', { class: 'num' }, requests ? duration(ns / requests) : '–'),
         el('td', {}, lag));
     });
     rows.sort((a, b) => a.dataset.service.localeCompare(b.dataset.service));
@@ -76,4 +76,11 @@ function lagText(info, st) {
   if (!lag) return '–';
   const list = Array.isArray(lag) ? lag : Object.entries(lag).map(([consumer, v]) => ({ consumer, ...(typeof v === 'object' ? v : { pending: v }) }));
   return list.map((c) => `${c.consumer || c.name}: ${c.pending ?? c.num_pending ?? 0} pending${c.ack_pending ? `, ${c.ack_pending} unacked` : ''}`).join('; ');
+}
+
+/** Nanoseconds as µs, ms or s. */
+function duration(ns) {
+  if (ns < 1e6) return `${(ns / 1e3).toFixed(0)} µs`;
+  if (ns < 1e9) return `${(ns / 1e6).toFixed(1)} ms`;
+  return `${(ns / 1e9).toFixed(2)} s`;
 }
