@@ -28,7 +28,10 @@ export class Health {
     }
     const stats = new Map((res.stats || []).map((s) => [s.id, s]));
     const now = Date.now() / 1000;
-    const rows = (res.services || []).map((info) => {
+    // Discovery lists `$SRV.INFO` replies; a monitor's one answer lists them inside.
+    const first = (res.services || [])[0] || {};
+    const infos = res.source === 'monitor' ? (first.services || first.instances || []) : (res.services || []);
+    const rows = infos.map((info) => {
       const st = stats.get(info.id) || info.stats || {};
       const endpoints = st.endpoints || [];
       const requests = endpoints.reduce((n, e) => n + (e.num_requests || 0), 0);
@@ -49,7 +52,7 @@ export class Health {
     table($('#services'), ['service', 'instance', 'requests', 'req/s', 'errors', 'avg', 'consumer lag'], rows);
     $('#services').dataset.source = res.source;
     // Durable consumers' lag, when the gateway reports it.
-    const consumers = res.consumers || [];
+    const consumers = res.consumers || first.consumers || [];
     if (consumers.length) {
       $('#services').append(el('tbody', {}, el('tr', {}, el('th', { colspan: 7 }, 'consumer lag (pending / unacked / redelivered)')),
         consumers.map((c) => el('tr', { dataset: { consumer: c.consumer } }, el('td', { colspan: 4 }, `${c.stream} / ${c.consumer}`),
