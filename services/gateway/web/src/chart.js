@@ -91,6 +91,7 @@ export class CandleChart {
 
   build(title) {
     if (this.plot) this.plot.destroy();
+    this.node.replaceChildren(); // an earlier error message
     const self = this;
     const opts = {
       title,
