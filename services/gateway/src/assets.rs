@@ -101,6 +101,19 @@ mod tests {
         }
     }
 
+    /// The vendored uPlot is the version web/package.json records, with its licence.
+    #[test]
+    fn vendored_uplot_is_the_recorded_version() {
+        let package: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(web().join("package.json")).unwrap()).unwrap();
+        let version = package["dependencies"]["uplot"].as_str().unwrap();
+        let (_, js) = asset("/assets/vendor/uplot/uPlot.esm.js").unwrap();
+        let head = String::from_utf8_lossy(&js[..400]);
+        assert!(head.contains(&format!("(v{version})")), "{head}");
+        let (_, license) = asset("/assets/vendor/uplot/LICENSE").unwrap();
+        assert!(String::from_utf8_lossy(license).starts_with("The MIT License"));
+    }
+
     /// Every file the page can load (scripts, styles) is embedded, and every
     /// module import and every `/assets/` reference of the page resolves to an
     /// embedded file: a new or renamed file cannot be forgotten here.
