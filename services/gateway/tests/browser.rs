@@ -5,7 +5,8 @@
 //! prices, places and cancels a paper limit order, places a market order and
 //! shows its fill and the position, starts a strategy, runs a GOOG backtest
 //! with its report and a grid sweep with its progress, halts the account (the
-//! alert shows) and resumes it; then the platform itself is asked whether all
+//! alert shows) and resumes it, saves limits, reloads; a viewer's tab shows no
+//! admin controls and its order is refused; then the platform itself is asked whether all
 //! of that really happened. Screenshots go to `artifacts/dashboard-e2e/`.
 //!
 //! chromium and playwright-core missing is a failure with a message, not a
@@ -134,6 +135,12 @@ async fn a_trader_uses_the_dashboard_in_a_real_browser() {
         .unwrap()
         .expect("a new admin key at the first start");
 
+    let viewer: Value = call(
+        &client,
+        subjects::gateway::KEYS_CREATE,
+        json!({"role": "viewer", "name": "browser test viewer"}),
+    )
+    .await;
     let artifacts = repo().join("artifacts/dashboard-e2e");
     let _ = std::fs::remove_dir_all(&artifacts);
     let url = format!("http://127.0.0.1:{port}");
@@ -142,6 +149,7 @@ async fn a_trader_uses_the_dashboard_in_a_real_browser() {
         .arg(&url)
         .arg(&key)
         .arg(&artifacts)
+        .arg(viewer["key"].as_str().unwrap())
         .env("PLAYWRIGHT_CORE_DIR", &playwright)
         .kill_on_drop(true)
         .output();
@@ -172,6 +180,7 @@ async fn a_trader_uses_the_dashboard_in_a_real_browser() {
         "risk",
         "reopen",
         "health",
+        "viewer",
         "page-errors",
     ] {
         assert!(
@@ -253,6 +262,31 @@ async fn a_trader_uses_the_dashboard_in_a_real_browser() {
     assert_eq!(risk["state"]["state"], "ACTIVE", "resumed: {risk}");
     assert_eq!(risk["limits"]["max_order_qty"], "1000", "{risk}");
     assert_eq!(risk["limits"]["max_open_orders"], 50, "{risk}");
+    // The viewer's refused SIM-A order is nowhere in the account: SIM-A has
+    // the two orders of the admin's tab only (the strategy trades SIM-B).
+    let orders: Value = call(
+        &client,
+        subjects::execution::LIST,
+        json!({"account": "paper", "symbol": "SIM-A", "limit": 100}),
+    )
+    .await;
+    let mut ids: Vec<&str> = orders["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["id"].as_str())
+        .collect();
+    ids.sort();
+    let mut expected = vec![
+        result["limit_order"].as_str().unwrap(),
+        result["market_order"].as_str().unwrap(),
+    ];
+    expected.sort();
+    assert_eq!(ids, expected);
+    assert!(
+        result["viewer_order"].as_str().unwrap().starts_with("403"),
+        "{result}"
+    );
     let services: Vec<&str> = result["services"]
         .as_array()
         .unwrap()
@@ -281,7 +315,11 @@ async fn a_trader_uses_the_dashboard_in_a_real_browser() {
                 .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "png"))
         })
         .count();
-    assert!(shots >= 9, "{shots} screenshots in {}", artifacts.display());
+    assert!(
+        shots >= 10,
+        "{shots} screenshots in {}",
+        artifacts.display()
+    );
 }
 
 /// `paper.<client order id>` → the client order id.

@@ -1,11 +1,11 @@
 // Drives Debian's chromium (headless, through playwright-core) through the
 // dashboard of a running platform, as a trader would:
 //
-//   node services/gateway/web/e2e/dashboard.mjs <url> <key> <artifacts-dir>
+//   node services/gateway/web/e2e/dashboard.mjs <url> <key> <artifacts-dir> [<viewer-key>]
 //
 // live simulator prices, a paper limit order placed and canceled, a market
 // order with its fill and position, a strategy started, a GOOG backtest with
-// its results and report. Prints `ok <step>: ...` per step and one
+// its results and report (and, given a viewer key, what a viewer may not do). Prints `ok <step>: ...` per step and one
 // `RESULT {json}` line for the caller to check against the platform; exits 1
 // with `FAIL <step>: ...` (and a screenshot) at the first step that does not
 // happen. Environment: PLAYWRIGHT_CORE_DIR (default <repo>/.tools/node),
@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const [url, key, artifacts] = process.argv.slice(2);
+const [url, key, artifacts, viewerKey] = process.argv.slice(2);
 if (!url || !key || !artifacts) {
   console.error('usage: node dashboard.mjs <url> <key> <artifacts-dir>');
   process.exit(2);
@@ -254,6 +254,29 @@ try {
   await page.waitForSelector('#services tr[data-service="gateway"]');
   result.services = await page.locator('#services tr[data-service]').evaluateAll((rows) => [...new Set(rows.map((r) => r.dataset.service))].sort());
   ok(`services panel lists ${result.services.join(', ')}`);
+
+  if (viewerKey) {
+    step = 'viewer';
+    // Another tab with a read-only key: it sees the same platform, and the
+    // platform refuses its orders (403 shown) while admin controls are absent.
+    const viewer = await context.newPage();
+    viewer.setDefaultTimeout(STEP);
+    viewer.on('pageerror', (e) => pageErrors.push(`viewer: ${e}`));
+    await viewer.goto(`${url}/?key=${encodeURIComponent(viewerKey)}`);
+    await viewer.waitForSelector('body[data-ready="true"]');
+    await viewer.locator('#positions tr[data-account="paper"][data-symbol="SIM-A"]').waitFor();
+    await viewer.locator('#risk .risk-card[data-account="paper"][data-state="ACTIVE"]').waitFor();
+    const adminButtons = await viewer.locator('#risk button').count();
+    if (adminButtons) throw new Error(`a viewer sees ${adminButtons} risk buttons`);
+    await viewer.locator('#ticket [name=symbol]').selectOption('SIM-A');
+    await viewer.locator('#ticket [name=qty]').fill('1');
+    await viewer.click('[data-testid=submit-order]');
+    await viewer.waitForFunction(() => /^403/.test(document.querySelector('#ticket-msg').textContent));
+    result.viewer_order = await viewer.locator('#ticket-msg').innerText();
+    await viewer.screenshot({ path: join(artifacts, 'viewer.png'), fullPage: true });
+    await viewer.close();
+    ok(`a viewer tab sees positions and risk state, no admin controls, and its order is refused: "${result.viewer_order}"`);
+  }
 
   step = 'page-errors';
   if (pageErrors.length) throw new Error(pageErrors.join('\n'));
