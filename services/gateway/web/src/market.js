@@ -20,6 +20,7 @@ export class Market {
     live.on('fills', (d) => this.onFill(payload(d)));
     state.on('fills', () => this.fillMarks());
     const sma = () => this.chart.setSma(Math.max(1, num($('#sma-fast').value) || 10), Math.max(2, num($('#sma-slow').value) || 20));
+    $('#timeframe').addEventListener('change', (e) => { if (this.current) this.show(this.current.symbol, e.target.value); });
     $('#sma-fast').addEventListener('change', sma);
     $('#sma-slow').addEventListener('change', sma);
     window.addEventListener('resize', () => this.chart.resize());
@@ -99,11 +100,14 @@ export class Market {
     this.chart.mark({ kind: 'fill', key: f.fill_id, ts: num(f.market_ts) / 1e9, price: num(f.price), side: f.side });
   }
 
-  async show(symbol) {
+  /** The chart of `symbol` in `timeframe` (default: its shortest stored series). */
+  async show(symbol, wanted) {
     const info = (this.state.symbols || []).find((s) => s.symbol === symbol);
-    const series = (info && info.series) || [];
-    const pick = series.slice().sort((a, b) => tfSeconds(a.timeframe) - tfSeconds(b.timeframe))[0];
+    const series = ((info && info.series) || []).slice().sort((a, b) => tfSeconds(a.timeframe) - tfSeconds(b.timeframe));
+    const pick = series.find((s) => s.timeframe === wanted) || series[0];
     const timeframe = pick ? pick.timeframe : '1d';
+    $('#timeframe').replaceChildren(...(series.length ? series : [{ timeframe }]).map((s) => el('option', {}, s.timeframe)));
+    $('#timeframe').value = timeframe;
     if (this.current) this.live.unsubscribe({ channel: 'bars', symbol: this.current.symbol });
     this.current = { symbol, timeframe };
     for (const b of $('#symbol-tabs').children) b.classList.toggle('active', b.dataset.symbol === symbol);
