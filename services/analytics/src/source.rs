@@ -26,19 +26,15 @@ pub async fn report(
     rc: &RequestContext,
     source: &Source,
 ) -> Result<BacktestReport, ServiceError> {
-    let run = run_of(ctx, source).await?;
-    match run {
-        Some(run) => backtest(ctx, rc, &run).await,
-        None => match source {
-            Source::Account {
-                account,
-                benchmark,
-                timeframe,
-            } => crate::account::report(ctx, rc, account, benchmark.as_ref(), *timeframe)
-                .await
-                .map(|(report, _)| report),
-            _ => unreachable!("only an account has no run"),
-        },
+    match basis(ctx, source).await? {
+        Basis::Run(run) => backtest(ctx, rc, &run).await,
+        Basis::Account {
+            account,
+            benchmark,
+            timeframe,
+        } => crate::account::report(ctx, rc, account, benchmark, timeframe)
+            .await
+            .map(|(report, _)| report),
     }
 }
 
@@ -48,30 +44,30 @@ pub async fn sourced(
     rc: &RequestContext,
     source: &Source,
 ) -> Result<Sourced, ServiceError> {
-    let Some(run) = run_of(ctx, source).await? else {
-        let Source::Account {
+    match basis(ctx, source).await? {
+        Basis::Run(run) => {
+            let report = backtest(ctx, rc, &run).await?;
+            let prices = prices(ctx, rc, &run).await;
+            Ok(Sourced {
+                report,
+                prices,
+                run: Some(run),
+            })
+        }
+        Basis::Account {
             account,
             benchmark,
             timeframe,
-        } = source
-        else {
-            unreachable!("only an account has no run")
-        };
-        let (report, bars) =
-            crate::account::report(ctx, rc, account, benchmark.as_ref(), *timeframe).await?;
-        return Ok(Sourced {
-            report,
-            prices: bars.iter().map(Price::of).collect(),
-            run: None,
-        });
-    };
-    let report = backtest(ctx, rc, &run).await?;
-    let prices = prices(ctx, rc, &run).await;
-    Ok(Sourced {
-        report,
-        prices,
-        run: Some(run),
-    })
+        } => {
+            let (report, bars) =
+                crate::account::report(ctx, rc, account, benchmark, timeframe).await?;
+            Ok(Sourced {
+                report,
+                prices: bars.iter().map(Price::of).collect(),
+                run: None,
+            })
+        }
+    }
 }
 
 /// The closes a backtest ran over: inline bars as given, stored ones read again
@@ -112,16 +108,33 @@ async fn prices(ctx: &Ctx, rc: &RequestContext, run: &RunRequest) -> Vec<Price> 
     }
 }
 
-/// The backtest a source runs (none for an account).
-async fn run_of(ctx: &Ctx, source: &Source) -> Result<Option<RunRequest>, ServiceError> {
-    Ok(Some(match source {
-        Source::Backtest(req) => RunRequest {
+/// What a report is computed from: a backtest to run, or an account's history.
+enum Basis<'a> {
+    Run(RunRequest),
+    Account {
+        account: &'a str,
+        benchmark: Option<&'a model::Symbol>,
+        timeframe: Option<model::Timeframe>,
+    },
+}
+
+async fn basis<'a>(ctx: &Ctx, source: &'a Source) -> Result<Basis<'a>, ServiceError> {
+    Ok(match source {
+        Source::Backtest(req) => Basis::Run(RunRequest {
             include_equity: true,
             ..(**req).clone()
+        }),
+        Source::SweepResult { job_id, index } => Basis::Run(sweep_run(ctx, job_id, *index).await?),
+        Source::Account {
+            account,
+            benchmark,
+            timeframe,
+        } => Basis::Account {
+            account,
+            benchmark: benchmark.as_ref(),
+            timeframe: *timeframe,
         },
-        Source::SweepResult { job_id, index } => sweep_run(ctx, job_id, *index).await?,
-        Source::Account { .. } => return Ok(None),
-    }))
+    })
 }
 
 async fn backtest(
