@@ -1,6 +1,6 @@
-// Service health (instances, requests, errors, processing time and consumer
-// lag from /api/v1/services, refreshed every 5 s and on health events) and
-// the alerts feed.
+// Service health (instances, requests, req/s, errors, processing time, and the
+// durable consumers' lag when the monitor runs) from /api/v1/services,
+// refreshed every 5 s and on each SYSTEM_HEALTH event, and the alerts feed.
 import { api } from './api.js';
 import { payload } from './live.js';
 import { $, el, table, time, errorText } from './util.js';
@@ -26,37 +26,25 @@ export class Health {
       table($('#services'), ['error'], [el('tr', {}, el('td', { class: 'error' }, errorText(e)))]);
       return;
     }
-    const stats = new Map((res.stats || []).map((s) => [s.id, s]));
+    const { instances, consumers } = normalize(res);
     const now = Date.now() / 1000;
-    // Discovery lists `$SRV.INFO` replies; a monitor's one answer lists them inside.
-    const first = (res.services || [])[0] || {};
-    const infos = res.source === 'monitor' ? (first.services || first.instances || []) : (res.services || []);
-    const rows = infos.map((info) => {
-      const st = stats.get(info.id) || info.stats || {};
-      const endpoints = st.endpoints || [];
-      const requests = endpoints.reduce((n, e) => n + (e.num_requests || 0), 0);
-      const errors = endpoints.reduce((n, e) => n + (e.num_errors || 0), 0);
-      const ns = endpoints.reduce((n, e) => n + (e.processing_time || 0), 0);
-      const prev = this.prev.get(info.id);
-      const rate = prev && now > prev.at ? (requests - prev.requests) / (now - prev.at) : null;
-      this.prev.set(info.id, { requests, at: now });
-      const lag = lagText(info, st);
-      return el('tr', { dataset: { service: info.name } }, el('td', { title: `${info.name} ${info.version || ''}` }, info.name),
-        el('td', { title: info.id }, String(info.id || '').slice(-6)),
-        el('td', { class: 'num' }, requests), el('td', { class: 'num' }, rate == null ? '–' : rate.toFixed(1)),
-        el('td', { class: 'num ' + (errors ? 'neg' : '') }, errors),
-        el('td', { class: 'num' }, requests ? duration(ns / requests) : '–'),
-        el('td', {}, lag));
+    const rows = instances.map((i) => {
+      const prev = this.prev.get(i.id);
+      const rate = prev && now > prev.at ? (i.requests - prev.requests) / (now - prev.at) : null;
+      this.prev.set(i.id, { requests: i.requests, at: now });
+      return el('tr', { dataset: { service: i.name } }, el('td', { title: `${i.name} ${i.version}` }, i.name),
+        el('td', { title: i.id }, String(i.id).slice(-6)),
+        el('td', { class: 'num' }, i.requests), el('td', { class: 'num' }, rate == null ? '–' : rate.toFixed(1)),
+        el('td', { class: 'num ' + (i.errors ? 'neg' : '') }, i.errors),
+        el('td', { class: 'num' }, i.requests ? duration(i.avgNs) : '–'));
     });
     rows.sort((a, b) => a.dataset.service.localeCompare(b.dataset.service));
-    table($('#services'), ['service', 'instance', 'requests', 'req/s', 'errors', 'avg', 'consumer lag'], rows);
+    table($('#services'), ['service', 'instance', 'requests', 'req/s', 'errors', 'avg'], rows);
     $('#services').dataset.source = res.source;
-    // Durable consumers' lag, when the gateway reports it.
-    const consumers = res.consumers || first.consumers || [];
     if (consumers.length) {
-      $('#services').append(el('tbody', {}, el('tr', {}, el('th', { colspan: 7 }, 'consumer lag (pending / unacked / redelivered)')),
-        consumers.map((c) => el('tr', { dataset: { consumer: c.consumer } }, el('td', { colspan: 4 }, `${c.stream} / ${c.consumer}`),
-          el('td', { colspan: 3, class: 'num' }, `${c.pending ?? c.num_pending ?? 0} / ${c.ack_pending ?? c.num_ack_pending ?? 0} / ${c.redelivered ?? c.num_redelivered ?? 0}`)))));
+      $('#services').append(el('tbody', {}, el('tr', {}, el('th', { colspan: 6 }, 'durable consumers: pending / unacked / redelivered')),
+        consumers.map((c) => el('tr', { dataset: { consumer: c.consumer, lag: c.pending } }, el('td', { colspan: 3 }, `${c.stream} / ${c.consumer}`),
+          el('td', { colspan: 3, class: 'num ' + (c.pending > 1000 ? 'neg' : '') }, `${c.pending} / ${c.ack_pending} / ${c.redelivered}`)))));
     }
   }
 
@@ -73,12 +61,40 @@ export class Health {
   }
 }
 
-/** Consumer lag as the runner reports it in a service's stats or metadata, if any. */
-function lagText(info, st) {
-  const lag = st.consumer_lag || (st.data && st.data.consumers) || (info.metadata && info.metadata.consumer_lag);
-  if (!lag) return '–';
-  const list = Array.isArray(lag) ? lag : Object.entries(lag).map(([consumer, v]) => ({ consumer, ...(typeof v === 'object' ? v : { pending: v }) }));
-  return list.map((c) => `${c.consumer || c.name}: ${c.pending ?? c.num_pending ?? 0} pending${c.ack_pending ? `, ${c.ack_pending} unacked` : ''}`).join('; ');
+/**
+ * Instances and durable consumers from `/api/v1/services`, whichever answered:
+ * the monitor (`monitor.status`: services with their instances, JetStream
+ * streams with their consumers) or `$SRV` discovery (INFO and STATS replies).
+ */
+export function normalize(res) {
+  const instances = [];
+  const consumers = [];
+  if (res.source === 'monitor') {
+    for (const status of res.services || []) {
+      for (const svc of status.services || []) {
+        for (const i of svc.instances || []) {
+          instances.push({ name: svc.name, version: i.version || '', id: i.id, requests: i.requests || 0,
+            errors: i.errors || 0, avgNs: i.average_processing_ns || 0 });
+        }
+      }
+      for (const stream of (status.jetstream && status.jetstream.streams) || []) {
+        for (const c of stream.consumers || []) {
+          consumers.push({ stream: stream.name, consumer: c.name, pending: c.pending ?? c.lag ?? 0,
+            ack_pending: c.ack_pending ?? 0, redelivered: c.redelivered ?? 0 });
+        }
+      }
+    }
+  } else {
+    const stats = new Map((res.stats || []).map((s) => [s.id, s]));
+    for (const info of res.services || []) {
+      const endpoints = (stats.get(info.id) || {}).endpoints || [];
+      const requests = endpoints.reduce((n, e) => n + (e.num_requests || 0), 0);
+      const ns = endpoints.reduce((n, e) => n + (e.processing_time || 0), 0);
+      instances.push({ name: info.name, version: info.version || '', id: info.id || '', requests,
+        errors: endpoints.reduce((n, e) => n + (e.num_errors || 0), 0), avgNs: requests ? ns / requests : 0 });
+    }
+  }
+  return { instances, consumers };
 }
 
 /** Nanoseconds as µs, ms or s. */
