@@ -59,6 +59,8 @@ fn engine(bars: &[Bar]) -> backtest::BacktestReport {
             cash: Decimal::from(10_000),
             commission: Decimal::new(2, 3),
             finalize_trades: false,
+            sizing: Default::default(),
+            sizing_at: Default::default(),
         },
     )
     .expect("valid backtest")

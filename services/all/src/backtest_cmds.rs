@@ -94,6 +94,8 @@ pub fn backtest(args: BacktestArgs) -> anyhow::Result<()> {
             cash: Decimal::from_str(&args.cash).context("--cash")?,
             commission: Decimal::from_str(&args.commission).context("--commission")?,
             finalize_trades: args.finalize,
+            sizing: Default::default(),
+            sizing_at: Default::default(),
         },
     )?;
     if let Some(path) = &args.html {

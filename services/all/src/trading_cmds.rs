@@ -101,6 +101,7 @@ pub async fn order(args: OrderArgs) -> anyhow::Result<()> {
         timeframe: None,
         strategy_id: None,
         after_ts: None,
+        sizing: None,
     };
     let client = connect(&args.connection).await?;
     let order: Order = request(

@@ -12,9 +12,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{pull, DeliverPolicy};
+use bus::api::analytics::AccountEquity;
 use bus::api::backtest::BacktestReport;
 use bus::api::md::{SymbolsRequest, SymbolsResponse};
 use bus::api::portfolio::PortfolioUpdate;
+use bus::api::strategy::StrategyStatus;
 use bus::{queries, request, subjects, RequestContext, RequestOptions, ServiceError};
 use futures::StreamExt;
 use model::{Bar, Decimal, Event, Side, Symbol, Timeframe, UnixNanos};
@@ -33,6 +35,7 @@ pub async fn report(
     account: &str,
     benchmark: Option<&Symbol>,
     timeframe: Option<Timeframe>,
+    source: AccountEquity,
 ) -> Result<(BacktestReport, Vec<Bar>), ServiceError> {
     if !trading::valid_id(account) {
         return Err(ServiceError::bad_request(format!(
@@ -82,11 +85,15 @@ pub async fn report(
         Some(tf) => tf,
         None => newest_series(ctx, rc, &benchmark).await?,
     };
+    let span = match source {
+        AccountEquity::Portfolio => (Some(UnixNanos(first_ts)), Some(UnixNanos(last_ts))),
+        AccountEquity::Fills => (None, None),
+    };
     let bars = queries::fetch_bars(
         &ctx.client,
         &benchmark,
         timeframe,
-        (Some(UnixNanos(first_ts)), Some(UnixNanos(last_ts))),
+        span,
         MAX_BARS,
         RequestOptions {
             timeout: ctx.config.request_timeout,
@@ -101,19 +108,34 @@ pub async fn report(
             bars.len()
         )));
     }
-    let equity: Vec<Decimal> = bars
-        .iter()
-        .map(|b| {
-            curve
-                .range(..=b.ts.0)
-                .next_back()
-                .map(|(_, e)| *e)
-                .unwrap_or_else(|| *curve.values().next().expect("not empty"))
-        })
-        .collect();
+    let equity: Vec<Decimal> = match source {
+        AccountEquity::Fills => {
+            let deposits = updates
+                .last()
+                .map(|u| u.data.summary.deposits)
+                .unwrap_or_default();
+            marked_at_closes(deposits, &fills, &benchmark, &bars)
+                .map_err(|e| ServiceError::unprocessable(format!("the account's equity: {e}")))?
+        }
+        AccountEquity::Portfolio => bars
+            .iter()
+            .map(|b| {
+                curve
+                    .range(..=b.ts.0)
+                    .next_back()
+                    .map(|(_, e)| *e)
+                    .unwrap_or_else(|| *curve.values().next().expect("not empty"))
+            })
+            .collect(),
+    };
     let trades = round_trips(&fills, &bars);
-    let (stats, points) = backtest::stats::curve_stats(&bars, &equity, &trades)
-        .ok_or_else(|| ServiceError::internal("equity and bars disagree"))?;
+    let first_trading_bar = match source {
+        AccountEquity::Fills => first_trading_bar(ctx, rc, &fills, &bars).await,
+        AccountEquity::Portfolio => 0,
+    };
+    let (stats, points) =
+        backtest::stats::curve_stats_from(&bars, &equity, &trades, first_trading_bar)
+            .ok_or_else(|| ServiceError::internal("equity and bars disagree"))?;
     Ok((
         BacktestReport {
             stats,
@@ -123,6 +145,89 @@ pub async fn report(
         },
         bars,
     ))
+}
+
+/// The bar buy & hold starts from, as in a backtest of the strategy that
+/// made most of the fills: the close before its first tradable bar
+/// (`warmup().max(1) − 1`); 0 when no strategy is known.
+async fn first_trading_bar(ctx: &Ctx, rc: &RequestContext, fills: &[Fill], bars: &[Bar]) -> usize {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for f in fills {
+        if let Some(id) = f.strategy_id.as_deref() {
+            *counts.entry(id).or_default() += 1;
+        }
+    }
+    let Some((id, _)) = counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+    else {
+        return 0;
+    };
+    let status: Result<StrategyStatus, _> = request(
+        &ctx.client,
+        subjects::strategy::STATUS,
+        &serde_json::json!({"id": id}),
+        RequestOptions {
+            timeout: ctx.config.request_timeout,
+            correlation_id: Some(rc.correlation_id.clone()),
+        },
+    )
+    .await;
+    let Ok(status) = status else {
+        return 0;
+    };
+    let (Some(bar), record) = (bars.first(), &status.record) else {
+        return 0;
+    };
+    strategy::build(
+        &record.kind,
+        &record.params,
+        bar.symbol.clone(),
+        bar.timeframe,
+    )
+    .map(|s| s.warmup().max(1) - 1)
+    .unwrap_or(0)
+}
+
+/// The account at every bar's close: `deposits` less what the fills up to the
+/// bar paid (a fill's market time is the bar it filled on, at its open), the
+/// positions marked at the close for `symbol` and at their last fill price
+/// for the others. The backtest engine marks its account the same way.
+fn marked_at_closes(
+    deposits: Decimal,
+    fills: &[Fill],
+    symbol: &Symbol,
+    bars: &[Bar],
+) -> Result<Vec<Decimal>, MoneyError> {
+    let mut fills: Vec<&Fill> = fills.iter().collect();
+    fills.sort_by_key(|f| f.market_ts);
+    let mut next = fills.into_iter().peekable();
+    let mut cash = deposits;
+    let mut held: BTreeMap<Symbol, (Decimal, Decimal)> = BTreeMap::new();
+    let mut out = Vec::with_capacity(bars.len());
+    for bar in bars {
+        while let Some(f) = next.next_if(|f| f.market_ts <= bar.ts) {
+            let signed = match f.side {
+                Side::Buy => f.qty,
+                Side::Sell => -f.qty,
+            };
+            let paid = add(
+                mul(signed, f.price, "fill value")?,
+                f.commission,
+                "fill cost",
+            )?;
+            cash = sub(cash, paid, "cash")?;
+            let entry = held.entry(f.symbol.clone()).or_default();
+            *entry = (add(entry.0, signed, "position")?, f.price);
+        }
+        let mut equity = cash;
+        for (s, (qty, last)) in &held {
+            let price = if s == symbol { bar.close } else { *last };
+            equity = add(equity, mul(*qty, price, "position × price")?, "equity")?;
+        }
+        out.push(equity);
+    }
+    Ok(out)
 }
 
 /// Every message on `filters` from the stream's start, decoded.
@@ -296,8 +401,9 @@ fn apply_fill(
     let commission = add(entry_commission, exit_commission, "trade commission")?;
     let pnl = sub(gross, commission, "trade P&L")?;
     let entry_value = mul(closed, lot.avg_price, "entry value")?;
+    let size = (closed * direction).trunc().to_i64().unwrap_or(0);
     let trade = backtest::engine::Trade {
-        size: (closed * direction).trunc().to_i64().unwrap_or(0),
+        size,
         entry_bar: bar_index(bars, lot.entry_ts),
         exit_bar: bar_index(bars, f.market_ts),
         entry_time: lot.entry_ts,
@@ -309,9 +415,7 @@ fn apply_fill(
         return_pct: if entry_value.is_zero() {
             0.0
         } else {
-            div(pnl, entry_value, "trade return")?
-                .to_f64()
-                .unwrap_or(0.0)
+            backtest::engine::trade_return(size, lot.avg_price, f.price, commission)
         },
         commission,
     };

@@ -1,7 +1,7 @@
 //! A request's source → the backtest report it is about, and the prices it
 //! traded on.
 
-use bus::api::analytics::{Performance, Source};
+use bus::api::analytics::{AccountEquity, Performance, Source};
 use bus::api::backtest::{BacktestReport, JobRecord, RunRequest, StrategySpec};
 use bus::{queries, request, subjects, RequestContext, RequestOptions, ServiceError};
 
@@ -32,7 +32,8 @@ pub async fn report(
             account,
             benchmark,
             timeframe,
-        } => crate::account::report(ctx, rc, account, benchmark, timeframe)
+            equity,
+        } => crate::account::report(ctx, rc, account, benchmark, timeframe, equity)
             .await
             .map(|(report, _)| report),
     }
@@ -58,9 +59,10 @@ pub async fn sourced(
             account,
             benchmark,
             timeframe,
+            equity,
         } => {
             let (report, bars) =
-                crate::account::report(ctx, rc, account, benchmark, timeframe).await?;
+                crate::account::report(ctx, rc, account, benchmark, timeframe, equity).await?;
             Ok(Sourced {
                 report,
                 prices: bars.iter().map(Price::of).collect(),
@@ -115,6 +117,7 @@ enum Basis<'a> {
         account: &'a str,
         benchmark: Option<&'a model::Symbol>,
         timeframe: Option<model::Timeframe>,
+        equity: AccountEquity,
     },
 }
 
@@ -129,10 +132,12 @@ async fn basis<'a>(ctx: &Ctx, source: &'a Source) -> Result<Basis<'a>, ServiceEr
             account,
             benchmark,
             timeframe,
+            equity,
         } => Basis::Account {
             account,
             benchmark: benchmark.as_ref(),
             timeframe: *timeframe,
+            equity: *equity,
         },
     })
 }
@@ -186,6 +191,8 @@ async fn sweep_run(ctx: &Ctx, job_id: &str, index: u32) -> Result<RunRequest, Se
         cash: job.request.cash,
         commission: job.request.commission,
         finalize_trades: job.request.finalize_trades,
+        sizing: Default::default(),
+        sizing_at: Default::default(),
         include_equity: true,
     })
 }

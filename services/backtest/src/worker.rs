@@ -145,6 +145,8 @@ async fn process(ctx: &Ctx, message: async_nats::jetstream::Message, cache: &Bar
                 cash: request.cash,
                 commission: request.commission,
                 finalize_trades: request.finalize_trades,
+                sizing: Default::default(),
+                sizing_at: Default::default(),
             },
         )
         .map_err(|e| e.to_string())

@@ -122,6 +122,8 @@ fn local(
             cash: Decimal::from(cash),
             commission,
             finalize_trades: false,
+            sizing: Default::default(),
+            sizing_at: Default::default(),
         },
     )
     .unwrap()
@@ -167,6 +169,49 @@ async fn run_over_stored_and_inline_bars_is_the_engine() {
         .unwrap();
     same(&inline.stats, &want.stats);
     assert!(inline.equity.is_empty());
+
+    // Sized at the signal's close, through the service as in the engine.
+    let at_signal: BacktestReport = env
+        .call(
+            "backtest.run",
+            serde_json::json!({
+                "strategy": {"kind": "sma_cross", "params": {"fast": 10, "slow": 20}},
+                "data": {"symbol": "GOOG"}, "cash": 10000, "commission": "0.002",
+                "sizing": {"rule": "percent_of_equity", "percent": "50"}, "sizing_at": "at_signal",
+                "include_equity": false
+            }),
+        )
+        .await
+        .unwrap();
+    let mut s = strategy::build(
+        "sma_cross",
+        &params,
+        Symbol::new("GOOG").unwrap(),
+        Timeframe::DAY,
+    )
+    .unwrap();
+    let config = backtest::BacktestConfig {
+        sizing: trading::Sizing::PercentOfEquity {
+            percent: Decimal::from(50),
+        },
+        sizing_at: trading::SizingMoment::AtSignal,
+        ..backtest::BacktestConfig::new(Decimal::from(10_000), Decimal::new(2, 3))
+    };
+    let want = backtest::run(&testkit::paths::goog_bars(), s.as_mut(), &config).unwrap();
+    same(&at_signal.stats, &want.stats);
+    same(&at_signal.trades, &want.trades);
+    assert_ne!(at_signal.trades[0].size, report.trades[0].size);
+    let e = env
+        .call::<BacktestReport>(
+            "backtest.run",
+            serde_json::json!({
+                "strategy": {"kind": "sma_cross"}, "data": {"symbol": "GOOG"},
+                "sizing": {"rule": "fixed_qty", "qty": "0"}
+            }),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, 400, "{}", e.message);
 }
 
 #[tokio::test]

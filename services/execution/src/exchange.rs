@@ -143,6 +143,17 @@ struct Book {
     behind: HashSet<String>,
     /// Orders canceled here before their acceptance notice arrived.
     canceled: HashSet<String>,
+    /// ORDERS sequence of the last event this exchange stored: an order
+    /// sized at its fill waits until the OMS has applied it.
+    published: u64,
+}
+
+/// What sizing at the fill made of an order.
+enum Sized {
+    /// Match it (its quantity is decided).
+    Ready,
+    /// It ended here (nothing to do at this price).
+    Ended,
 }
 
 /// Runs the exchange while the lease holds; `Ok(revision)` on stop.
@@ -179,6 +190,7 @@ async fn lead(
         working: HashMap::new(),
         behind: HashSet::new(),
         canceled: HashSet::new(),
+        published: 0,
     };
     // Whatever was accepted before now; notices after this may repeat some.
     let _ = ctx.applied.catch_up(ctx.config.catch_up_timeout).await;
@@ -316,6 +328,17 @@ impl Book {
                 .collect(),
         };
         for id in ids {
+            let price = match self.working.get(&id) {
+                Some(w) if needs_sizing(w) && w.wants(bar) => {
+                    w.market_price(bar, &ctx.config.exchange).ok()
+                }
+                _ => None,
+            };
+            if let Some(price) = price {
+                if let Sized::Ended = self.size_at_fill(ctx, &id, price, bar.ts).await {
+                    continue;
+                }
+            }
             let Some(w) = self.working.get_mut(&id) else {
                 continue;
             };
@@ -343,6 +366,25 @@ impl Book {
             .map(|(id, _)| id.clone())
             .collect();
         for id in ids {
+            let price = match self.working.get(&id) {
+                Some(w)
+                    if needs_sizing(w)
+                        && ctx.config.exchange.fill_on_quotes
+                        && quote.ts > w.last_ts =>
+                {
+                    Some(match w.order.side {
+                        model::Side::Buy => quote.ask,
+                        model::Side::Sell => quote.bid,
+                    })
+                    .filter(|p| *p > Decimal::ZERO)
+                }
+                _ => None,
+            };
+            if let Some(price) = price {
+                if let Sized::Ended = self.size_at_fill(ctx, &id, price, quote.ts).await {
+                    continue;
+                }
+            }
             let Some(w) = self.working.get_mut(&id) else {
                 continue;
             };
@@ -359,6 +401,77 @@ impl Book {
                 self.publish(ctx, &id, executions, before).await;
             }
         }
+    }
+
+    /// Decides the quantity of an order placed for a signal at the price it
+    /// is about to fill at, from the account as ORDERS has it (cash and
+    /// positions after every earlier fill, which this exchange published and
+    /// waits to see applied): `at_fill` orders take the size their rule
+    /// gives now, `at_signal` ones are cut to what the account pays
+    /// (`trading::sizing`). Another instance taking over re-derives the same
+    /// numbers from the same stream. Nothing left to do expires the order.
+    async fn size_at_fill(
+        &mut self,
+        ctx: &Arc<Ctx>,
+        id: &str,
+        price: Decimal,
+        ts: UnixNanos,
+    ) -> Sized {
+        if self.published > 0
+            && !ctx
+                .applied
+                .wait(self.published, ctx.config.catch_up_timeout)
+                .await
+        {
+            tracing::warn!(
+                order_id = id,
+                "sizing at the fill before the OMS applied the last fill"
+            );
+        }
+        let Some(w) = self.working.get(id) else {
+            return Sized::Ended;
+        };
+        let Some(sizing) = w.order.sizing.clone() else {
+            return Sized::Ready;
+        };
+        let fees = trading::Fees {
+            pct: ctx.config.exchange.commission_pct,
+            fixed: ctx.config.exchange.commission_fixed,
+        };
+        let account = ctx.oms.lock().account_at(&w.order.account, &w.order.symbol);
+        let resolved = account.and_then(|account| match account {
+            None => Ok(None),
+            Some(account) => match sizing.moment {
+                trading::SizingMoment::AtFill => {
+                    trading::sizing::resolve_at_fill(&sizing, &account, price, fees).map(|r| {
+                        r.filter(|(side, _)| *side == w.order.side)
+                            .map(|(_, qty)| qty)
+                    })
+                }
+                trading::SizingMoment::AtSignal => {
+                    trading::sizing::cap_at_fill(w.order.side, w.leaves, &account, price, fees)
+                }
+            },
+        });
+        let reason = match resolved {
+            Ok(Some(qty)) => {
+                if let Some(w) = self.working.get_mut(id) {
+                    w.resize(qty);
+                }
+                return Sized::Ready;
+            }
+            Ok(None) => "sized at the fill: nothing to trade (no buying power, or already there)"
+                .to_string(),
+            Err(e) => format!("sized at the fill: {e}"),
+        };
+        let Some(w) = self.working.get_mut(id) else {
+            return Sized::Ended;
+        };
+        let before = (w.fills, w.order.qty - w.leaves);
+        let expiry = w.expire_now(&reason, ts);
+        tracing::info!(order_id = id, reason, "order sized to nothing at its fill");
+        self.publish(ctx, id, vec![expiry], before).await;
+        Sized::Ended
     }
 
     /// Writes what happened to an order into ORDERS (retrying: the ids make a
@@ -425,7 +538,9 @@ impl Book {
             self.behind.remove(id);
         }
         for event in events {
-            publish_with_retry(ctx, &event, &correlation_id).await;
+            if let Some(sequence) = publish_with_retry(ctx, &event, &correlation_id).await {
+                self.published = self.published.max(sequence);
+            }
         }
     }
 
@@ -464,6 +579,14 @@ impl Book {
             .map(|sequence| ExchangeCancelResponse { sequence })
             .ok_or_else(|| ServiceError::unavailable("ORDERS did not store the cancel"))
     }
+}
+
+/// An order whose quantity is still to be decided at its fill.
+fn needs_sizing(w: &Working) -> bool {
+    !w.done
+        && w.fills == 0
+        && w.order.sizing.is_some()
+        && w.order.order_type == trading::OrderType::Market
 }
 
 /// Publishes an ORDERS event, retrying with backoff for about half a minute.

@@ -94,6 +94,11 @@ impl Oms {
                 let order = match self.orders.get(&fill.order_id) {
                     Some(order) => {
                         let mut order = order.clone();
+                        if order.sizing.is_some() && order.fills == 0 {
+                            // Sized at the fill: the exchange decided the quantity.
+                            order.qty =
+                                money::add(fill.cum_qty, fill.leaves_qty, "fill.cum_qty + leaves")?;
+                        }
                         order.apply_fill(fill.qty, fill.price, fill.commission, fill.market_ts)?;
                         order.status = fill.status;
                         order.updated_ts = ts;
@@ -206,28 +211,29 @@ impl Oms {
             })
     }
 
-    /// Equity with `symbol` marked at `price` and other positions at their
-    /// last fill price; `None` for an account that is not open.
-    pub fn equity_at(
+    /// The account as sizing sees it for `symbol`: cash, the position held
+    /// and the other positions at their last fill price; `None` for an
+    /// account that is not open. Rebuilt from ORDERS alone, so every
+    /// instance (and a restarted one) sees the same numbers at the same
+    /// point of the stream.
+    pub fn account_at(
         &self,
         account: &str,
         symbol: &Symbol,
-        price: Decimal,
-    ) -> Result<Option<Decimal>, MoneyError> {
+    ) -> Result<Option<trading::AccountAt>, MoneyError> {
         let Some(ledger) = self.ledgers.get(account) else {
             return Ok(None);
         };
-        let mut equity = ledger.cash;
-        for p in ledger.positions.values() {
-            let last = if &p.symbol == symbol {
-                price
-            } else {
-                p.last_price
-            };
-            let value = money::mul(p.qty, last, "position × signal price")?;
-            equity = money::add(equity, value, "equity")?;
+        let mut other_value = Decimal::ZERO;
+        for p in ledger.positions.values().filter(|p| &p.symbol != symbol) {
+            let value = money::mul(p.qty, p.last_price, "position × last price")?;
+            other_value = money::add(other_value, value, "other positions")?;
         }
-        Ok(Some(equity))
+        Ok(Some(trading::AccountAt {
+            cash: ledger.cash,
+            held: ledger.position_qty(symbol),
+            other_value,
+        }))
     }
 }
 
@@ -287,6 +293,7 @@ mod tests {
             timeframe: None,
             strategy_id: None,
             after_ts: None,
+            sizing: None,
         };
         let mut order = Order::new(&req, Timeframe::DAY, UnixNanos(0), UnixNanos(0), "c");
         order.status = OrderStatus::Accepted;

@@ -4,7 +4,10 @@
 //! execution instance, one signal in flight so signals apply in order). For a
 //! paper signal: the position wanted (long, short, flat) × the strategy's
 //! sizing rule, minus what the account holds and has working, is one market
-//! order through the same path as `orders.submit` (risk included). Its client
+//! order through the same path as `orders.submit` (risk included), carrying
+//! its sizing (`trading::FillSizing`): sized `at_fill` (the default) the paper
+//! exchange decides its quantity at the fill; sized `at_signal` the fill can
+//! only shrink it to what the account pays. Its client
 //! order id is derived from the signal, so a redelivered signal finds its
 //! order instead of making a second one. Acked once the order is decided.
 //! Sizing waits (5 s at most) for the account's earlier market orders in the
@@ -103,6 +106,15 @@ async fn handle(ctx: &Arc<Ctx>, message: async_nats::jetstream::Message) {
     // Size on a settled account: the previous signal's market order fills on a
     // bar at or before this signal's, so wait for it (bounded) to make sizing
     // independent of how fast the exchange got there.
+    // Another instance may have placed the previous signal's order: see
+    // everything ORDERS holds now before sizing on it.
+    if let Err(e) = ctx.applied.catch_up(ctx.config.catch_up_timeout).await {
+        tracing::warn!(correlation_id, error = %e, "paper signal: ORDERS not caught up; will retry");
+        let _ = message
+            .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+            .await;
+        return;
+    }
     let settle = tokio::time::Instant::now() + Duration::from_secs(5);
     while ctx
         .oms
@@ -112,15 +124,22 @@ async fn handle(ctx: &Arc<Ctx>, message: async_nats::jetstream::Message) {
     {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    // Sized here at the signal's price: the order itself (`at_signal`), or the
+    // estimate risk checks (`at_fill`: the exchange decides the quantity at
+    // the fill from the account then, see `trading::sizing`).
+    let fees = trading::Fees {
+        pct: ctx.config.exchange.commission_pct,
+        fixed: ctx.config.exchange.commission_fixed,
+    };
     let sized = {
         let oms = ctx.oms.lock();
         oms.expected_position(&paper.account, symbol)
-            .and_then(|expected| Ok((expected, oms.equity_at(&paper.account, symbol, price)?)))
+            .and_then(|expected| Ok((expected, oms.account_at(&paper.account, symbol)?)))
     };
-    let sized = sized.and_then(|(expected, equity)| match equity {
-        Some(equity) => paper
+    let sized = sized.and_then(|(expected, account)| match account {
+        Some(account) => paper
             .sizing
-            .units(equity, price, ctx.config.exchange.commission_pct)
+            .units_for(&account, price, fees)
             .map(|units| Some((expected, units))),
         None => Ok(None),
     });
@@ -159,6 +178,12 @@ async fn handle(ctx: &Arc<Ctx>, message: async_nats::jetstream::Message) {
         timeframe: Some(signal.signal.timeframe),
         strategy_id: Some(signal.strategy_id.clone()),
         after_ts: Some(signal.signal.ts),
+        sizing: Some(trading::FillSizing {
+            direction: signal.signal.direction,
+            sizing: paper.sizing.clone(),
+            moment: paper.sizing_at,
+            signal_price: Some(price),
+        }),
     };
     match crate::submit::submit(ctx, req, &correlation_id).await {
         Ok(order) => {

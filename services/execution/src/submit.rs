@@ -149,8 +149,9 @@ async fn decide(
         }
     }
     let market = market_ref(ctx, &req.symbol, req.timeframe).await?;
+    let signal_price = req.sizing.as_ref().and_then(|s| s.signal_price);
     let risk_price = match req.order_type {
-        OrderType::Market => market.last_price,
+        OrderType::Market => signal_price.unwrap_or(market.last_price),
         OrderType::Limit | OrderType::StopLimit => req.limit_price.unwrap_or(market.last_price),
         OrderType::Stop => req.stop_price.unwrap_or(market.last_price),
     };
@@ -174,6 +175,9 @@ async fn decide(
             price: Some(risk_price),
             reduce_only: req.reduce_only,
             client_order_id: Some(req.client_order_id.clone()),
+            commission_pct: ctx.config.exchange.commission_pct,
+            commission_fixed: ctx.config.exchange.commission_fixed,
+            orders_sequence: Some(ctx.applied.sequence()),
         },
         RequestOptions {
             timeout: ctx.config.request_timeout,

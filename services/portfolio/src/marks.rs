@@ -179,6 +179,7 @@ async fn on_bar(ctx: &Ctx, bar: &Event<Bar>) {
             timeframe: Some(b.timeframe),
             strategy_id: None,
             after_ts: Some(b.ts),
+            sizing: None,
         };
         let client = ctx.client.clone();
         let options = RequestOptions {

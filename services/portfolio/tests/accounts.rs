@@ -524,6 +524,7 @@ async fn a_bar_through_the_stop_sends_one_closing_order_until_the_position_chang
             timeframe: Some(Timeframe::parse("1m").unwrap()),
             strategy_id: None,
             after_ts: Some(UnixNanos(t2)),
+            sizing: None,
         }
     );
     // Still through the stop, but its closing order is pending: no second one.

@@ -44,6 +44,10 @@ pub struct Account {
     recent: VecDeque<Instant>,
     pub equity: Option<Decimal>,
     pub daily_pnl: Decimal,
+    /// Cash from ORDERS: the opening deposit, less every fill's value and
+    /// commission (buying power is decided on it, not on PORTFOLIO's view,
+    /// so it is current with the fills risk has seen).
+    pub cash: Decimal,
 }
 
 impl Account {
@@ -96,6 +100,9 @@ pub struct Facts {
     pub open_orders: u32,
     pub recent_orders: u32,
     pub daily_pnl: Decimal,
+    pub cash: Decimal,
+    /// Cash plus positions, this symbol at the check's price.
+    pub equity: Decimal,
 }
 
 impl Facts {
@@ -106,6 +113,7 @@ impl Facts {
         qty: Decimal,
         price: Decimal,
         reduce_only: bool,
+        fees: trading::Fees,
     ) -> RiskInput<'a> {
         RiskInput {
             symbol,
@@ -121,6 +129,9 @@ impl Facts {
             open_orders: self.open_orders,
             recent_orders: self.recent_orders,
             daily_pnl: self.daily_pnl,
+            cash: self.cash,
+            equity: self.equity,
+            fees,
         }
     }
 }
@@ -135,7 +146,12 @@ impl View {
             .entry(event.account().to_string())
             .or_default();
         match event {
-            OrderEvent::AccountOpened(_) => account.known = true,
+            OrderEvent::AccountOpened(a) => {
+                if !account.known {
+                    account.cash = a.cash;
+                }
+                account.known = true;
+            }
             OrderEvent::OrderAccepted { order } => {
                 account.reservations.remove(&order.id);
                 if order.status.is_open() {
@@ -163,7 +179,11 @@ impl View {
                 };
                 let held = account.positions.get(&fill.symbol).copied();
                 let position = money::add(held.unwrap_or_default(), signed, "position + fill.qty")?;
+                let value = money::mul(signed, fill.price, "fill.qty × fill.price")?;
+                let outflow = money::add(value, fill.commission, "fill value + commission")?;
+                let cash = money::sub(account.cash, outflow, "cash")?;
                 account.positions.insert(fill.symbol.clone(), position);
+                account.cash = cash;
                 if fill.status.is_open() {
                     if let Some(w) = account.open.get_mut(&fill.order_id) {
                         w.leaves = fill.leaves_qty;
@@ -233,12 +253,15 @@ impl View {
         }
         let mut gross_exposure = Decimal::ZERO;
         let mut symbol_exposure = Decimal::ZERO;
+        let mut equity = a.cash;
         for (s, q) in &a.positions {
             let p = if s == symbol {
                 price
             } else {
                 a.price_of(s, last)
             };
+            let value = money::mul(*q, p, "position × price")?;
+            equity = money::add(equity, value, "equity")?;
             let exposure = money::mul(q.abs(), p, "position × price")?;
             gross_exposure = money::add(gross_exposure, exposure, "gross_exposure")?;
             if s == symbol {
@@ -256,6 +279,8 @@ impl View {
             recent_orders: u32::try_from(a.recent.len().saturating_sub(own_recent))
                 .unwrap_or(u32::MAX),
             daily_pnl: a.daily_pnl,
+            cash: a.cash,
+            equity,
         })
     }
 

@@ -126,6 +126,25 @@ async fn bad_definitions_are_refused_with_reasons() {
     .unwrap_err();
     assert_eq!(e.code, 400);
 
+    // Sizing belongs to paper mode, and must be one of the two moments.
+    let e = call(
+        &env,
+        "strategy.start",
+        serde_json::json!({"id": "x", "kind": "sma_cross", "symbols": ["GOOG"], "sizing_at": "at_fill"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code, 400);
+    assert!(e.message.contains("sizing_at"), "{}", e.message);
+    let e = call(
+        &env,
+        "strategy.start",
+        serde_json::json!({"id": "x", "kind": "sma_cross", "symbols": ["GOOG"], "mode": "paper", "sizing_at": "whenever"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code, 400);
+
     let e = call(
         &env,
         "strategy.start",

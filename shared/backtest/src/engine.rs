@@ -19,6 +19,7 @@ use model::{Bar, Decimal, Direction, UnixNanos};
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 use strategy::Strategy;
+use trading::{AccountAt, Fees, Sizing, SizingMoment};
 
 use crate::stats::{self, to_f64, Stats};
 
@@ -35,6 +36,26 @@ pub struct BacktestConfig {
     /// Close trades still open at the end (at the last bar's open), so that
     /// they count in the trade statistics: backtesting.py's `finalize_trades`.
     pub finalize_trades: bool,
+    /// How big a position a signal opens (`trading::sizing`, the rule the
+    /// paper path uses too). All-in is backtesting.py's `buy()`.
+    pub sizing: Sizing,
+    /// When the size is decided: at the fill with the equity of that moment
+    /// (backtesting.py), or at the signal bar's close (then cut at the fill to
+    /// what the cash pays).
+    pub sizing_at: SizingMoment,
+}
+
+impl BacktestConfig {
+    /// backtesting.py's defaults: all-in at the fill, trades left open.
+    pub fn new(cash: Decimal, commission: Decimal) -> BacktestConfig {
+        BacktestConfig {
+            cash,
+            commission,
+            finalize_trades: false,
+            sizing: Sizing::AllIn,
+            sizing_at: SizingMoment::AtFill,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -131,6 +152,21 @@ pub struct BacktestReport {
     pub open_position: Option<OpenPosition>,
 }
 
+/// A trade's return as a fraction of its entry value, after commissions: a
+/// ratio, so in f64, as backtesting.py's `pl_pct` computes it (and without
+/// two `Decimal` divisions per trade). Account analytics use it too, so a
+/// paper account's trades return what the engine's do.
+pub fn trade_return(
+    size: i64,
+    entry_price: Decimal,
+    exit_price: Decimal,
+    commission: Decimal,
+) -> f64 {
+    let (entry, exit) = (to_f64(entry_price), to_f64(exit_price));
+    let sign = if size > 0 { 1.0 } else { -1.0 };
+    sign * (exit / entry - 1.0) - to_f64(commission) / (size.unsigned_abs() as f64 * entry)
+}
+
 struct Open {
     size: i64,
     entry_bar: usize,
@@ -140,9 +176,18 @@ struct Open {
     base: Decimal,
 }
 
+/// An order waiting for the next bar's open: the position wanted and, when
+/// sized at the signal, its units.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    direction: Direction,
+    units: Option<Decimal>,
+}
+
 struct Broker {
     cash: Decimal,
     commission: Decimal,
+    sizing: Sizing,
     position: Option<Open>,
     trades: Vec<Trade>,
     /// Counts changes of cash or position: while flat and unchanged, the
@@ -180,12 +225,7 @@ impl Broker {
         };
         self.changes += 1;
         self.cash = cash;
-        // The return is a ratio: in f64, as backtesting.py's `pl_pct`
-        // computes it (and without two `Decimal` divisions per trade).
-        let (entry, exit) = (to_f64(open.entry_price), to_f64(price));
-        let sign = if open.size > 0 { 1.0 } else { -1.0 };
-        let return_pct = sign * (exit / entry - 1.0)
-            - to_f64(commission) / (open.size.unsigned_abs() as f64 * entry);
+        let return_pct = trade_return(open.size, open.entry_price, price, commission);
         let (entry_time, exit_time) = (bars[open.entry_bar].ts, bars[bar].ts);
         self.trades.push(Trade {
             size: open.size,
@@ -203,26 +243,65 @@ impl Broker {
         Ok(())
     }
 
-    /// Opens an all-in position at `price`. backtesting.py's `buy()` asks for
-    /// the fraction `1 − ε` of the available margin (here the cash, as the
-    /// position was just closed) and the broker buys
-    /// `int(cash × (1 − ε) // (price × (1 + commission)))` units: the floor of
-    /// the quotient, one less when it divides exactly. Too little cash for one
-    /// unit cancels the order.
-    fn open(&mut self, long: bool, price: Decimal, bar: usize) -> Result<(), Overflow> {
-        let per_unit = ck(
-            price.checked_mul(Decimal::ONE + self.commission),
-            "price × (1 + commission)",
-        )?;
-        if per_unit <= Decimal::ZERO || self.cash <= Decimal::ZERO {
+    /// The account as `trading::sizing` sees it: the engine's cash leaves
+    /// the position's value out, `base` is the cash with it in.
+    fn account(&self) -> AccountAt {
+        match &self.position {
+            Some(p) => AccountAt {
+                cash: p.base,
+                held: Decimal::from(p.size),
+                other_value: Decimal::ZERO,
+            },
+            None => AccountAt {
+                cash: self.cash,
+                held: Decimal::ZERO,
+                other_value: Decimal::ZERO,
+            },
+        }
+    }
+
+    fn fees(&self) -> Fees {
+        Fees {
+            pct: self.commission,
+            fixed: Decimal::ZERO,
+        }
+    }
+
+    /// Units the sizing rule gives at `price` with the account as it is now
+    /// (its position closed there first): `trading::sizing`, shared with the
+    /// paper path. For all-in that is backtesting.py's `buy()`, which asks
+    /// for the fraction `1 − ε` of the available margin, so the broker buys
+    /// `int(cash × (1 − ε) // (price × (1 + commission)))` units: the floor
+    /// of the quotient, one less when it divides exactly.
+    fn units(&self, price: Decimal) -> Result<Decimal, Overflow> {
+        self.sizing
+            .units_for(&self.account(), price, self.fees())
+            .map_err(|_| "the position size")
+    }
+
+    /// Opens a position at `price`: `presized` units (sized at the signal, cut
+    /// to what the cash pays now), or as many as the sizing rule gives now.
+    /// Too little cash for one unit cancels the order.
+    fn open(
+        &mut self,
+        long: bool,
+        price: Decimal,
+        bar: usize,
+        presized: Option<Decimal>,
+    ) -> Result<(), Overflow> {
+        if price <= Decimal::ZERO || self.cash <= Decimal::ZERO {
             return Ok(());
         }
-        let quotient = ck(self.cash.checked_div(per_unit), "cash / unit cost")?;
-        let mut units = quotient.floor();
-        if units == quotient {
-            units -= Decimal::ONE;
-        }
-        let Some(units) = units.to_i64().filter(|u| *u > 0) else {
+        let now = self.units(price)?;
+        let units = match presized {
+            Some(u) => u.min(
+                Sizing::AllIn
+                    .units_for(&self.account(), price, self.fees())
+                    .map_err(|_| "the position size")?,
+            ),
+            None => now,
+        };
+        let Some(units) = units.floor().to_i64().filter(|u| *u > 0) else {
             return Ok(());
         };
         let size = if long { units } else { -units };
@@ -245,15 +324,15 @@ impl Broker {
     /// already points that way; `Flat` only closes.
     fn execute(
         &mut self,
-        direction: Direction,
+        order: Pending,
         price: Decimal,
         bar: usize,
         bars: &[Bar],
     ) -> Result<(), Overflow> {
         self.close(price, bar, bars)?;
-        match direction {
-            Direction::Long => self.open(true, price, bar),
-            Direction::Short => self.open(false, price, bar),
+        match order.direction {
+            Direction::Long => self.open(true, price, bar, order.units),
+            Direction::Short => self.open(false, price, bar, order.units),
             Direction::Flat => Ok(()),
         }
     }
@@ -413,13 +492,14 @@ pub fn run(
     let mut broker = Broker {
         cash: config.cash,
         commission: config.commission,
+        sizing: config.sizing.clone(),
         position: None,
         trades: Vec::new(),
         changes: 0,
     };
     let mut acc = stats::Accumulator::new(bars, start - 1);
     let mut equity = Vec::with_capacity(n);
-    let mut pending: Option<Direction> = None;
+    let mut pending: Option<Pending> = None;
     let mut out_of_money = false;
     // (broker.changes, equity as f64) of the last flat bar.
     let mut flat: Option<(u64, f64)> = None;
@@ -436,19 +516,28 @@ pub fn run(
         } else {
             // backtesting.py's `broker.next()`: orders fill at the open, the
             // account is marked at the close ...
-            if let Some(direction) = pending.take() {
-                broker.execute(direction, bar.open, i, bars).map_err(at)?;
+            if let Some(order) = pending.take() {
+                broker.execute(order, bar.open, i, bars).map_err(at)?;
             }
             let mut value = broker.equity(bar.close).map_err(at)?;
             if positive(value) {
                 // ... then `strategy.next()` places the order for the next bar.
-                let signal = strategy.on_bar(bar).map(|s| s.direction);
+                let signal = match strategy.on_bar(bar).map(|s| s.direction) {
+                    Some(direction) => Some(Pending {
+                        direction,
+                        units: match config.sizing_at {
+                            SizingMoment::AtFill => None,
+                            SizingMoment::AtSignal => Some(broker.units(bar.close).map_err(at)?),
+                        },
+                    }),
+                    None => None,
+                };
                 if i == last && config.finalize_trades {
                     // Finalizing closes the trades open now and re-runs the
                     // broker on the last bar: a signal from this bar fills at
                     // this open too, and the trade it opens stays open.
                     match signal {
-                        Some(direction) => broker.execute(direction, bar.open, i, bars),
+                        Some(order) => broker.execute(order, bar.open, i, bars),
                         None => broker.close(bar.open, i, bars),
                     }
                     .map_err(at)?;
@@ -584,9 +673,8 @@ mod tests {
 
     fn config(cash: &str, commission: &str, finalize_trades: bool) -> BacktestConfig {
         BacktestConfig {
-            cash: d(cash),
-            commission: d(commission),
             finalize_trades,
+            ..BacktestConfig::new(d(cash), d(commission))
         }
     }
 
@@ -707,6 +795,39 @@ mod tests {
             (-83, 5, d("10"))
         );
         assert_eq!(r.stats.equity_final, d("834") - d("83") * d("0.5"));
+    }
+
+    #[test]
+    fn sized_at_the_signal_a_higher_open_cuts_the_order() {
+        use Direction::*;
+        // Signal at bar 1's close of 10: all in is 99 units (1000 / 10 divides
+        // exactly); bar 2 opens at 12, where the cash buys 83.
+        let bars = bars(&[("10", "10"), ("10", "10"), ("12", "12"), ("12", "12")]);
+        let run_at = |sizing_at, sizing| {
+            let mut s = Scripted::new(1, &[(1, Long)], 4);
+            let config = BacktestConfig {
+                sizing,
+                sizing_at,
+                ..config("1000", "0", false)
+            };
+            run(&bars, &mut s, &config)
+                .unwrap()
+                .open_position
+                .unwrap()
+                .size
+        };
+        assert_eq!(run_at(SizingMoment::AtSignal, Sizing::AllIn), 83);
+        assert_eq!(run_at(SizingMoment::AtFill, Sizing::AllIn), 83);
+        // A smaller order sized at the signal stays as it was.
+        let half = Sizing::PercentOfEquity {
+            percent: Decimal::from(50),
+        };
+        assert_eq!(run_at(SizingMoment::AtSignal, half.clone()), 50);
+        assert_eq!(run_at(SizingMoment::AtFill, half), 41);
+        let fixed = Sizing::FixedQty {
+            qty: Decimal::from(7),
+        };
+        assert_eq!(run_at(SizingMoment::AtFill, fixed), 7);
     }
 
     #[test]

@@ -728,10 +728,22 @@ pub fn curve_stats(
     equity: &[Decimal],
     trades: &[Trade],
 ) -> Option<(Stats, Vec<EquityPoint>)> {
+    curve_stats_from(bars, equity, trades, 0)
+}
+
+/// [`curve_stats`] with buy & hold (and alpha, beta) measured from the close
+/// of bar `first_trading_bar`, as the engine measures them from the close
+/// before a strategy's first tradable bar (`warmup().max(1) − 1`).
+pub fn curve_stats_from(
+    bars: &[Bar],
+    equity: &[Decimal],
+    trades: &[Trade],
+    first_trading_bar: usize,
+) -> Option<(Stats, Vec<EquityPoint>)> {
     if bars.is_empty() || bars.len() != equity.len() {
         return None;
     }
-    let mut acc = Accumulator::new(bars, 0);
+    let mut acc = Accumulator::new(bars, first_trading_bar.min(bars.len() - 1));
     let points: Vec<EquityPoint> = bars
         .iter()
         .zip(equity)

@@ -25,6 +25,8 @@ fn config() -> BacktestConfig {
         cash: Decimal::from(10_000),
         commission: Decimal::new(2, 3),
         finalize_trades: false,
+        sizing: Default::default(),
+        sizing_at: Default::default(),
     }
 }
 
@@ -142,6 +144,8 @@ fn too_little_cash_for_one_share_trades_nothing() {
         cash: Decimal::from(50),
         commission: Decimal::ZERO,
         finalize_trades: true,
+        sizing: Default::default(),
+        sizing_at: Default::default(),
     };
     let r = run(&goog(2148), sma_cross().as_mut(), &poor).unwrap();
     assert!(r.trades.is_empty());

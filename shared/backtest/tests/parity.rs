@@ -86,6 +86,8 @@ fn run_case(case: &Value) -> BacktestReport {
         cash: Decimal::from_str(&case["cash"].to_string()).unwrap(),
         commission: Decimal::from_str(&case["commission"].to_string()).unwrap(),
         finalize_trades: case["finalize_trades"].as_bool().unwrap(),
+        sizing: Default::default(),
+        sizing_at: Default::default(),
     };
     run(&bars, strategy.as_mut(), &config).unwrap()
 }

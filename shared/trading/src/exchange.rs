@@ -151,6 +151,23 @@ impl Working {
         }
     }
 
+    /// The price a market order fills at on `bar`: its open, slipped.
+    pub fn market_price(&self, bar: &Bar, cfg: &ExchangeConfig) -> Result<Decimal, MoneyError> {
+        cfg.slipped(self.order.side, bar.open)
+    }
+
+    /// An order sized at its fill gets its quantity before its first fill
+    /// (`trading::sizing::resolve_at_fill` or `cap_at_fill`).
+    pub fn resize(&mut self, qty: Decimal) {
+        self.order.qty = qty;
+        self.leaves = qty;
+    }
+
+    /// Ends the order without a fill (its sizing left nothing to do).
+    pub fn expire_now(&mut self, reason: &str, ts: UnixNanos) -> Execution {
+        self.expire(reason, ts)
+    }
+
     /// True when `bar` is one this order should look at.
     pub fn wants(&self, bar: &Bar) -> bool {
         !self.done
@@ -401,6 +418,7 @@ mod tests {
             timeframe: None,
             strategy_id: None,
             after_ts: None,
+            sizing: None,
         };
         let mut o = Order::new(&req, Timeframe::DAY, UnixNanos(0), UnixNanos(0), "c");
         o.status = OrderStatus::Accepted;

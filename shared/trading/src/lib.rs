@@ -8,7 +8,8 @@
 //!   stops, stop-limits, time in force, volume share, slippage, commission).
 //! - [`ledger`]: cash, positions, average price, realized and unrealized P&L.
 //! - [`risk`]: limits, trading states and the pre-trade check.
-//! - [`sizing`]: how a paper strategy's signal becomes an order quantity.
+//! - [`sizing`]: how a signal becomes an order quantity, at the signal or at
+//!   the fill (the backtest engine and the paper path share it).
 //! - [`money`]: checked decimal arithmetic ([`MoneyError`] names the fields)
 //!   and the bounds of quantities, prices and cash in requests.
 
@@ -25,8 +26,8 @@ pub use exchange::{ExchangeConfig, Execution, Working};
 pub use ledger::{AccountLedger, Position, Totals};
 pub use money::{MoneyError, MoneyErrorKind};
 pub use order::{Order, OrderError, OrderRequest, OrderStatus, OrderType, TimeInForce};
-pub use risk::{RejectCode, RiskInput, RiskLimits, TradingState, Violation};
-pub use sizing::Sizing;
+pub use risk::{BuyingPower, RejectCode, RiskInput, RiskLimits, TradingState, Violation};
+pub use sizing::{AccountAt, Fees, FillSizing, Sizing, SizingMoment};
 
 /// True when `id` can be an account or client order id: 1 to 64 of
 /// `A-Z a-z 0-9 - _` (account ids are subject tokens).

@@ -129,6 +129,11 @@ pub struct OrderRequest {
     /// so replayed history fills on the bar after the signal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_ts: Option<UnixNanos>,
+    /// A market order placed for a signal: its quantity is decided (or
+    /// capped) at the fill from the account then; `qty` is the estimate risk
+    /// checks. See [`crate::sizing`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sizing: Option<crate::FillSizing>,
 }
 
 /// Why a request is not an order (answered as a bad request; nothing is written).
@@ -151,6 +156,8 @@ pub enum OrderError {
     /// Beyond the bounds of `trading::money` (too large, too precise).
     #[error("{0}")]
     Bounds(MoneyError),
+    #[error("only a market order can be sized at its fill")]
+    SizingNotMarket,
 }
 
 impl OrderError {
@@ -165,6 +172,7 @@ impl OrderError {
             OrderError::Unexpected(..) => "unexpected_price",
             OrderError::Price(..) => "invalid_price",
             OrderError::Bounds(e) => e.code(),
+            OrderError::SizingNotMarket => "sizing_not_market",
         }
     }
 
@@ -178,6 +186,7 @@ impl OrderError {
             OrderError::MissingStopPrice(_) => Some("stop_price"),
             OrderError::Unexpected(_, f) | OrderError::Price(f, _) => Some(f),
             OrderError::Bounds(e) => Some(&e.field),
+            OrderError::SizingNotMarket => Some("sizing"),
         }
     }
 }
@@ -206,6 +215,9 @@ impl OrderRequest {
             return Err(OrderError::Quantity(self.qty));
         }
         money::check_qty("qty", self.qty).map_err(OrderError::Bounds)?;
+        if self.sizing.is_some() && self.order_type != OrderType::Market {
+            return Err(OrderError::SizingNotMarket);
+        }
         let name = self.order_type.name();
         let needs_limit = matches!(self.order_type, OrderType::Limit | OrderType::StopLimit);
         let needs_stop = matches!(self.order_type, OrderType::Stop | OrderType::StopLimit);
@@ -261,6 +273,10 @@ pub struct Order {
     pub after_ts: UnixNanos,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy_id: Option<String>,
+    /// Sized (or capped) at the fill: `qty` becomes the resolved quantity with
+    /// the first fill (see [`crate::sizing`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sizing: Option<crate::FillSizing>,
     pub status: OrderStatus,
     pub filled_qty: Decimal,
     /// Volume-weighted price of the fills so far (zero before the first).
@@ -308,6 +324,7 @@ impl Order {
             timeframe,
             after_ts,
             strategy_id: req.strategy_id.clone(),
+            sizing: req.sizing.clone(),
             status: OrderStatus::New,
             filled_qty: Decimal::ZERO,
             avg_fill_price: Decimal::ZERO,
@@ -395,6 +412,7 @@ mod tests {
             timeframe: None,
             strategy_id: None,
             after_ts: None,
+            sizing: None,
         }
     }
 

@@ -29,6 +29,46 @@ pub struct RiskLimits {
     pub daily_loss_limit: Option<Decimal>,
     /// Symbols the account may trade; `None` allows all.
     pub allowed_symbols: Option<Vec<Symbol>>,
+    /// What the account may hold for its money; `None` checks nothing.
+    pub buying_power: Option<BuyingPower>,
+}
+
+/// Buying power of an account (see subjects.md, "Buying power").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum BuyingPower {
+    /// Buys only with the cash it has, commission included; never short.
+    Cash,
+    /// Gross exposure up to `leverage` × equity (backtesting.py's
+    /// `margin = 1 / leverage`), shorts allowed; below `maintenance_margin`
+    /// (equity / gross exposure) only orders that reduce pass.
+    Margin {
+        leverage: Decimal,
+        #[serde(default)]
+        maintenance_margin: Decimal,
+    },
+}
+
+impl BuyingPower {
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            BuyingPower::Cash => Ok(()),
+            BuyingPower::Margin {
+                leverage,
+                maintenance_margin,
+            } => {
+                if *leverage < Decimal::ONE || *leverage > Decimal::ONE_HUNDRED {
+                    return Err(format!("leverage must be in [1, 100], got {leverage}"));
+                }
+                if *maintenance_margin < Decimal::ZERO || *maintenance_margin > Decimal::ONE {
+                    return Err(format!(
+                        "maintenance_margin must be in [0, 1], got {maintenance_margin}"
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 #[derive(
@@ -61,6 +101,14 @@ pub enum RejectCode {
     MaxOpenOrders,
     Throttled,
     DailyLossLimit,
+    /// The order costs more than the cash (cash account) or takes the gross
+    /// exposure past leverage × equity (margin account).
+    InsufficientBuyingPower,
+    /// A sell that opens or grows a short in a cash account.
+    ShortNotAllowed,
+    /// Equity / gross exposure is below the maintenance margin: only
+    /// reducing orders pass.
+    MaintenanceMargin,
 }
 
 /// One limit an order breaks: which, its value, and what the order would make.
@@ -117,6 +165,12 @@ pub struct RiskInput<'a> {
     pub recent_orders: u32,
     /// Equity now minus equity at the start of the market day.
     pub daily_pnl: Decimal,
+    /// Cash now (after every fill's value and commission).
+    pub cash: Decimal,
+    /// Cash plus every position marked (this symbol at `price`).
+    pub equity: Decimal,
+    /// Commission the order will pay.
+    pub fees: crate::Fees,
 }
 
 impl RiskInput<'_> {
@@ -302,6 +356,11 @@ pub fn check(
             ));
         }
     }
+    if let Some(bp) = &limits.buying_power {
+        if let Some(v) = buying_power(bp, input, reduces)? {
+            out.push(v);
+        }
+    }
     if let Some(max) = limits.daily_loss_limit {
         if -input.daily_pnl >= max {
             out.push(Violation::new(
@@ -317,6 +376,114 @@ pub fn check(
         }
     }
     Ok(out)
+}
+
+/// The buying-power violation of an order, if any.
+fn buying_power(
+    bp: &BuyingPower,
+    input: &RiskInput,
+    reduces: bool,
+) -> Result<Option<Violation>, MoneyError> {
+    use RejectCode::*;
+    let notional = money::mul(input.qty, input.price, "qty × price")?;
+    let commission = money::add(
+        money::mul(notional, input.fees.pct, "commission")?,
+        input.fees.fixed,
+        "commission",
+    )?;
+    // Working orders count as if filled: the position they leave is what
+    // this order starts from (as the paper path sizes it).
+    let working = match input.side {
+        Side::Buy => input.open_buy_qty,
+        Side::Sell => input.open_sell_qty,
+    };
+    let net_working = money::sub(input.open_buy_qty, input.open_sell_qty, "working orders")?;
+    let before = money::add(input.position, net_working, "position + working orders")?;
+    let after = money::add(before, input.signed_qty(), "position + qty")?;
+    match bp {
+        BuyingPower::Cash => {
+            if input.side == Side::Sell && after < Decimal::ZERO {
+                return Ok(Some(Violation::new(
+                    ShortNotAllowed,
+                    "buying_power",
+                    Some(before.max(Decimal::ZERO)),
+                    Some(input.qty),
+                    format!(
+                        "a cash account cannot short: selling {} with {} held (working orders included) leaves {after}",
+                        input.qty, before
+                    ),
+                )));
+            }
+            if input.side == Side::Buy {
+                let working_cost = money::mul(working, input.price, "working orders × price")?;
+                let available = money::sub(input.cash, working_cost, "cash − working orders")?;
+                let cost = money::add(notional, commission, "qty × price + commission")?;
+                if cost > available {
+                    return Ok(Some(Violation::new(
+                        InsufficientBuyingPower,
+                        "buying_power",
+                        Some(available),
+                        Some(cost),
+                        format!(
+                            "buying {} at {} costs {cost} (commission {commission} included); the cash account has {available}",
+                            input.qty, input.price
+                        ),
+                    )));
+                }
+            }
+            Ok(None)
+        }
+        BuyingPower::Margin {
+            leverage,
+            maintenance_margin,
+        } => {
+            if reduces
+                || after.abs() <= before.abs()
+                    && (after >= Decimal::ZERO) == (before >= Decimal::ZERO)
+            {
+                return Ok(None);
+            }
+            let others = money::sub(
+                input.gross_exposure,
+                input.symbol_exposure,
+                "gross_exposure",
+            )?;
+            if !input.gross_exposure.is_zero() && !maintenance_margin.is_zero() {
+                let ratio = money::div(input.equity, input.gross_exposure, "equity / exposure")?;
+                if ratio < *maintenance_margin {
+                    return Ok(Some(Violation::new(
+                        MaintenanceMargin,
+                        "buying_power",
+                        Some(*maintenance_margin),
+                        Some(ratio),
+                        format!(
+                            "equity / gross exposure is {ratio}, below the maintenance margin {maintenance_margin}: only orders that reduce pass"
+                        ),
+                    )));
+                }
+            }
+            let symbol_after = money::mul(after.abs(), input.price, "position × price")?;
+            let projected = money::add(others, symbol_after, "gross_exposure")?;
+            let equity_after = money::sub(input.equity, commission, "equity − commission")?;
+            let power = money::mul(
+                equity_after.max(Decimal::ZERO),
+                *leverage,
+                "equity × leverage",
+            )?;
+            if projected > power {
+                return Ok(Some(Violation::new(
+                    InsufficientBuyingPower,
+                    "buying_power",
+                    Some(power),
+                    Some(projected),
+                    format!(
+                        "gross exposure would reach {projected}, above {power} (equity {equity_after} after commission × leverage {leverage})"
+                    ),
+                )));
+            }
+            Ok(None)
+        }
+    }
 }
 
 /// The daily loss limit is breached (the risk service then halts the account).
@@ -344,6 +511,9 @@ mod tests {
             open_orders: 0,
             recent_orders: 0,
             daily_pnl: Decimal::ZERO,
+            cash: dec!(10000),
+            equity: dec!(10000),
+            fees: crate::Fees::default(),
         }
     }
 
@@ -520,5 +690,69 @@ mod tests {
             codes(check(&l, TradingState::Active, &i).unwrap()),
             vec![RejectCode::ReduceOnly]
         );
+    }
+
+    #[test]
+    fn buying_power_of_cash_and_margin_accounts() {
+        use RejectCode::*;
+        let s = Symbol::new("X").unwrap();
+        let cash = RiskLimits {
+            buying_power: Some(BuyingPower::Cash),
+            ..Default::default()
+        };
+        let run = |limits: &RiskLimits, input: &RiskInput| {
+            check(limits, TradingState::Active, input).unwrap()
+        };
+        // 100 × 100 = all the cash: passes; with 0.1 % commission it does not.
+        let mut i = input(&s);
+        i.qty = dec!(100);
+        assert!(run(&cash, &i).is_empty());
+        i.fees.pct = dec!(0.001);
+        let v = run(&cash, &i);
+        assert_eq!(codes(v.clone()), [InsufficientBuyingPower]);
+        assert_eq!(
+            (v[0].limit_value, v[0].actual),
+            (Some(dec!(10000)), Some(dec!(10010.000)))
+        );
+        // Selling what is held passes; one more is a short.
+        let mut i = input(&s);
+        (i.side, i.position, i.qty) = (Side::Sell, dec!(10), dec!(10));
+        assert!(run(&cash, &i).is_empty());
+        i.qty = dec!(11);
+        assert_eq!(codes(run(&cash, &i)), [ShortNotAllowed]);
+
+        // Leverage 2 on 10,000 equity: 20,000 of exposure, long or short.
+        let margin = RiskLimits {
+            buying_power: Some(BuyingPower::Margin {
+                leverage: dec!(2),
+                maintenance_margin: dec!(0.25),
+            }),
+            ..Default::default()
+        };
+        let mut i = input(&s);
+        i.qty = dec!(200);
+        assert!(run(&margin, &i).is_empty());
+        i.side = Side::Sell;
+        assert!(run(&margin, &i).is_empty());
+        i.qty = dec!(201);
+        let v = run(&margin, &i);
+        assert_eq!(codes(v.clone()), [InsufficientBuyingPower]);
+        assert_eq!(
+            (v[0].limit_value, v[0].actual),
+            (Some(dec!(20000)), Some(dec!(20100)))
+        );
+        // Under maintenance: only reducing passes.
+        let mut i = input(&s);
+        (i.position, i.gross_exposure, i.symbol_exposure, i.equity) =
+            (dec!(100), dec!(10000), dec!(10000), dec!(2000));
+        assert_eq!(codes(run(&margin, &i)), [MaintenanceMargin]);
+        i.side = Side::Sell;
+        assert!(run(&margin, &i).is_empty());
+        assert!(BuyingPower::Margin {
+            leverage: dec!(0.5),
+            maintenance_margin: dec!(0)
+        }
+        .validate()
+        .is_err());
     }
 }

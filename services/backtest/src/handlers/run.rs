@@ -14,11 +14,14 @@ pub async fn handle(
 ) -> Result<BacktestReport, ServiceError> {
     let params = strategy::resolve_params(&req.strategy.kind, &req.strategy.params)
         .map_err(|e| ServiceError::bad_request(e.to_string()))?;
+    req.sizing.validate().map_err(ServiceError::bad_request)?;
     let bars = data::load(&ctx, &req.data, &rc.correlation_id).await?;
     let config = backtest::BacktestConfig {
         cash: req.cash,
         commission: req.commission,
         finalize_trades: req.finalize_trades,
+        sizing: req.sizing.clone(),
+        sizing_at: req.sizing_at,
     };
     let kind = req.strategy.kind.clone();
     let mut report = tokio::task::spawn_blocking(move || {

@@ -29,6 +29,8 @@ pub async fn handle(
         cash: req.cash,
         commission: req.commission,
         finalize_trades: req.finalize_trades,
+        sizing: Default::default(),
+        sizing_at: Default::default(),
     };
     tokio::task::spawn_blocking(move || {
         let mut s = strategy::build(&kind, &first, bars[0].symbol.clone(), bars[0].timeframe)

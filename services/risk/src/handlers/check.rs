@@ -87,6 +87,16 @@ async fn forward(
 pub(crate) fn validate(req: &CheckRequest) -> Result<(), ServiceError> {
     super::valid_account(&req.account)?;
     money::check_qty("qty", req.qty).map_err(|e| bus::error::money_error(&e))?;
+    if req.commission_pct < model::Decimal::ZERO
+        || req.commission_pct >= model::Decimal::ONE
+        || req.commission_fixed < model::Decimal::ZERO
+    {
+        return Err(ServiceError::bad_request(
+            "commission_pct must be in [0, 1) and commission_fixed not negative",
+        ));
+    }
+    money::check_cash("commission_fixed", req.commission_fixed)
+        .map_err(|e| bus::error::money_error(&e))?;
     if let Some(p) = req.price {
         money::check_price("price", p).map_err(|e| bus::error::money_error(&e))?;
     }
@@ -100,6 +110,12 @@ pub(crate) async fn decide(
     req: CheckRequest,
 ) -> Result<CheckResponse, ServiceError> {
     super::known_account(&ctx, &req.account).await?;
+    if let Some(sequence) = req.orders_sequence {
+        if !ctx.orders.wait(sequence, ctx.config.catch_up_timeout).await {
+            tracing::warn!(correlation_id = %rc.correlation_id, sequence,
+                "risk decides before applying the ORDERS sequence the order was sized on");
+        }
+    }
     let (limits, _) = ctx.settings.limits_of(&req.account);
     let state = ctx.settings.state_of(&req.account).state;
     let violations = {
@@ -126,7 +142,11 @@ pub(crate) async fn decide(
             ctx.config.reservation_ttl,
             order_id.as_deref(),
         )?;
-        let input = facts.input(&req.symbol, req.side, req.qty, price, req.reduce_only);
+        let fees = trading::Fees {
+            pct: req.commission_pct,
+            fixed: req.commission_fixed,
+        };
+        let input = facts.input(&req.symbol, req.side, req.qty, price, req.reduce_only, fees);
         let violations = trading::risk::check(&limits, state, &input)?;
         if violations.is_empty() {
             if let Some(order_id) = order_id {

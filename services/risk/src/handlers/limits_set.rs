@@ -20,6 +20,10 @@ pub async fn handle(
     super::non_negative("max_position", l.max_position)?;
     super::non_negative("max_gross_exposure", l.max_gross_exposure)?;
     super::non_negative("daily_loss_limit", l.daily_loss_limit)?;
+    if let Some(bp) = &l.buying_power {
+        bp.validate()
+            .map_err(|e| ServiceError::bad_request(format!("buying_power: {e}")))?;
+    }
     let revision = ctx
         .settings
         .limits

@@ -38,9 +38,9 @@ pub async fn handle(
         .map_err(|e| ServiceError::bad_request(e.to_string()))?;
     let paper = match req.mode {
         Mode::Signals => {
-            if req.account.is_some() || req.sizing.is_some() {
+            if req.account.is_some() || req.sizing.is_some() || req.sizing_at.is_some() {
                 return Err(ServiceError::bad_request(
-                    "account and sizing apply to mode \"paper\" only",
+                    "account, sizing and sizing_at apply to mode \"paper\" only",
                 ));
             }
             None
@@ -53,7 +53,11 @@ pub async fn handle(
             bus::error::check_id("account", &account)?;
             let sizing = req.sizing.clone().unwrap_or_default();
             sizing.validate().map_err(ServiceError::bad_request)?;
-            Some(PaperSettings { account, sizing })
+            Some(PaperSettings {
+                account,
+                sizing,
+                sizing_at: req.sizing_at.unwrap_or_default(),
+            })
         }
     };
     let now = UnixNanos::now();

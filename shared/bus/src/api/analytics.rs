@@ -24,7 +24,28 @@ pub enum Source {
         /// Bars the equity is sampled at (default: the benchmark's newest series).
         #[serde(default)]
         timeframe: Option<model::Timeframe>,
+        /// Where the equity curve comes from (default `portfolio`).
+        #[serde(default)]
+        equity: AccountEquity,
     },
+}
+
+/// How an account's equity curve is built.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountEquity {
+    /// The account's `PORTFOLIO_UPDATE`s over the span they cover (what the
+    /// portfolio saw when it saw it).
+    #[default]
+    Portfolio,
+    /// Parity with a backtest: the opening cash and the account's fills,
+    /// marked at the close of every bar of the benchmark's whole stored
+    /// series (other symbols at their last fill price), exactly as the
+    /// backtest engine marks its account. For accounts that traded
+    /// history (a paper strategy over stored bars).
+    Fills,
 }
 
 /// `analytics.performance.get` request.

@@ -82,6 +82,13 @@ pub struct RunRequest {
     pub commission: Decimal,
     #[serde(default)]
     pub finalize_trades: bool,
+    /// Position size of a signal (default all-in, as backtesting.py).
+    #[serde(default)]
+    pub sizing: trading::Sizing,
+    /// When it is sized: `at_fill` (default: the equity at the next open, as
+    /// backtesting.py) or `at_signal` (the signal bar's close).
+    #[serde(default)]
+    pub sizing_at: trading::SizingMoment,
     /// Include the per-bar equity curve (default true).
     #[serde(default = "yes")]
     pub include_equity: bool,

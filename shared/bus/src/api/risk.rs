@@ -30,6 +30,17 @@ pub struct CheckRequest {
     /// for this order until it shows up in ORDERS.
     #[serde(default)]
     pub client_order_id: Option<String>,
+    /// The exchange's commission (fraction of notional, and per order) the
+    /// order will pay: buying power counts it. Default 0.
+    #[serde(default, skip_serializing_if = "Decimal::is_zero")]
+    pub commission_pct: Decimal,
+    #[serde(default, skip_serializing_if = "Decimal::is_zero")]
+    pub commission_fixed: Decimal,
+    /// Decide on ORDERS applied at least up to this sequence (execution sends
+    /// what its OMS has applied), so risk sees the fills the order was sized
+    /// on: every instance then answers alike. Waits `catch_up_timeout` at most.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub orders_sequence: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -16,6 +16,10 @@ pub struct PaperSettings {
     /// The account its orders go to (opened with `portfolio.account.open`).
     pub account: String,
     pub sizing: trading::Sizing,
+    /// When the order is sized: `at_fill` (default; the equity at the fill,
+    /// as the backtest engine) or `at_signal` (the signal bar's close).
+    #[serde(default)]
+    pub sizing_at: trading::SizingMoment,
 }
 
 /// The account paper strategies trade in unless told otherwise.
@@ -96,6 +100,9 @@ pub struct StartRequest {
     /// `paper` mode: position size (default `all_in`).
     #[serde(default)]
     pub sizing: Option<trading::Sizing>,
+    /// `paper` mode: when the order is sized (default `at_fill`).
+    #[serde(default)]
+    pub sizing_at: Option<trading::SizingMoment>,
 }
 
 /// A strategy as stored in the `strategies` KV bucket.
