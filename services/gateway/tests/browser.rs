@@ -1,7 +1,7 @@
 //! The dashboard in a real browser: Debian's chromium, headless, driven by
 //! playwright-core (`web/e2e/dashboard.mjs`) against a private platform
 //! (market-data with the simulator and GOOG, strategy, risk, execution,
-//! portfolio, backtest, analytics, gateway). The page shows live simulator
+//! portfolio, backtest, analytics, monitor, gateway). The page shows live simulator
 //! prices, places and cancels a paper limit order, places a market order and
 //! shows its fill and the position, starts a strategy, runs a GOOG backtest
 //! with its report and a grid sweep with its progress, halts the account (the
@@ -102,6 +102,13 @@ async fn platform(data: &Path, http_port: u16) -> Platform {
         })
         .service(subjects::analytics::SERVICE, 1, |c, s| {
             analytics_service::run(Default::default(), c, s.wait())
+        })
+        .service(subjects::monitor::SERVICE, 1, |c, s| {
+            let config = monitor_service::Config {
+                interval: Duration::from_secs(1),
+                ..Default::default()
+            };
+            monitor_service::run(config, c, s.wait())
         })
         .service(subjects::gateway::SERVICE, 1, move |c, s| {
             let config = gateway_service::Config {
@@ -308,6 +315,14 @@ async fn a_trader_uses_the_dashboard_in_a_real_browser() {
             "{s} missing from the health panel: {services:?}"
         );
     }
+    // The health panel read the monitor, with the durable consumers' lag.
+    let consumers: Vec<&str> = result["consumers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c.as_str())
+        .collect();
+    assert!(consumers.contains(&"execution-signals"), "{consumers:?}");
     let shots = std::fs::read_dir(&artifacts)
         .unwrap()
         .filter(|e| {
