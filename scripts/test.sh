@@ -8,6 +8,9 @@ command -v cargo >/dev/null || { echo "error: cargo not found; install Rust (rus
 
 ./scripts/install-nats.sh
 export NATS_SERVER_BIN="$root/.tools/bin/nats-server"
+# Debian's chromium (apt-get update + install, only when /usr/bin/chromium is
+# missing) and playwright-core into .tools/node, for the dashboard's browser test.
+./scripts/install-browser.sh
 
 # README "Deploy" shows these lines as they are run here.
 nats-server() { "$NATS_SERVER_BIN" "$@"; }

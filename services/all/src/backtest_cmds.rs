@@ -102,18 +102,17 @@ pub fn backtest(args: BacktestArgs) -> anyhow::Result<()> {
         },
     )?;
     if let Some(path) = &args.html {
+        use analytics_service::html;
         let title = format!(
-            "{} {} on {}",
-            args.kind,
-            serde_json::Value::Object(params.clone()),
+            "{} on {} {timeframe} ({})",
+            html::strategy_title(&args.kind, &params),
+            args.symbol,
             args.file.display()
         );
         let performance = analytics_service::performance(&report);
-        std::fs::write(
-            path,
-            analytics_service::html::render(&title, &performance, &report),
-        )
-        .with_context(|| format!("cannot write {}", path.display()))?;
+        let prices: Vec<html::Price> = parsed.bars.iter().map(html::Price::of).collect();
+        std::fs::write(path, html::render(&title, &performance, &report, &prices))
+            .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }
     if args.json {

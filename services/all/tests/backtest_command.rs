@@ -45,7 +45,11 @@ fn goog_report_matches_backtesting_py_and_writes_html() {
         "{text}"
     );
     let page = std::fs::read_to_string(html.path()).unwrap();
-    assert_eq!(page.matches("<svg").count(), 2);
+    assert_eq!(page.matches("<svg").count(), 3, "price, equity, drawdown");
+    assert!(
+        page.contains("<title>sma_cross fast=10 slow=20 on GOOG 1d ("),
+        "parameters in the title"
+    );
 }
 
 #[test]

@@ -36,7 +36,7 @@ pub async fn report(
     benchmark: Option<&Symbol>,
     timeframe: Option<Timeframe>,
     source: AccountEquity,
-) -> Result<BacktestReport, ServiceError> {
+) -> Result<(BacktestReport, Vec<Bar>), ServiceError> {
     if !trading::valid_id(account) {
         return Err(ServiceError::bad_request(format!(
             "invalid account {account:?}"
@@ -136,12 +136,15 @@ pub async fn report(
     let (stats, points) =
         backtest::stats::curve_stats_from(&bars, &equity, &trades, first_trading_bar)
             .ok_or_else(|| ServiceError::internal("equity and bars disagree"))?;
-    Ok(BacktestReport {
-        stats,
-        trades,
-        equity: points,
-        open_position: None,
-    })
+    Ok((
+        BacktestReport {
+            stats,
+            trades,
+            equity: points,
+            open_position: None,
+        },
+        bars,
+    ))
 }
 
 /// The bar buy & hold starts from, as in a backtest of the strategy that

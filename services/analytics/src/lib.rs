@@ -1,11 +1,12 @@
 //! The `analytics` micro service: performance of backtests against buy & hold,
-//! and reports as JSON or as a self-contained HTML page with SVG equity and
-//! drawdown charts and the trade list (no external resources, so it opens
-//! offline and can be mailed).
+//! and reports as JSON or as a self-contained HTML page with SVG charts (the
+//! price with every trade's entry and exit, equity, drawdown) and the trade
+//! list (no external resources, so it opens offline and can be mailed).
 //!
 //! - `handlers/`: `analytics.performance.get`, `analytics.report.get`.
 //! - `source`: turns a request's source into a backtest report (through
-//!   `backtest.run`; a sweep result is run again with its parameters).
+//!   `backtest.run`; a sweep result is run again with its parameters) and the
+//!   prices it ran over (`md.bars.get`, or the inline bars).
 //! - `account`: a live or paper account's history (PORTFOLIO, ORDERS) as the
 //!   same kind of report, against buying and holding a benchmark.
 //! - [`html`]: the page.

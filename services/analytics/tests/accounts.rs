@@ -148,6 +148,14 @@ async fn a_paper_account_is_measured_against_buy_and_hold() {
     assert_eq!(report.title, "Account acc");
     let html = report.html.unwrap();
     assert!(html.contains("<svg") && html.contains("Account acc"));
+    // The benchmark's price with the round trip: bought at bar 10, sold at bar 40.
+    let day = |i: usize| bars[i].ts.to_rfc3339()[..10].to_string();
+    assert!(html.contains(&format!(
+        "#1 long entry 10 @ {} on {}",
+        bars[10].open,
+        day(10)
+    )));
+    assert!(html.contains(&format!("#1 exit @ {} on {}", bars[40].open, day(40))));
 
     // Unknown account: a clear error.
     let err = request::<_, Performance>(

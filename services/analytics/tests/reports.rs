@@ -70,8 +70,8 @@ async fn html_report_is_self_contained_with_charts_stats_and_trades() {
     assert!(html.starts_with("<!doctype html>"));
     assert_eq!(
         html.matches("<svg").count(),
-        2,
-        "equity and drawdown charts"
+        3,
+        "price, equity and drawdown charts"
     );
     assert!(html.contains("<polyline"), "equity line");
     assert!(html.contains("<polygon"), "drawdown area");
@@ -89,6 +89,60 @@ async fn html_report_is_self_contained_with_charts_stats_and_trades() {
     let trade_rows = html.matches("<tr><td>").count() - report.performance.stats.named().len();
     assert_eq!(trade_rows, report.backtest.trades.len());
     assert_eq!(report.backtest.trades.len(), 93);
+}
+
+#[tokio::test]
+async fn the_page_marks_every_entry_and_exit_on_the_price_and_names_the_parameters() {
+    let env = Env::start().await;
+    // Only `fast` given: the title shows `slow` at its default too.
+    let source = serde_json::json!({"backtest": {
+        "strategy": {"kind": "ema_cross", "params": {"fast": 5}},
+        "data": {"symbol": "GOOG", "to": 1_230_768_000_000_000_000i64}
+    }});
+    let report: Report = env
+        .call(
+            "analytics.report.get",
+            serde_json::json!({"source": source, "format": "html"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        report.title,
+        "Backtest: ema_cross fast=5 slow=26 on GOOG 1d"
+    );
+    let html = report.html.expect("html asked for");
+    assert!(
+        html.contains("<title>Backtest: ema_cross fast=5 slow=26 on GOOG 1d</title>"),
+        "parameters in the page title"
+    );
+    let trades = &report.backtest.trades;
+    assert!(trades.len() >= 5, "a few trades to mark: {}", trades.len());
+    let price = html
+        .split("<svg class=\"price\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</svg>").next())
+        .expect("a price chart");
+    let longs = price.matches(r#"class="entry long""#).count();
+    let shorts = price.matches(r#"class="entry short""#).count();
+    assert_eq!(longs, trades.iter().filter(|t| t.size > 0).count());
+    assert_eq!(shorts, trades.iter().filter(|t| t.size < 0).count());
+    assert_eq!(price.matches(r#"class="exit""#).count(), trades.len());
+    assert!(price.contains("<polyline"), "the close");
+    // Each marker says which trade it is, at what price and when.
+    for (i, t) in trades.iter().enumerate() {
+        let day = |ts: model::UnixNanos| ts.to_rfc3339()[..10].to_string();
+        let side = if t.size > 0 { "long" } else { "short" };
+        let entry = format!(
+            "#{} {side} entry {} @ {} on {}",
+            i + 1,
+            t.size.abs(),
+            t.entry_price,
+            day(t.entry_time)
+        );
+        let exit = format!("#{} exit @ {} on {}", i + 1, t.exit_price, day(t.exit_time));
+        assert!(price.contains(&entry), "{entry}");
+        assert!(price.contains(&exit), "{exit}");
+    }
 }
 
 #[tokio::test]
