@@ -3,6 +3,9 @@
 //! `results/<name>.json` and `results/<name>.md`.
 //!
 //! `cargo run --release -p load-tests -- request-reply | indicators | strategy-throughput | backtest | risk-check | bar-to-position | cluster-orders | edge-catch-up`
+//!
+//! `cargo run --release -p load-tests -- faults`: the fault and abuse suite
+//! (`load_tests::faults`), written to `FAULTS.md` at the repository top level.
 
 mod backtest_bench;
 mod bar_to_position;
@@ -46,6 +49,8 @@ enum Bench {
     ClusterOrders(cluster_orders::Args),
     /// Edge store-and-forward: events queued with the link down until the hub holds them.
     EdgeCatchUp(edge_catch_up::Args),
+    /// The fault and abuse suite: FAULTS.md (not under --out-dir).
+    Faults(load_tests::faults::Args),
 }
 
 #[tokio::main]
@@ -64,5 +69,21 @@ async fn main() -> anyhow::Result<()> {
         Bench::BarToPosition(args) => bar_to_position::run(args, &out_dir).await,
         Bench::ClusterOrders(args) => cluster_orders::run(args, &out_dir).await,
         Bench::EdgeCatchUp(args) => edge_catch_up::run(args, &out_dir).await,
+        Bench::Faults(args) => {
+            let out = args.out.unwrap_or_else(load_tests::faults::default_report);
+            let outcomes = load_tests::faults::run(args.mode, &out, args.only.as_deref()).await;
+            println!("{}", out.display());
+            let failed: Vec<&str> = outcomes
+                .iter()
+                .filter(|o| !o.passed())
+                .map(|o| o.name.as_str())
+                .collect();
+            anyhow::ensure!(
+                failed.is_empty(),
+                "failed: {failed:?} (see {})",
+                out.display()
+            );
+            Ok(())
+        }
     }
 }
