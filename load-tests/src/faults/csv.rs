@@ -37,7 +37,7 @@ fn rows(n: usize) -> impl Iterator<Item = String> {
 pub async fn run(mode: Mode) -> anyhow::Result<Vec<Outcome>> {
     let dir = tempfile::tempdir()?;
     let import_dir = dir.path().to_path_buf();
-    let many: usize = mode.pick(200_000, 10_000_000);
+    let many: usize = mode.pick(50_000, 600_000);
     // Files the service reads itself.
     let write = |name: &str, bytes: &[u8]| std::fs::write(import_dir.join(name), bytes);
     write(
@@ -75,6 +75,17 @@ pub async fn run(mode: Mode) -> anyhow::Result<Vec<Outcome>> {
         }
         f.flush()?;
     }
+    write("long-line.csv", &vec![b'7'; 20 << 20])?;
+    if mode == Mode::Full {
+        // Ten million rows (about 470 MB): over the import limit.
+        let mut f =
+            std::io::BufWriter::new(std::fs::File::create(import_dir.join("ten-million.csv"))?);
+        f.write_all(HEADER.as_bytes())?;
+        for r in rows(10_000_000) {
+            f.write_all(r.as_bytes())?;
+        }
+        f.flush()?;
+    }
     std::fs::create_dir_all(import_dir.join("a-directory.csv"))?;
     let many_bytes = std::fs::metadata(import_dir.join("many.csv"))?.len();
 
@@ -99,7 +110,11 @@ pub async fn run(mode: Mode) -> anyhow::Result<Vec<Outcome>> {
     let inline_rows: String = std::iter::once(HEADER.to_string())
         .chain(rows(mode.pick(10_000, 20_000)))
         .collect();
-    let cases: Vec<(String, serde_json::Value)> = vec![
+    let mut cases: Vec<(String, serde_json::Value)> = vec![
+        (
+            "one 20 MiB line (under the import limit)".into(),
+            json!({"symbol": "CSVM", "path": "long-line.csv"}),
+        ),
         (
             "a line at the payload limit".into(),
             json!({"symbol": "CSVA", "mode": "lenient", "csv": huge_line}),
@@ -152,6 +167,12 @@ pub async fn run(mode: Mode) -> anyhow::Result<Vec<Outcome>> {
             json!({"symbol": "CSVL", "timeframe": "1m", "path": "many.csv"}),
         ),
     ];
+    if mode == Mode::Full {
+        cases.push((
+            "ten million rows from the import dir".into(),
+            json!({"symbol": "CSVN", "timeframe": "1m", "path": "ten-million.csv"}),
+        ));
+    }
     let mut o = Outcome::new(
         "csv",
         "hostile CSV files through md.import (inline and from the import dir)",

@@ -135,12 +135,28 @@ pub async fn run(mode: Mode) -> anyhow::Result<Vec<Outcome>> {
         "{counted} of {orders} fills counted before the duplicates"
     );
     // Alerts: a halt (critical), an order it rejects (warning), resumed.
-    let (code, body) = testkit::raw_request(&client, subjects::risk::HALT, &json!({"account": ACCOUNT, "reason": "fault suite"})).await;
+    let (code, body) = testkit::raw_request(
+        &client,
+        subjects::risk::HALT,
+        &json!({"account": ACCOUNT, "reason": "fault suite"}),
+    )
+    .await;
     anyhow::ensure!(code == 0, "risk.halt: {body}");
     let refused = json!({"client_order_id": "halted", "account": ACCOUNT, "symbol": "FLT",
         "side": "buy", "type": "market", "qty": "1"});
-    let _ = bus::request::<_, serde_json::Value>(&client, subjects::execution::SUBMIT, &refused, RequestOptions::timeout(Duration::from_secs(5))).await;
-    let (code, body) = testkit::raw_request(&client, subjects::risk::RESUME, &json!({"account": ACCOUNT})).await;
+    let _ = bus::request::<_, serde_json::Value>(
+        &client,
+        subjects::execution::SUBMIT,
+        &refused,
+        RequestOptions::timeout(Duration::from_secs(5)),
+    )
+    .await;
+    let (code, body) = testkit::raw_request(
+        &client,
+        subjects::risk::RESUME,
+        &json!({"account": ACCOUNT}),
+    )
+    .await;
     anyhow::ensure!(code == 0, "risk.resume: {body}");
     testkit::wait_until("two alerts in ALERTS", Duration::from_secs(30), || async {
         (last_sequence(&js, subjects::streams::ALERTS).await.ok()? >= 2).then_some(())
@@ -224,9 +240,13 @@ pub async fn run(mode: Mode) -> anyhow::Result<Vec<Outcome>> {
     .await
     .map_err(anyhow::Error::msg)?;
     let sig_decisions = found.iter().filter(|(_, id)| id.contains(".sig-")).count();
-    let fills = flow::read_stream(&js, subjects::streams::ORDERS, &format!("evt.fill.{ACCOUNT}.>"))
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let fills = flow::read_stream(
+        &js,
+        subjects::streams::ORDERS,
+        &format!("evt.fill.{ACCOUNT}.>"),
+    )
+    .await
+    .map_err(anyhow::Error::msg)?;
     let sig_fills = fills.iter().filter(|(_, id)| id.contains(".sig-")).count();
     o.check(
         sig_orders == 1 && sig_decisions == 1 && sig_fills == 1 && counted == want,

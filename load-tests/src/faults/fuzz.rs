@@ -146,15 +146,23 @@ fn good_body(subject: &str) -> Option<Value> {
     Some(match subject {
         subjects::md::IMPORT => json!({"symbol": "FZZ", "timeframe": "1d", "mode": "lenient",
             "csv": "Date,Open,High,Low,Close,Volume\n2020-01-02,1,2,0.5,1.5,100\n"}),
-        subjects::execution::SUBMIT => json!({"client_order_id": "fz0", "account": "fz", "symbol": "GOOG",
-            "side": "buy", "type": "limit", "limit_price": "1", "qty": "1", "tif": "GTC"}),
+        subjects::execution::SUBMIT => {
+            json!({"client_order_id": "fz0", "account": "fz", "symbol": "GOOG",
+            "side": "buy", "type": "limit", "limit_price": "1", "qty": "1", "tif": "GTC"})
+        }
         subjects::strategy::START => json!({"id": "fz0", "kind": "sma_cross", "symbols": ["GOOG"],
             "timeframe": "1d", "mode": "signals", "params": {"fast": 5, "slow": 20}}),
-        subjects::strategy::IND_COMPUTE => json!({"indicator": "sma", "params": {"period": 5}, "bars": bars}),
-        subjects::backtest::RUN => json!({"strategy": {"kind": "sma_cross", "params": {"fast": 5, "slow": 20}},
-            "data": {"bars": bars}, "cash": "10000", "commission": "0.001"}),
-        subjects::backtest::SWEEP_SUBMIT => json!({"kind": "sma_cross", "search": {"grid": {"fast": [5, 10], "slow": [20]}},
-            "data": {"bars": bars}, "cash": "10000", "commission": "0.001", "objective": "sharpe_ratio"}),
+        subjects::strategy::IND_COMPUTE => {
+            json!({"indicator": "sma", "params": {"period": 5}, "bars": bars})
+        }
+        subjects::backtest::RUN => {
+            json!({"strategy": {"kind": "sma_cross", "params": {"fast": 5, "slow": 20}},
+            "data": {"bars": bars}, "cash": "10000", "commission": "0.001"})
+        }
+        subjects::backtest::SWEEP_SUBMIT => {
+            json!({"kind": "sma_cross", "search": {"grid": {"fast": [5, 10], "slow": [20]}},
+            "data": {"bars": bars}, "cash": "10000", "commission": "0.001", "objective": "sharpe_ratio"})
+        }
         _ => return None,
     })
 }
@@ -399,13 +407,20 @@ pub async fn run(mode: Mode) -> anyhow::Result<Vec<Outcome>> {
                 // Nested leaves (a bar's prices, a grid's values, sizing):
                 // the numeric extremes, one leaf at a time.
                 for pointer in nested_leaves(&good) {
-                    for value in testkit::hostile_decimals().into_iter().chain([json!(-1e308), json!("x".repeat(1000))]) {
+                    for value in testkit::hostile_decimals()
+                        .into_iter()
+                        .chain([json!(-1e308), json!("x".repeat(1000))])
+                    {
                         let mut body = good.clone();
                         if let Some(slot) = body.pointer_mut(&pointer) {
                             *slot = value.clone();
                         }
                         let shown: String = value.to_string().chars().take(40).collect();
-                        corpus.push((format!("{pointer} = {shown}"), serde_json::to_vec(&body)?, false));
+                        corpus.push((
+                            format!("{pointer} = {shown}"),
+                            serde_json::to_vec(&body)?,
+                            false,
+                        ));
                     }
                 }
                 let mut extra = fields.clone();
