@@ -37,7 +37,7 @@ fn rows(n: usize) -> impl Iterator<Item = String> {
 pub async fn run(mode: Mode) -> anyhow::Result<Vec<Outcome>> {
     let dir = tempfile::tempdir()?;
     let import_dir = dir.path().to_path_buf();
-    let many: usize = mode.pick(50_000, 600_000);
+    let many: usize = mode.pick(20_000, 600_000);
     // Files the service reads itself.
     let write = |name: &str, bytes: &[u8]| std::fs::write(import_dir.join(name), bytes);
     write(

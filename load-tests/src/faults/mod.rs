@@ -9,11 +9,12 @@
 //! - full ([`Mode::Full`]): `cargo run --release -p load-tests -- faults`, more
 //!   load per scenario, writes `FAULTS.md` at the repository top level.
 //!
-//! Order matters: [`server_kill`] looks at every service's health in this
-//! process, so it runs before the scenarios that crash instances (a crashed
-//! instance never deregisters its health).
+//! Order matters: [`server_kill`] and [`disk`] look at services' health in
+//! this process, so they run before the scenarios that crash instances (a
+//! crashed instance never deregisters its health).
 
 pub mod csv;
+pub mod disk;
 pub mod duplicates;
 pub mod flow;
 pub mod fuzz;
@@ -63,7 +64,14 @@ pub struct Args {
 }
 
 /// The scenarios, in the order they run.
-pub const SCENARIOS: [&str; 5] = ["server-kill", "instance-kill", "duplicates", "fuzz", "csv"];
+pub const SCENARIOS: [&str; 6] = [
+    "server-kill",
+    "disk",
+    "instance-kill",
+    "duplicates",
+    "fuzz",
+    "csv",
+];
 
 /// Runs the scenarios (all, or those matching `only`), writes the report to
 /// `out` and returns the outcomes. A scenario that could not even be set up
@@ -79,6 +87,7 @@ pub async fn run(mode: Mode, out: &Path, only: Option<&str>) -> Vec<Outcome> {
         eprintln!("faults: {name} ({})", mode.name());
         let result = match name {
             "server-kill" => server_kill::run(mode).await,
+            "disk" => disk::run(mode).await,
             "instance-kill" => instance_kill::run(mode).await,
             "duplicates" => duplicates::run(mode).await,
             "fuzz" => fuzz::run(mode).await,

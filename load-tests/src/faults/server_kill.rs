@@ -132,7 +132,7 @@ async fn wait(what: &str, timeout: Duration, check: impl Fn() -> bool) -> anyhow
 }
 
 pub async fn run(mode: Mode) -> anyhow::Result<Vec<Outcome>> {
-    let total: u64 = mode.pick(60, 400);
+    let total: u64 = mode.pick(40, 400);
     let temp = tempfile::tempdir()?;
     let store = temp.path().join("jetstream");
     let conf = temp.path().join("sync-always.conf");
