@@ -32,7 +32,7 @@ pub fn order_body(
     n: u64,
     kind: Kind,
 ) -> serde_json::Value {
-    let buy = n % 2 == 0;
+    let buy = n.is_multiple_of(2);
     let side = if buy { "buy" } else { "sell" };
     match kind {
         Kind::RestingLimit => json!({

@@ -307,7 +307,7 @@ pub async fn run(mode: Mode) -> anyhow::Result<Vec<Outcome>> {
         summary.fills
     );
 
-    let events = flow::read_stream(&js, subjects::streams::ORDERS, &format!("evt.>"))
+    let events = flow::read_stream(&js, subjects::streams::ORDERS, "evt.>")
         .await
         .map_err(anyhow::Error::msg)?;
     let decisions: Vec<String> = events
