@@ -312,6 +312,12 @@ pub async fn run(mode: Mode) -> anyhow::Result<Vec<Outcome>> {
         .service(subjects::backtest::SERVICE, 1, |c, s| {
             backtest_service::run(backtest_service::Config::default(), c, s.wait())
         })
+        .service(subjects::analytics::SERVICE, 1, |c, s| {
+            analytics_service::run(analytics_service::Config::default(), c, s.wait())
+        })
+        .service(subjects::monitor::SERVICE, 1, |c, s| {
+            monitor_service::run(monitor_service::Config::default(), c, s.wait())
+        })
         .start()
         .await;
     platform.import_goog(2000..2148).await;
@@ -333,6 +339,8 @@ pub async fn run(mode: Mode) -> anyhow::Result<Vec<Outcome>> {
         subjects::portfolio::SERVICE,
         subjects::strategy::SERVICE,
         subjects::backtest::SERVICE,
+        subjects::analytics::SERVICE,
+        subjects::monitor::SERVICE,
         subjects::risk::SERVICE,
     ];
     let limit = client.server_info().max_payload;
@@ -480,7 +488,8 @@ pub async fn run(mode: Mode) -> anyhow::Result<Vec<Outcome>> {
         "fuzz",
         "hostile request bodies on every endpoint listed by $SRV.INFO (corpus from each request schema)",
         format!(
-            "{endpoints} endpoints of 6 services, {} hostile values per field, {} malformed bodies each; one request at a time, each followed by a good one",
+            "{endpoints} endpoints of {} services, {} hostile values per field, {} malformed bodies each; one request at a time, each followed by a good one",
+            services.len(),
             values.len(),
             malformed(limit).len()
         ),
