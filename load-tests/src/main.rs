@@ -3,6 +3,9 @@
 //! `results/<name>.json` and `results/<name>.md`.
 //!
 //! `cargo run --release -p load-tests -- request-reply | indicators | strategy-throughput | backtest | risk-check | bar-to-position | cluster-orders | edge-catch-up | gateway-rest | gateway-ws`
+//!
+//! `cargo run --release -p load-tests -- faults`: the fault and abuse suite
+//! (`load_tests::faults`), written to `FAULTS.md` at the repository top level.
 
 mod backtest_bench;
 mod bar_to_position;
@@ -51,6 +54,8 @@ enum Bench {
     GatewayRest(gateway_bench::RestArgs),
     /// Quotes fanned out by the gateway to 100 WebSocket clients: msgs/s.
     GatewayWs(gateway_bench::WsArgs),
+    /// The fault and abuse suite: FAULTS.md (not under --out-dir).
+    Faults(load_tests::faults::Args),
 }
 
 #[tokio::main]
@@ -71,5 +76,21 @@ async fn main() -> anyhow::Result<()> {
         Bench::EdgeCatchUp(args) => edge_catch_up::run(args, &out_dir).await,
         Bench::GatewayRest(args) => gateway_bench::rest(args, &out_dir).await,
         Bench::GatewayWs(args) => gateway_bench::ws(args, &out_dir).await,
+        Bench::Faults(args) => {
+            let out = args.out.unwrap_or_else(load_tests::faults::default_report);
+            let outcomes = load_tests::faults::run(args.mode, &out, args.only.as_deref()).await;
+            println!("{}", out.display());
+            let failed: Vec<&str> = outcomes
+                .iter()
+                .filter(|o| !o.passed())
+                .map(|o| o.name.as_str())
+                .collect();
+            anyhow::ensure!(
+                failed.is_empty(),
+                "failed: {failed:?} (see {})",
+                out.display()
+            );
+            Ok(())
+        }
     }
 }

@@ -63,6 +63,13 @@ pub fn parse(
         }
     }
     if !missing.is_empty() {
+        // The header is echoed back: a hostile one must not make the reply
+        // bigger than a message may be.
+        let found = found
+            .iter()
+            .take(MAX_SHOWN_COLUMNS)
+            .map(|h| shorten(h))
+            .collect();
         return Err(CsvError::MissingColumns { missing, found });
     }
 
@@ -120,7 +127,7 @@ pub fn parse(
                     report.rejects.push(RowReject {
                         line,
                         reason: reason.to_string(),
-                        message,
+                        message: shorten(&message),
                     });
                 }
             }
@@ -131,6 +138,20 @@ pub fn parse(
 }
 
 type RowError = (&'static str, String);
+
+/// Header columns an error shows at most.
+const MAX_SHOWN_COLUMNS: usize = 12;
+/// Characters of a value (or message) an error shows at most.
+const MAX_SHOWN_CHARS: usize = 120;
+
+/// `s`, cut to [`MAX_SHOWN_CHARS`] characters with `…` when longer: reports
+/// and errors quote the file, and a hostile file has lines of megabytes.
+fn shorten(s: &str) -> String {
+    match s.char_indices().nth(MAX_SHOWN_CHARS) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_string(),
+    }
+}
 
 fn parse_row(
     record: &csv::StringRecord,
@@ -198,6 +219,44 @@ mod tests {
             ImportMode::Lenient,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_hostile_header_or_value_is_quoted_short() {
+        let header = format!("{}\n2004-08-19,1,2,1,2,5\n", "H".repeat(1 << 20));
+        let err = parse(
+            &header,
+            &Symbol::new("T").unwrap(),
+            Timeframe::DAY,
+            ImportMode::Lenient,
+        )
+        .err()
+        .expect("no Date column");
+        assert!(
+            err.to_string().len() < 1024,
+            "{} bytes",
+            err.to_string().len()
+        );
+        let many = (0..1000)
+            .map(|i| format!("c{i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let err = parse(
+            &format!("{many}\n"),
+            &Symbol::new("T").unwrap(),
+            Timeframe::DAY,
+            ImportMode::Lenient,
+        )
+        .err()
+        .expect("no Date column");
+        assert!(err.to_string().len() < 1024, "{}", err);
+        let p = run(&format!(
+            "Date,Open,High,Low,Close,Volume\n2004-08-19,{},2,1,2,5\n",
+            "9x".repeat(1 << 19)
+        ));
+        assert_eq!(p.report.rejected, 1);
+        assert!(p.report.rejects[0].message.chars().count() <= MAX_SHOWN_CHARS + 1);
+        assert!(p.report.rejects[0].message.ends_with('…'));
     }
 
     #[test]

@@ -43,6 +43,9 @@ pub struct Config {
     /// Directory `md.import` may read `path` imports from; `None` disables path
     /// imports (files are then sent inline in `csv`).
     pub import_dir: Option<PathBuf>,
+    /// Largest file a `path` import reads (bytes); a bigger one is refused
+    /// before it is read, so memory stays bounded.
+    pub max_import_bytes: u64,
     /// How long a read waits for this instance's view to catch up with MARKET.
     pub catch_up_timeout: Duration,
     /// Time to live of the simulator lease: another instance takes the
@@ -60,12 +63,17 @@ impl Default for Config {
             stream: StreamSettings::default(),
             simulator: None,
             import_dir: None,
+            max_import_bytes: DEFAULT_MAX_IMPORT_BYTES,
             catch_up_timeout: Duration::from_secs(5),
             lease_ttl: Duration::from_secs(6),
             config_profile: None,
         }
     }
 }
+
+/// [`Config::max_import_bytes`] unless told otherwise: 32 MiB (about 700,000
+/// rows of one-minute bars).
+pub const DEFAULT_MAX_IMPORT_BYTES: u64 = 32 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

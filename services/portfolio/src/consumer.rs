@@ -26,6 +26,7 @@ pub async fn run(
     ctx: Arc<Ctx>,
     snapshot: store::Snapshot,
     applied: watch::Sender<u64>,
+    health: bus::runner::Health,
     mut stop: watch::Receiver<bool>,
 ) {
     let durable = durable_name(&ctx.config.node);
@@ -128,9 +129,15 @@ pub async fn run(
                     _ => snapshot.save::<trading::AccountLedger>(sequence, []),
                 };
                 match saved {
-                    Ok(()) => break,
+                    Ok(()) => {
+                        health.set_failing(false);
+                        break;
+                    }
                     Err(e) => {
-                        tracing::error!(sequence, error = %e, "snapshot write failed; retrying");
+                        // Not ready until the snapshot takes writes again:
+                        // this instance can neither apply nor acknowledge.
+                        health.set_failing(true);
+                        tracing::error!(sequence, error = %e, "snapshot write failed; not ready; retrying");
                         tokio::select! {
                             _ = bus::follow::stopped(&mut stop) => return,
                             _ = tokio::time::sleep(delay) => {}

@@ -234,7 +234,13 @@ async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
     .await?;
     let ctx = Arc::new(ctx);
     let stop = runner.stop_signal();
-    let consumer = consumer::run(ctx.clone(), snapshot.clone(), applied_tx, stop);
+    let consumer = consumer::run(
+        ctx.clone(),
+        snapshot.clone(),
+        applied_tx,
+        runner.health(),
+        stop,
+    );
     runner.spawn("orders-consumer", async move {
         consumer.await;
         // Once the consumer stopped, nothing writes the snapshot any more.

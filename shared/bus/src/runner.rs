@@ -336,6 +336,9 @@ pub struct Health {
 struct HealthInner {
     service: &'static str,
     ready: AtomicBool,
+    /// Set by the service while it cannot do its work (e.g. its data dir
+    /// refuses writes): not ready until it clears it.
+    failing: AtomicBool,
     client: Client,
 }
 
@@ -354,6 +357,7 @@ impl Health {
         let inner = Arc::new(HealthInner {
             service,
             ready: AtomicBool::new(false),
+            failing: AtomicBool::new(false),
             client,
         });
         REGISTRY.lock().push(inner.clone());
@@ -378,13 +382,25 @@ impl Health {
     pub fn status(&self) -> HealthStatus {
         status_of(&self.inner)
     }
+
+    /// Not ready while `failing` (the service cannot persist what it takes
+    /// in, say); ready again, if it otherwise is, once cleared. Distinct from
+    /// the runner's own readiness, so a shutdown is never undone by it.
+    pub fn set_failing(&self, failing: bool) {
+        if self.inner.failing.swap(failing, Ordering::SeqCst) != failing {
+            let status = self.status();
+            crate::metrics::set_health(status.service, status.ready, status.connected);
+        }
+    }
 }
 
 fn status_of(inner: &HealthInner) -> HealthStatus {
     let connected = inner.client.connection_state() == async_nats::connection::State::Connected;
     HealthStatus {
         service: inner.service,
-        ready: inner.ready.load(Ordering::SeqCst) && connected,
+        ready: inner.ready.load(Ordering::SeqCst)
+            && !inner.failing.load(Ordering::SeqCst)
+            && connected,
         connected,
     }
 }

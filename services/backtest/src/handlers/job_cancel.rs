@@ -14,6 +14,8 @@ pub async fn handle(
     _rc: RequestContext,
     req: JobRequest,
 ) -> Result<JobStatus, ServiceError> {
+    // The id is a KV key: a bad one is the caller's error, not the store's.
+    bus::error::check_id("job id", &req.job_id)?;
     let Some((mut job, revision)) = ctx.jobs.get(&req.job_id).await? else {
         return Err(ServiceError::not_found(format!(
             "unknown job {:?}",

@@ -17,6 +17,8 @@ pub async fn handle(
 }
 
 pub(crate) async fn status(ctx: &Ctx, req: &JobRequest) -> Result<JobStatus, ServiceError> {
+    // The id is a KV key: a bad one is the caller's error, not the store's.
+    bus::error::check_id("job id", &req.job_id)?;
     let Some((job, _)) = ctx.jobs.get(&req.job_id).await? else {
         return Err(ServiceError::not_found(format!(
             "unknown job {:?}",

@@ -114,7 +114,34 @@ async fn read_path(ctx: &Ctx, path: &str) -> Result<String, ServiceError> {
             dir.display()
         )));
     }
-    tokio::fs::read_to_string(&resolved)
-        .await
-        .map_err(|e| ServiceError::bad_request(format!("cannot read {path}: {e}")))
+    let cannot = |e: std::io::Error| ServiceError::bad_request(format!("cannot read {path}: {e}"));
+    let max = ctx.config.max_import_bytes;
+    let too_big = |size: u64| {
+        ServiceError::bad_request(format!(
+            "{path} is {size} bytes, over this instance's import limit of {max} bytes; split the file"
+        ))
+    };
+    let size = tokio::fs::metadata(&resolved).await.map_err(cannot)?.len();
+    if size > max {
+        return Err(too_big(size));
+    }
+    // Read at most one byte over the limit: a file that grew meanwhile (or
+    // one whose size the metadata does not tell) is refused too.
+    let file = tokio::fs::File::open(&resolved).await.map_err(cannot)?;
+    let mut bytes = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(
+        &mut tokio::io::AsyncReadExt::take(file, max + 1),
+        &mut bytes,
+    )
+    .await
+    .map_err(cannot)?;
+    if bytes.len() as u64 > max {
+        return Err(too_big(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        ServiceError::bad_request(format!(
+            "cannot read {path}: not UTF-8 text (invalid byte at offset {}); save the file as UTF-8",
+            e.utf8_error().valid_up_to()
+        ))
+    })
 }

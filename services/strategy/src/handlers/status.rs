@@ -17,6 +17,8 @@ pub async fn handle(
     _rc: RequestContext,
     req: StrategyIdRequest,
 ) -> Result<StrategyStatus, ServiceError> {
+    // The id is a KV key: a bad one is the caller's error, not the store's.
+    bus::error::check_id("strategy id", &req.id)?;
     let Some((record, _)) = ctx.records.get(&req.id).await.map_err(store_error)? else {
         return Err(ServiceError::not_found(format!(
             "unknown strategy {:?}",
