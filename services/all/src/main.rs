@@ -10,6 +10,8 @@
 //!   people without the `nats` CLI.
 //! - `trader keys create|list|revoke`: API keys of the gateway (`trader run`
 //!   starts it on 127.0.0.1:8080 and prints the dashboard URL).
+//! - `trader notify channels|set-channel|rules|set-rule|chats|set-chat|test …`:
+//!   the notify service's channels, rules and Telegram chats.
 //! - `trader health --url http://127.0.0.1:9464/health/ready`: a probe for
 //!   container health checks (the slim image has no curl).
 //! - `trader config show|get|set|unset|profiles`: settings and profiles
@@ -23,6 +25,7 @@ mod edge;
 mod embedded;
 mod gateway_cmds;
 mod monitor_cmds;
+mod notify_cmds;
 mod run_config;
 mod services;
 mod trading_cmds;
@@ -71,6 +74,8 @@ enum Command {
     Status(monitor_cmds::StatusArgs),
     /// API keys of the gateway: create, list, revoke.
     Keys(gateway_cmds::KeysArgs),
+    /// Notification channels, rules, Telegram chats, test messages (notify).
+    Notify(notify_cmds::NotifyArgs),
     /// Probe a process's health endpoint; exit 0 on HTTP 200 (container health checks).
     Health(client_cmds::HealthArgs),
     /// Settings of the running platform and its profiles: show, get, set,
@@ -96,6 +101,7 @@ async fn main() -> std::process::ExitCode {
         Command::Order(args) => trading_cmds::order(args).await,
         Command::Orders(args) => trading_cmds::orders(args).await,
         Command::Account(args) => trading_cmds::account(args).await,
+        Command::Notify(args) => notify_cmds::notify(args).await,
         Command::Health(args) => client_cmds::health(args).await,
         Command::Status(args) => monitor_cmds::status(args).await,
         Command::Config(args) => config_cmds::config(args).await,

@@ -22,6 +22,7 @@ pub const ALL_SERVICES: &[&str] = &[
     "backtest",
     "analytics",
     "monitor",
+    "notify",
 ];
 
 #[derive(clap::Args, Debug)]
@@ -72,6 +73,9 @@ pub struct RunArgs {
     monitor: monitor_service::MonitorArgs,
     #[command(flatten)]
     gateway: crate::gateway_cmds::GatewayArgs,
+    /// notify: Telegram bot and delivery (`--telegram-*`, `--notify-*`).
+    #[command(flatten)]
+    notify: notify_service::Flags,
 }
 
 pub(crate) fn selected(names: &[String]) -> anyhow::Result<Vec<&'static str>> {
@@ -240,6 +244,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 let config = monitor_config(&args, server.is_some())?;
                 tokio::spawn(async move {
                     monitor_service::run(config, client, shutdown)
+                        .await
+                        .map_err(anyhow::Error::from)
+                })
+            }
+            "notify" => {
+                let mut config = args.notify.config().map_err(anyhow::Error::msg)?;
+                config.stream.replicas = args.replicas;
+                tokio::spawn(async move {
+                    notify_service::run(config, client, shutdown)
                         .await
                         .map_err(anyhow::Error::from)
                 })

@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 const URLS: &str = "nats://127.0.0.1:4122,nats://127.0.0.1:4222,nats://127.0.0.1:4322";
-const SERVICES: [&str; 8] = [
+const SERVICES: [&str; 9] = [
     "market-data",
     "strategy",
     "risk",
@@ -17,6 +17,7 @@ const SERVICES: [&str; 8] = [
     "backtest",
     "analytics",
     "monitor",
+    "notify",
 ];
 
 fn cluster_sh() -> PathBuf {

@@ -270,6 +270,10 @@ async fn services_trade_end_to_end_under_their_own_users() {
         };
         monitor_service::run(config, c, s.wait())
     });
+    let _notify = run_as(&server, "notify", &seen, |c, s| {
+        notify_service::run(notify_service::Config::default(), c, s.wait())
+    });
+    let (hook_server, hook) = testkit::sinks::Recorder::start().await;
 
     // Everything below goes through the public endpoints as `client`.
     let (client, refused) = login(&server, "client").await;
@@ -280,9 +284,23 @@ async fn services_trade_end_to_end_under_their_own_users() {
         (subjects::portfolio::SUMMARY_GET, r#"{"account":"x"}"#),
         (subjects::strategy::KINDS, ""),
         (subjects::backtest::JOB_GET, r#"{"job_id":"x"}"#),
+        (subjects::notify::CHANNELS_LIST, "{}"),
     ] {
         testkit::wait_for_service(&client, subject, body).await;
     }
+    // notify: the account's fills to a local webhook.
+    call(
+        &client,
+        subjects::notify::CHANNELS_SET,
+        json!({"name": "hook", "type": "webhook", "url": hook_server.url()}),
+    )
+    .await;
+    call(
+        &client,
+        subjects::notify::RULES_SET,
+        json!({"id": "fills", "channel": "hook", "event_types": ["ORDER_EXECUTED"], "accounts": ["acc"]}),
+    )
+    .await;
     let text = std::fs::read_to_string(testkit::paths::testdata("GOOG.csv")).unwrap();
     let csv: Vec<&str> = text.lines().take(61).collect();
     let report = call(
@@ -334,6 +352,21 @@ async fn services_trade_end_to_end_under_their_own_users() {
         .await;
         (p["positions"][0]["qty"].as_str()? == "10").then_some(())
     })
+    .await;
+    testkit::wait_until(
+        "notify delivered the fill",
+        Duration::from_secs(20),
+        || async {
+            hook.requests()
+                .iter()
+                .any(|r| {
+                    r.json()["events"][0]["notice"]["text"]
+                        .as_str()
+                        .is_some_and(|t| t.contains("BUY 10 GOOG"))
+                })
+                .then_some(())
+        },
+    )
     .await;
 
     // A cancel goes through execution's internal exchange subject.

@@ -164,6 +164,7 @@ async fn run_starts_everything_and_stops_cleanly_on_sigterm() {
             "gateway",
             "market-data",
             "monitor",
+            "notify",
             "portfolio",
             "risk",
             "strategy"

@@ -175,6 +175,17 @@ pub fn system_stream(settings: &StreamSettings) -> stream::Config {
     }
 }
 
+/// NOTIFY_DEAD: notifications given up on (`evt.notify.dead.<channel>`).
+pub fn notify_dead_stream(settings: &StreamSettings) -> stream::Config {
+    limits_stream(
+        subjects::streams::NOTIFY_DEAD,
+        "notifications given up on, with the last error",
+        &subjects::streams::NOTIFY_DEAD_SUBJECTS,
+        settings,
+        256 * 1024 * 1024,
+    )
+}
+
 /// PORTFOLIO: account summaries (`evt.portfolio.<account>`), the equity history
 /// analytics reads.
 pub fn portfolio_stream(settings: &StreamSettings) -> stream::Config {

@@ -37,6 +37,9 @@ pub const FILLS: &str = "trader_fills_total";
 pub const RISK_REJECTIONS: &str = "trader_risk_rejections_total";
 /// Signals strategies emitted, per `{strategy}`: strategy.
 pub const SIGNALS: &str = "trader_signals_total";
+/// Notices per `{channel, outcome}`: `delivered`, `failed` (an attempt that
+/// will be retried), `dead_lettered`: notify.
+pub const NOTIFICATIONS: &str = "trader_notifications_total";
 /// Messages of a durable consumer's stream not yet delivered to it (lag).
 pub const CONSUMER_PENDING: &str = "trader_consumer_pending";
 /// Messages delivered to a durable consumer and not yet acknowledged.
@@ -104,6 +107,7 @@ fn describe() {
     describe_counter!(FILLS, "Fills executed");
     describe_counter!(RISK_REJECTIONS, "Risk checks refused, by reason code");
     describe_counter!(SIGNALS, "Strategy signals emitted");
+    describe_counter!(NOTIFICATIONS, "Notices by channel and outcome");
 }
 
 /// One endpoint's pre-registered request handles.
@@ -195,6 +199,12 @@ pub fn risk_rejection(code: RejectCode) {
 /// A signal emitted by `strategy` (strategy).
 pub fn signal(strategy: &str) {
     metrics::counter!(SIGNALS, "strategy" => strategy.to_string()).increment(1);
+}
+
+/// `count` notices of `channel` reached `outcome` (notify).
+pub fn notification(channel: &str, outcome: &'static str, count: usize) {
+    metrics::counter!(NOTIFICATIONS, "channel" => channel.to_string(), "outcome" => outcome)
+        .increment(count as u64);
 }
 
 /// A durable consumer's lag as JetStream reports it (set by the runner's

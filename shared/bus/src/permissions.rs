@@ -300,8 +300,25 @@ pub const GATEWAY: Endpoints = Endpoints {
     ],
 };
 
+pub const NOTIFY: Endpoints = Endpoints {
+    service: subjects::notify::SERVICE,
+    public: &[
+        subjects::notify::CHANNELS_LIST,
+        subjects::notify::CHANNELS_SET,
+        subjects::notify::CHANNELS_DELETE,
+        subjects::notify::RULES_LIST,
+        subjects::notify::RULES_SET,
+        subjects::notify::RULES_DELETE,
+        subjects::notify::CHATS_LIST,
+        subjects::notify::CHATS_SET,
+        subjects::notify::CHATS_DELETE,
+        subjects::notify::TEST,
+    ],
+    internal: &[],
+};
+
 /// Every service, in start order.
-pub const SERVICES: [Endpoints; 10] = [
+pub const SERVICES: [Endpoints; 11] = [
     CONFIG,
     MARKET_DATA,
     STRATEGY,
@@ -312,6 +329,7 @@ pub const SERVICES: [Endpoints; 10] = [
     ANALYTICS,
     MONITOR,
     GATEWAY,
+    NOTIFY,
 ];
 
 fn serves_public(e: &Endpoints) -> Permissions {
@@ -483,8 +501,47 @@ pub fn gateway() -> Permissions {
         .owns_bucket(buckets::GATEWAY_CONFIG)
 }
 
+pub fn notify() -> Permissions {
+    let mut p = serves_public(&NOTIFY)
+        // The Telegram commands.
+        .requests(&[
+            subjects::portfolio::SUMMARY_GET,
+            subjects::portfolio::POSITIONS_GET,
+            subjects::execution::LIST,
+            subjects::execution::CANCEL,
+            subjects::strategy::LIST,
+            subjects::strategy::STATUS,
+            subjects::strategy::START,
+            subjects::strategy::STOP,
+            subjects::risk::STATUS,
+            subjects::risk::HALT,
+            subjects::risk::RESUME,
+        ])
+        .publishes(&[&subjects::notify::dead("*")]);
+    for stream in [
+        streams::ALERTS,
+        streams::ORDERS,
+        streams::BACKTESTS,
+        streams::SYSTEM,
+    ] {
+        p = p.provisions(stream).reads(stream);
+    }
+    p = p.provisions(streams::NOTIFY_DEAD);
+    for bucket in [
+        buckets::NOTIFY_CHANNELS,
+        buckets::NOTIFY_RULES,
+        buckets::NOTIFY_CHATS,
+        buckets::NOTIFY_SENT,
+        buckets::NOTIFY_STATE,
+        buckets::NOTIFY_LEASES,
+    ] {
+        p = p.owns_bucket(bucket);
+    }
+    p
+}
+
 /// Streams whose events anyone may read.
-const EVENT_STREAMS: [&str; 8] = [
+const EVENT_STREAMS: [&str; 9] = [
     streams::MARKET,
     streams::QUOTES,
     streams::SIGNALS,
@@ -493,6 +550,7 @@ const EVENT_STREAMS: [&str; 8] = [
     streams::PORTFOLIO,
     streams::BACKTESTS,
     streams::SYSTEM,
+    streams::NOTIFY_DEAD,
 ];
 
 /// People and tools (the CLI, `nats`, dashboards): every public endpoint,
@@ -535,6 +593,7 @@ fn all_services() -> Vec<(&'static str, Permissions)> {
         (ANALYTICS.service, analytics()),
         (MONITOR.service, monitor()),
         (GATEWAY.service, gateway()),
+        (NOTIFY.service, notify()),
     ]
 }
 
@@ -699,10 +758,10 @@ mod tests {
         assert_eq!(trader().services, SERVICES.len() + 1);
         assert_eq!(client().services, 0);
         assert_eq!(execution().max_responses(), 3);
-        assert_eq!(trader().max_responses(), 21);
+        assert_eq!(trader().max_responses(), 23);
         assert_eq!(risk().max_responses(), 1);
         let conf = render_users_conf();
-        assert!(conf.contains("allow_responses: { max: 21 }"));
+        assert!(conf.contains("allow_responses: { max: 23 }"));
     }
 
     #[test]

@@ -180,6 +180,37 @@ pub mod gateway {
     pub const SYSTEM_HEALTH: &str = super::monitor::HEALTH;
 }
 
+/// notify service: channels, rules, chats, test messages.
+pub mod notify {
+    pub const SERVICE: &str = "notify";
+    pub const CHANNELS_LIST: &str = "notify.channels.list";
+    pub const CHANNELS_SET: &str = "notify.channels.set";
+    pub const CHANNELS_DELETE: &str = "notify.channels.delete";
+    pub const RULES_LIST: &str = "notify.rules.list";
+    pub const RULES_SET: &str = "notify.rules.set";
+    pub const RULES_DELETE: &str = "notify.rules.delete";
+    pub const CHATS_LIST: &str = "notify.chats.list";
+    pub const CHATS_SET: &str = "notify.chats.set";
+    pub const CHATS_DELETE: &str = "notify.chats.delete";
+    pub const TEST: &str = "notify.test";
+    /// Durable consumers: alerts (ALERTS), fills (ORDERS, `evt.fill.>`),
+    /// backtest results (BACKTESTS).
+    pub const ALERTS_CONSUMER: &str = "notify-alerts";
+    pub const FILLS_CONSUMER: &str = "notify-fills";
+    pub const BACKTESTS_CONSUMER: &str = "notify-backtests";
+    /// Durable consumer on SYSTEM (the monitor's `SYSTEM_HEALTH` samples).
+    pub const HEALTH_CONSUMER: &str = "notify-health";
+    /// Lease name of the one instance polling Telegram for commands.
+    pub const TELEGRAM_LEASE: &str = "telegram";
+    /// Key in [`super::buckets::NOTIFY_STATE`] of the next Telegram update id.
+    pub const TELEGRAM_OFFSET_KEY: &str = "telegram.offset";
+
+    /// `evt.notify.dead.<channel>`: a notification given up on (NOTIFY_DEAD).
+    pub fn dead(channel: &str) -> String {
+        format!("evt.notify.dead.{channel}")
+    }
+}
+
 /// Streams and what they hold.
 pub mod streams {
     /// Market data: bars (the history backtests and strategies replay).
@@ -220,6 +251,9 @@ pub mod streams {
     pub const SYSTEM: &str = "SYSTEM";
     pub const ALL_SYSTEM: &str = "evt.system.>";
     pub const SYSTEM_SUBJECTS: [&str; 1] = [ALL_SYSTEM];
+    /// Notifications notify gave up on, with the last error (`evt.notify.dead.<channel>`).
+    pub const NOTIFY_DEAD: &str = "NOTIFY_DEAD";
+    pub const NOTIFY_DEAD_SUBJECTS: [&str; 1] = ["evt.notify.dead.>"];
     /// Every event of every `evt.` stream (what a client may subscribe to).
     pub const EVENTS: &str = "evt.>";
 }
@@ -259,6 +293,19 @@ pub mod buckets {
     pub const GATEWAY_USERS: &str = "gateway-users";
     /// Gateway settings shared by every instance (key `jwt-secret`).
     pub const GATEWAY_CONFIG: &str = "gateway-config";
+    /// notify's channels (key: channel name, value: `Channel` JSON), watched live.
+    pub const NOTIFY_CHANNELS: &str = "notify-channels";
+    /// notify's routing rules (key: rule id, value: `Rule` JSON), watched live.
+    pub const NOTIFY_RULES: &str = "notify-rules";
+    /// Telegram chats allowed to send commands (key: chat id, value: `Chat` JSON).
+    pub const NOTIFY_CHATS: &str = "notify-chats";
+    /// `<channel>.<event hash>`: deliveries done (so a redelivered event is not
+    /// sent again), expiring after a day.
+    pub const NOTIFY_SENT: &str = "notify-sent";
+    /// `telegram.offset`: the next Telegram update to read.
+    pub const NOTIFY_STATE: &str = "notify-state";
+    /// `lease.telegram`: the one notify instance polling Telegram.
+    pub const NOTIFY_LEASES: &str = "notify-leases";
 }
 
 /// `evt.order.<account>.<event>`: an order's transition (`accepted`, `rejected`,
@@ -429,7 +476,7 @@ pub mod edge {
     /// clients never land on an edge by queue-group chance). What crosses:
     /// `$JS.<domain>.API.>` and the sources' delivery, `$SRV.>` discovery,
     /// replies, and [`query`] subjects.
-    pub const LINK_DENY: [&str; 12] = [
+    pub const LINK_DENY: [&str; 13] = [
         "evt.>",
         "md.>",
         "$KV.>",
@@ -442,6 +489,7 @@ pub mod edge {
         "portfolio.>",
         "backtest.>",
         "analytics.>",
+        "notify.>",
     ];
 
     /// The edge's streams the hub keeps a copy of, one hub stream each.
@@ -533,6 +581,16 @@ mod tests {
             gateway::USERS_CREATE,
             gateway::USERS_LIST,
             gateway::USERS_DELETE,
+            notify::CHANNELS_LIST,
+            notify::CHANNELS_SET,
+            notify::CHANNELS_DELETE,
+            notify::RULES_LIST,
+            notify::RULES_SET,
+            notify::RULES_DELETE,
+            notify::CHATS_LIST,
+            notify::CHATS_SET,
+            notify::CHATS_DELETE,
+            notify::TEST,
         ] {
             assert!(!req.starts_with("job."), "{req}");
             assert!(!req.starts_with("evt."), "{req}");

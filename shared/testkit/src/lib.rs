@@ -14,6 +14,7 @@
 //!   through a relay a test can cut and restore.
 //! - [`paths`]: the repository root and test data.
 //! - [`http`]: a small HTTP/1.1 client (keep-alive) for the gateway's tests and load tests.
+//! - [`sinks`]: local HTTP and SMTP servers standing in for external APIs.
 //! - [`wait_until`]: polls a condition with a deadline (tests never assert on time);
 //!   [`wait_for_service`]: until an endpoint of a service started by hand answers.
 
@@ -22,6 +23,7 @@ pub mod http;
 pub mod leaf;
 pub mod paths;
 pub mod platform;
+pub mod sinks;
 pub mod spawn;
 
 pub use cluster::NatsCluster;

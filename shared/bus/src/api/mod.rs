@@ -7,6 +7,7 @@ pub mod config;
 pub mod gateway;
 pub mod md;
 pub mod monitor;
+pub mod notify;
 pub mod orders;
 pub mod portfolio;
 pub mod risk;
