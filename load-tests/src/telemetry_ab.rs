@@ -17,9 +17,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use async_nats::HeaderMap;
+use tracing::subscriber::Interest;
 use tracing::Level;
-use tracing_subscriber::filter::filter_fn;
+use tracing::Metadata;
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::layer::{Context, Filter};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer;
 
@@ -28,6 +30,23 @@ use crate::request_reply::{measure, Target};
 use crate::risk_check::{print_row, start_bench, Args, CHECK};
 
 static TRACING_ON: AtomicBool = AtomicBool::new(false);
+
+/// Info and above while [`TRACING_ON`]; asked per span (never cached).
+struct Switch;
+
+impl<S> Filter<S> for Switch {
+    fn enabled(&self, meta: &Metadata<'_>, _: &Context<'_, S>) -> bool {
+        TRACING_ON.load(Ordering::Relaxed) && *meta.level() <= Level::INFO
+    }
+
+    fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
+        if *meta.level() <= Level::INFO {
+            Interest::sometimes()
+        } else {
+            Interest::never()
+        }
+    }
+}
 
 /// A collector stand-in: answers 200 to every POST, counts the spans in them.
 fn spawn_receiver() -> anyhow::Result<(String, Arc<AtomicU64>)> {
@@ -82,13 +101,12 @@ pub async fn run(args: Args, out_dir: &std::path::Path) -> anyhow::Result<()> {
         endpoint,
         service_name: "load-tests".into(),
     })?;
-    let switch = || filter_fn(|m| TRACING_ON.load(Ordering::Relaxed) && *m.level() <= Level::INFO);
     let fmt = tracing_subscriber::fmt::layer()
         .with_target(false)
         .with_writer(std::io::sink);
     tracing_subscriber::registry()
-        .with(fmt.with_filter(switch()))
-        .with(otlp.with_filter(switch()))
+        .with(fmt.with_filter(Switch))
+        .with(otlp.with_filter(Switch))
         .try_init()?;
 
     let off = start_bench().await?;
