@@ -17,7 +17,6 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde_json::{json, Value};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::Subscriber;
@@ -159,23 +158,69 @@ fn now_ns() -> u64 {
 struct FieldVisitor<'a>(&'a mut OpenSpan);
 
 impl FieldVisitor<'_> {
-    fn put(&mut self, field: &Field, value: String) {
+    fn put(&mut self, name: &'static str, value: String) {
         let span = &mut *self.0;
-        match field.name() {
-            "trace_id" => span.trace_id = TraceId::parse(&value),
-            "span_id" => span.span_id = SpanId::parse(&value),
-            "parent_span_id" => span.parent_span_id = SpanId::parse(&value),
-            name => {
-                if name == "service" {
-                    span.service = Some(Arc::from(value.as_str()));
-                }
-                if let Some(slot) = span.attributes.iter_mut().find(|(k, _)| *k == name) {
-                    slot.1 = value;
-                } else if span.attributes.len() < MAX_ATTRIBUTES {
-                    span.attributes.push((name, value));
-                }
-            }
+        if name == "service" {
+            span.service = Some(Arc::from(value.as_str()));
         }
+        if let Some(slot) = span.attributes.iter_mut().find(|(k, _)| *k == name) {
+            slot.1 = value;
+        } else if span.attributes.len() < MAX_ATTRIBUTES {
+            span.attributes.push((name, value));
+        }
+    }
+
+    /// The id fields, read without allocating (they are formatted onto the stack).
+    fn id(&mut self, field: &Field, value: &dyn std::fmt::Debug) -> bool {
+        let name = field.name();
+        if !matches!(name, "trace_id" | "span_id" | "parent_span_id") {
+            return false;
+        }
+        let mut buf = StackStr::<32>::default();
+        let text = match std::fmt::write(&mut buf, format_args!("{value:?}")) {
+            Ok(()) => buf.as_str(),
+            Err(_) => "",
+        };
+        let span = &mut *self.0;
+        match name {
+            "trace_id" => span.trace_id = TraceId::parse(text),
+            "span_id" => span.span_id = SpanId::parse(text),
+            _ => span.parent_span_id = SpanId::parse(text),
+        }
+        true
+    }
+}
+
+/// A fixed buffer to format short values into (fails when they do not fit).
+struct StackStr<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Default for StackStr<N> {
+    fn default() -> Self {
+        StackStr {
+            buf: [0; N],
+            len: 0,
+        }
+    }
+}
+
+impl<const N: usize> StackStr<N> {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl<const N: usize> std::fmt::Write for StackStr<N> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        if end > N {
+            return Err(std::fmt::Error);
+        }
+        self.buf[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 
@@ -192,10 +237,14 @@ fn clip(mut s: String) -> String {
 
 impl Visit for FieldVisitor<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.put(field, clip(value.to_string()));
+        if !self.id(field, &format_args!("{value}")) {
+            self.put(field.name(), clip(value.to_string()));
+        }
     }
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.put(field, clip(format!("{value:?}")));
+        if !self.id(field, value) {
+            self.put(field.name(), clip(format!("{value:?}")));
+        }
     }
 }
 
@@ -368,7 +417,7 @@ fn export_loop(rx: Receiver<Message>, target: Target, service_name: String) {
         }
         if !batch.is_empty() {
             let body = encode(&batch, &service_name);
-            match target.post(body.to_string().as_bytes()) {
+            match target.post(&body) {
                 Ok(()) => failing = false,
                 Err(e) => {
                     // Once per outage, not per batch.
@@ -394,38 +443,67 @@ fn export_loop(rx: Receiver<Message>, target: Target, service_name: String) {
 }
 
 /// OTLP JSON (`ExportTraceServiceRequest`): one resource per service.
-fn encode(spans: &[FinishedSpan], default_service: &str) -> Value {
-    let mut by_service: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+/// Written straight into bytes (no `serde_json::Value` per span): the
+/// exporter shares the machine with the services it watches.
+fn encode(spans: &[FinishedSpan], default_service: &str) -> Vec<u8> {
+    use std::fmt::Write as _;
+    let mut by_service: BTreeMap<&str, Vec<&FinishedSpan>> = BTreeMap::new();
     for s in spans {
-        let service = s.service.as_deref().unwrap_or(default_service);
-        let mut span = json!({
-            "traceId": s.trace_id.to_string(),
-            "spanId": s.span_id.to_string(),
-            "name": s.name,
-            "kind": if s.name == "request" { 2 } else { 1 },
-            "startTimeUnixNano": s.start_ns.to_string(),
-            "endTimeUnixNano": s.end_ns.max(s.start_ns).to_string(),
-            "attributes": s.attributes.iter().map(|(k, v)| json!({
-                "key": k, "value": {"stringValue": v}
-            })).collect::<Vec<_>>(),
-        });
-        if let Some(parent) = s.parent_span_id {
-            span["parentSpanId"] = Value::String(parent.to_string());
-        }
-        by_service.entry(service).or_default().push(span);
+        by_service
+            .entry(s.service.as_deref().unwrap_or(default_service))
+            .or_default()
+            .push(s);
     }
-    let resource_spans: Vec<Value> = by_service
-        .into_iter()
-        .map(|(service, spans)| {
-            json!({
-                "resource": {"attributes": [
-                    {"key": "service.name", "value": {"stringValue": service}}
-                ]},
-                "scopeSpans": [{"scope": {"name": "trader"}, "spans": spans}],
-            })
-        })
-        .collect();
-    json!({ "resourceSpans": resource_spans })
+    let mut out = String::with_capacity(256 + spans.len() * 400);
+    let string = |out: &mut String, s: &str| {
+        // serde_json escapes exactly as JSON wants.
+        out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
+    };
+    out.push_str(r#"{"resourceSpans":["#);
+    for (i, (service, spans)) in by_service.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(r#"{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"#);
+        string(&mut out, service);
+        out.push_str(r#"}}]},"scopeSpans":[{"scope":{"name":"trader"},"spans":["#);
+        for (j, s) in spans.into_iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            let _ = write!(
+                out,
+                r#"{{"traceId":"{}","spanId":"{}","#,
+                s.trace_id, s.span_id
+            );
+            if let Some(parent) = s.parent_span_id {
+                let _ = write!(out, r#""parentSpanId":"{parent}","#);
+            }
+            out.push_str(r#""name":"#);
+            string(&mut out, s.name);
+            let _ = write!(
+                out,
+                r#","kind":{},"startTimeUnixNano":"{}","endTimeUnixNano":"{}","attributes":["#,
+                if s.name == "request" { 2 } else { 1 },
+                s.start_ns,
+                s.end_ns.max(s.start_ns)
+            );
+            for (k, (key, value)) in s.attributes.iter().enumerate() {
+                if k > 0 {
+                    out.push(',');
+                }
+                out.push_str(r#"{"key":"#);
+                string(&mut out, key);
+                out.push_str(r#","value":{"stringValue":"#);
+                string(&mut out, value);
+                out.push_str("}}");
+            }
+            out.push_str("]}");
+        }
+        out.push_str("]}]}");
+    }
+    out.push_str("]}");
+    out.into_bytes()
 }
 
 #[cfg(test)]
@@ -448,5 +526,30 @@ mod tests {
         assert_eq!(t.path, "/v1/traces");
         assert!(Target::parse("https://c:4318").is_err());
         assert!(Target::parse("http://").is_err());
+    }
+
+    #[test]
+    fn the_encoding_is_json_and_escapes_values() {
+        let span = FinishedSpan {
+            trace_id: TraceId([1; 16]),
+            span_id: SpanId([2; 8]),
+            parent_span_id: None,
+            name: "request",
+            service: None,
+            start_ns: 5,
+            end_ns: 3,
+            attributes: vec![("reason", "say \"no\"\n\\".to_string())],
+        };
+        let json: serde_json::Value = serde_json::from_slice(&encode(&[span], "p")).unwrap();
+        let s = &json["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
+        assert_eq!(s["traceId"], "01010101010101010101010101010101");
+        assert_eq!(s["spanId"], "0202020202020202");
+        assert!(s.get("parentSpanId").is_none());
+        assert_eq!(s["endTimeUnixNano"], "5", "never before the start");
+        assert_eq!(s["attributes"][0]["value"]["stringValue"], "say \"no\"\n\\");
+        assert_eq!(
+            json["resourceSpans"][0]["resource"]["attributes"][0]["value"]["stringValue"],
+            "p"
+        );
     }
 }
