@@ -6,8 +6,11 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// A local OTLP/HTTP receiver: answers 200 and keeps every (path, JSON body).
-fn otlp_receiver() -> (String, Arc<Mutex<Vec<(String, serde_json::Value)>>>) {
+/// What a collector received: (path, JSON body) of each POST.
+type Posts = Arc<Mutex<Vec<(String, serde_json::Value)>>>;
+
+/// A local OTLP/HTTP receiver: answers 200 and keeps every POST.
+fn otlp_receiver() -> (String, Posts) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
     let posts = Arc::new(Mutex::new(Vec::new()));
