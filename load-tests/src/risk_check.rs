@@ -44,6 +44,10 @@ pub struct Args {
     /// and on, alternating rounds of the same run.
     #[arg(long)]
     pub(crate) telemetry_ab: bool,
+    /// Share of traces --telemetry-ab exports over OTLP (what
+    /// OTEL_TRACES_SAMPLER_ARG sets in the binaries).
+    #[arg(long, default_value_t = 1.0)]
+    pub(crate) sample_ratio: f64,
     /// Rounds of each case in --metrics-ab / --telemetry-ab.
     #[arg(long, default_value_t = 5)]
     pub(crate) rounds: usize,

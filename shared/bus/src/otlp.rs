@@ -46,6 +46,21 @@ pub struct OtlpConfig {
     /// `service.name` of spans outside any service (services name themselves
     /// with their spans' `service` field).
     pub service_name: String,
+    /// Share of traces exported, 0.0–1.0, decided from the trace id (so every
+    /// service keeps or drops the same traces, as OpenTelemetry's
+    /// `traceidratio` sampler does). Spans of traces not kept cost no more than
+    /// a look at their ids.
+    pub sample_ratio: f64,
+}
+
+impl OtlpConfig {
+    pub fn new(endpoint: impl Into<String>, service_name: impl Into<String>) -> Self {
+        OtlpConfig {
+            endpoint: endpoint.into(),
+            service_name: service_name.into(),
+            sample_ratio: 1.0,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +74,8 @@ pub struct OtlpError {
 pub struct OtlpLayer {
     tx: SyncSender<Message>,
     dropped: Arc<AtomicU64>,
+    /// Trace ids whose low 64 bits are at most this are exported.
+    threshold: Option<u64>,
 }
 
 /// Flushes what is queued and stops the exporter thread when dropped (keep
@@ -138,6 +155,7 @@ impl OtlpLayer {
             OtlpLayer {
                 tx: tx.clone(),
                 dropped: dropped.clone(),
+                threshold: threshold(config.sample_ratio),
             },
             OtlpGuard {
                 tx,
@@ -148,6 +166,23 @@ impl OtlpLayer {
     }
 }
 
+/// `None`: nothing is exported.
+fn threshold(ratio: f64) -> Option<u64> {
+    if ratio.is_nan() || ratio <= 0.0 {
+        None
+    } else if ratio >= 1.0 {
+        Some(u64::MAX)
+    } else {
+        Some((ratio * u64::MAX as f64) as u64)
+    }
+}
+
+fn kept(threshold: Option<u64>, trace_id: TraceId) -> bool {
+    let mut low = [0u8; 8];
+    low.copy_from_slice(&trace_id.0[8..]);
+    threshold.is_some_and(|t| u64::from_be_bytes(low) <= t)
+}
+
 fn now_ns() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -155,7 +190,8 @@ fn now_ns() -> u64 {
         .unwrap_or(0)
 }
 
-struct FieldVisitor<'a>(&'a mut OpenSpan);
+/// Visits a span's fields; with `ids_only`, the id fields alone.
+struct FieldVisitor<'a>(&'a mut OpenSpan, bool);
 
 impl FieldVisitor<'_> {
     fn put(&mut self, name: &'static str, value: String) {
@@ -237,12 +273,12 @@ fn clip(mut s: String) -> String {
 
 impl Visit for FieldVisitor<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        if !self.id(field, &format_args!("{value}")) {
+        if !self.id(field, &format_args!("{value}")) && !self.1 {
             self.put(field.name(), clip(value.to_string()));
         }
     }
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if !self.id(field, value) {
+        if !self.id(field, value) && !self.1 {
             self.put(field.name(), clip(format!("{value:?}")));
         }
     }
@@ -262,7 +298,14 @@ where
             start_ns: now_ns(),
             attributes: Vec::new(),
         };
-        attrs.record(&mut FieldVisitor(&mut open));
+        // Ids first: a trace not sampled stops here, before any allocation.
+        attrs.record(&mut FieldVisitor(&mut open, true));
+        if let Some(trace_id) = open.trace_id {
+            if !kept(self.threshold, trace_id) {
+                return;
+            }
+        }
+        attrs.record(&mut FieldVisitor(&mut open, false));
         if open.trace_id.is_none() || open.span_id.is_none() {
             // A span nested in a traced one: same trace, a span of its own.
             let parent = span.parent();
@@ -287,7 +330,7 @@ where
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
         if let Some(open) = ext.get_mut::<OpenSpan>() {
-            values.record(&mut FieldVisitor(open));
+            values.record(&mut FieldVisitor(open, false));
         }
     }
 
@@ -526,6 +569,24 @@ mod tests {
         assert_eq!(t.path, "/v1/traces");
         assert!(Target::parse("https://c:4318").is_err());
         assert!(Target::parse("http://").is_err());
+    }
+
+    #[test]
+    fn sampling_keeps_a_share_of_trace_ids_decided_by_the_id() {
+        let id = |low: u64| {
+            let mut b = [7u8; 16];
+            b[8..].copy_from_slice(&low.to_be_bytes());
+            TraceId(b)
+        };
+        assert!(kept(threshold(1.0), id(u64::MAX)));
+        assert!(!kept(threshold(0.0), id(0)));
+        let half = threshold(0.5);
+        assert!(kept(half, id(u64::MAX / 4)));
+        assert!(!kept(half, id(u64::MAX / 4 * 3)));
+        let share = (0..10_000u64)
+            .filter(|i| kept(threshold(0.1), id(i.wrapping_mul(0x9e37_79b9_7f4a_7c15))))
+            .count();
+        assert!((800..1200).contains(&share), "{share}");
     }
 
     #[test]

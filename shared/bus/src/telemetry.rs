@@ -17,6 +17,16 @@ pub const SERVICE_LOGS: &str = "info,async_nats=warn";
 pub const CLI_LOGS: &str = "warn";
 /// The environment variable the OpenTelemetry SDKs read, read here too.
 pub const OTLP_ENDPOINT_ENV: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+/// Share of traces exported (0.0–1.0, default 1), as the SDKs' `traceidratio`.
+pub const SAMPLE_RATIO_ENV: &str = "OTEL_TRACES_SAMPLER_ARG";
+
+fn sample_ratio() -> f64 {
+    std::env::var(SAMPLE_RATIO_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|r| (0.0..=1.0).contains(r))
+        .unwrap_or(1.0)
+}
 
 /// Logs only (the OTLP endpoint from the environment, if set).
 pub fn init_tracing(default_filter: &str) -> Option<OtlpGuard> {
@@ -45,8 +55,8 @@ pub fn init(
         .filter(|e| !e.is_empty() && *e != "off");
     let (otlp, guard, error) = match endpoint {
         Some(endpoint) => match OtlpLayer::new(OtlpConfig {
-            endpoint: endpoint.to_string(),
-            service_name: service_name.to_string(),
+            sample_ratio: sample_ratio(),
+            ..OtlpConfig::new(endpoint, service_name)
         }) {
             Ok((layer, guard)) => (Some(layer), Some(guard), None),
             Err(e) => (None, None, Some(e)),

@@ -331,11 +331,8 @@ fn the_otlp_exporter_posts_the_spans_of_a_trace_as_otlp_json() {
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
     let receiver = std::thread::spawn(move || receive_one(&listener));
 
-    let (layer, guard) = bus::otlp::OtlpLayer::new(bus::otlp::OtlpConfig {
-        endpoint,
-        service_name: "test-process".into(),
-    })
-    .unwrap();
+    let (layer, guard) =
+        bus::otlp::OtlpLayer::new(bus::otlp::OtlpConfig::new(endpoint, "test-process")).unwrap();
     let subscriber = tracing_subscriber::registry().with(layer);
     let ctx = TraceContext::parse(PARENT, None).unwrap().child();
     tracing::subscriber::with_default(subscriber, || {
