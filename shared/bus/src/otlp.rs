@@ -209,8 +209,14 @@ impl FieldVisitor<'_> {
     /// The id fields, read without allocating (they are formatted onto the stack).
     fn id(&mut self, field: &Field, value: &dyn std::fmt::Debug) -> bool {
         let name = field.name();
-        if !matches!(name, "trace_id" | "span_id" | "parent_span_id") {
-            return false;
+        let known = match name {
+            "trace_id" => self.0.trace_id.is_some(),
+            "span_id" => self.0.span_id.is_some(),
+            "parent_span_id" => self.0.parent_span_id.is_some(),
+            _ => return false,
+        };
+        if known {
+            return true;
         }
         let mut buf = StackStr::<32>::default();
         let text = match std::fmt::write(&mut buf, format_args!("{value:?}")) {
@@ -299,7 +305,15 @@ where
             attributes: Vec::new(),
         };
         // Ids first: a trace not sampled stops here, before any allocation.
-        attrs.record(&mut FieldVisitor(&mut open, true));
+        // A span of `trace_span!` hands them over; others are parsed.
+        match crate::trace::take_creating() {
+            Some((trace_id, span_id, parent)) => {
+                open.trace_id = Some(trace_id);
+                open.span_id = Some(span_id);
+                open.parent_span_id = parent;
+            }
+            None => attrs.record(&mut FieldVisitor(&mut open, true)),
+        }
         if let Some(trace_id) = open.trace_id {
             if !kept(self.threshold, trace_id) {
                 return;

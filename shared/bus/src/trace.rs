@@ -35,11 +35,16 @@ pub struct TraceId(pub [u8; 16]);
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SpanId(pub [u8; 8]);
 
+/// Lowercase hex in one write (ids are formatted for every traced span).
 fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
-    for b in bytes {
-        write!(f, "{b:02x}")?;
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 32];
+    for (i, b) in bytes.iter().take(16).enumerate() {
+        out[2 * i] = DIGITS[(b >> 4) as usize];
+        out[2 * i + 1] = DIGITS[(b & 0xf) as usize];
     }
-    Ok(())
+    let len = 2 * bytes.len().min(16);
+    f.write_str(std::str::from_utf8(&out[..len]).unwrap_or(""))
 }
 
 fn parse_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
@@ -255,6 +260,23 @@ pub async fn in_span<F: Future>(ctx: TraceContext, span: tracing::Span, fut: F) 
     CURRENT.scope(ctx, fut.instrument(span)).await
 }
 
+thread_local! {
+    /// The ids of the span [`trace_span!`](crate::trace_span) is creating on
+    /// this thread, for layers ([`crate::otlp`]) to take without parsing its
+    /// formatted fields.
+    static CREATING: Cell<Option<(TraceId, SpanId, Option<SpanId>)>> = const { Cell::new(None) };
+}
+
+#[doc(hidden)]
+pub fn creating(ctx: Option<&TraceContext>) {
+    CREATING.with(|c| c.set(ctx.map(|t| (t.trace_id, t.span_id, t.parent_span_id))));
+}
+
+/// The ids of the traced span being created on this thread, if it is one.
+pub(crate) fn take_creating() -> Option<(TraceId, SpanId, Option<SpanId>)> {
+    CREATING.with(Cell::take)
+}
+
 /// Records `parent_span_id` on a span made by [`trace_span!`](crate::trace_span).
 #[doc(hidden)]
 pub fn record_parent(span: &tracing::Span, ctx: &TraceContext) {
@@ -275,6 +297,7 @@ pub fn record_parent(span: &tracing::Span, ctx: &TraceContext) {
 macro_rules! trace_span {
     ($name:literal, $ctx:expr $(, $($fields:tt)*)?) => {{
         let ctx: &$crate::trace::TraceContext = &$ctx;
+        $crate::trace::creating(Some(ctx));
         let span = $crate::trace::__tracing::info_span!(
             $name,
             trace_id = %ctx.trace_id,
@@ -282,6 +305,7 @@ macro_rules! trace_span {
             parent_span_id = $crate::trace::__tracing::field::Empty,
             $($($fields)*)?
         );
+        $crate::trace::creating(None);
         $crate::trace::record_parent(&span, ctx);
         span
     }};
