@@ -18,6 +18,7 @@ mod report;
 mod request_reply;
 mod risk_check;
 mod strategy_throughput;
+mod telemetry_ab;
 
 use std::path::PathBuf;
 
@@ -63,8 +64,10 @@ enum Bench {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    bus::telemetry::init_tracing(bus::telemetry::CLI_LOGS);
     let cli = Cli::parse();
+    // --telemetry-ab installs a subscriber of its own (switched per round).
+    let own_subscriber = matches!(&cli.bench, Bench::RiskCheck(a) if a.telemetry_ab);
+    let _otlp = (!own_subscriber).then(|| bus::telemetry::init_tracing(bus::telemetry::CLI_LOGS));
     let out_dir = cli
         .out_dir
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results"));

@@ -207,8 +207,14 @@ pub(crate) async fn measure(
                 let reply = match &target.headers {
                     None => client.request(target.subject, target.payload.clone()).await,
                     Some(h) => {
+                        let mut h = h.clone();
+                        // A traced target: each request a trace of its own, as
+                        // from independent callers (sampling decides per trace).
+                        if h.get(bus::headers::TRACEPARENT).is_some() {
+                            bus::trace::inject_context(&mut h, &bus::trace::TraceContext::root());
+                        }
                         client
-                            .request_with_headers(target.subject, h.clone(), target.payload.clone())
+                            .request_with_headers(target.subject, h, target.payload.clone())
                             .await
                     }
                 }?;

@@ -23,11 +23,11 @@ use crate::request_reply::{measure, spawn_echo, wait_for_reply, Target};
 pub struct Args {
     /// Measured requests per closed-loop configuration.
     #[arg(long, default_value_t = 20_000)]
-    requests: u64,
+    pub(crate) requests: u64,
     #[arg(long, default_value_t = 2_000)]
-    warmup: u64,
+    pub(crate) warmup: u64,
     #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
-    in_flight: Vec<usize>,
+    pub(crate) in_flight: Vec<usize>,
     /// Fixed rate of the open-loop run, requests per second.
     #[arg(long, default_value_t = 10_000)]
     rate: u64,
@@ -39,16 +39,29 @@ pub struct Args {
     /// --in-flight, 64 by default).
     #[arg(long)]
     metrics_ab: bool,
-    /// Rounds of each case in --metrics-ab.
+    /// Only the telemetry cost: risk.check with metrics AND tracing (request
+    /// spans, logs, OTLP export to a local receiver, `traceparent` sent) off
+    /// and on, alternating rounds of the same run.
+    #[arg(long)]
+    pub(crate) telemetry_ab: bool,
+    /// Share of traces --telemetry-ab exports over OTLP (what
+    /// OTEL_TRACES_SAMPLER_ARG sets in the binaries).
+    #[arg(long, default_value_t = 1.0)]
+    pub(crate) sample_ratio: f64,
+    /// Rounds of each case in --metrics-ab / --telemetry-ab.
     #[arg(long, default_value_t = 5)]
-    rounds: usize,
+    pub(crate) rounds: usize,
 }
 
-const CHECK: &str = r#"{"account":"bench","symbol":"GOOG","side":"buy","qty":"10","price":"100"}"#;
+pub(crate) const CHECK: &str =
+    r#"{"account":"bench","symbol":"GOOG","side":"buy","qty":"10","price":"100"}"#;
 
 pub async fn run(args: Args, out_dir: &std::path::Path) -> anyhow::Result<()> {
     if args.metrics_ab {
         return metrics_ab(args, out_dir).await;
+    }
+    if args.telemetry_ab {
+        return crate::telemetry_ab::run(args, out_dir).await;
     }
     let Bench {
         platform,
@@ -180,15 +193,15 @@ The machine is shared and noisy: compare rows of one run.\n";
 
 /// A risk service on its own server, the bench account open with every
 /// limit set, and one check answered.
-struct Bench {
-    platform: Platform,
-    client: Client,
+pub(crate) struct Bench {
+    pub(crate) platform: Platform,
+    pub(crate) client: Client,
     js: async_nats::jetstream::Context,
     limits: serde_json::Value,
     answer: async_nats::Message,
 }
 
-async fn start_bench() -> anyhow::Result<Bench> {
+pub(crate) async fn start_bench() -> anyhow::Result<Bench> {
     let platform = Platform::builder()
         .service(bus::subjects::risk::SERVICE, 1, |c, s| {
             risk_service::run(risk_service::Config::default(), c, s.wait())
@@ -235,7 +248,7 @@ async fn start_bench() -> anyhow::Result<Bench> {
     })
 }
 
-fn print_row(row: &Row) {
+pub(crate) fn print_row(row: &Row) {
     println!(
         "{:<32} in_flight={:<3} {:>9.0} req/s  p50 {:>7.1} µs  p99 {:>7.1} µs{}",
         row.target,

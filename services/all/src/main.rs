@@ -35,6 +35,10 @@ use clap::{Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(name = "trader", version, about = "NATS-native trading platform")]
 struct Cli {
+    /// Export spans over OTLP/HTTP JSON to this collector (e.g.
+    /// http://127.0.0.1:4318; `/v1/traces` is added); unset or `off`: no export.
+    #[arg(long, global = true, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -86,10 +90,11 @@ enum Command {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    bus::telemetry::init_tracing(match cli.command {
+    let filter = match cli.command {
         Command::Run(_) => bus::telemetry::SERVICE_LOGS,
         _ => bus::telemetry::CLI_LOGS,
-    });
+    };
+    let otlp = bus::telemetry::init(filter, cli.otlp_endpoint.as_deref(), "trader");
     let result = match cli.command {
         Command::Run(args) => services::run(args).await,
         Command::Import(args) => client_cmds::import(args).await,
@@ -107,6 +112,7 @@ async fn main() -> std::process::ExitCode {
         Command::Config(args) => config_cmds::config(args).await,
         Command::Keys(args) => gateway_cmds::keys(args).await,
     };
+    drop(otlp); // the last spans
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -1,7 +1,69 @@
-//! `trader run` end to end: embedded nats-server, services, simulator, clean stop.
+//! `trader run` end to end: embedded nats-server, services, simulator, clean
+//! stop; spans exported over OTLP to a local collector stand-in.
 
+use std::io::{BufRead, BufReader, Read, Write};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// What a collector received: (path, JSON body) of each POST.
+type Posts = Arc<Mutex<Vec<(String, serde_json::Value)>>>;
+
+/// A local OTLP/HTTP receiver: answers 200 and keeps every POST.
+fn otlp_receiver() -> (String, Posts) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let posts = Arc::new(Mutex::new(Vec::new()));
+    let kept = posts.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let (mut request_line, mut length) = (String::new(), 0usize);
+            reader.read_line(&mut request_line).ok();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0u8; length];
+            if reader.read_exact(&mut body).is_ok() {
+                let path = request_line.split(' ').nth(1).unwrap_or("").to_string();
+                let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+                kept.lock().unwrap().push((path, json));
+            }
+            let mut stream = stream;
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    (endpoint, posts)
+}
+
+/// Trace id → the services (`service.name`) that exported spans of it.
+fn services_per_trace(
+    posts: &[(String, serde_json::Value)],
+) -> std::collections::HashMap<String, std::collections::BTreeSet<String>> {
+    let mut traces: std::collections::HashMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for (_, json) in posts {
+        for resource in json["resourceSpans"].as_array().into_iter().flatten() {
+            let service = resource["resource"]["attributes"][0]["value"]["stringValue"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            for scope in resource["scopeSpans"].as_array().into_iter().flatten() {
+                for span in scope["spans"].as_array().into_iter().flatten() {
+                    let trace = span["traceId"].as_str().unwrap_or("").to_string();
+                    traces.entry(trace).or_default().insert(service.clone());
+                }
+            }
+        }
+    }
+    traces
+}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -29,6 +91,7 @@ async fn run_starts_everything_and_stops_cleanly_on_sigterm() {
     let data = tempfile::tempdir().unwrap();
     let (port, monitor, metrics, gateway) = (free_port(), free_port(), free_port(), free_port());
     let nats_bin = testkit::server::nats_server_bin().expect("nats-server installed");
+    let (otlp, posts) = otlp_receiver();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_trader"))
         .args(["run", "--data-dir"])
         .arg(data.path())
@@ -41,6 +104,7 @@ async fn run_starts_everything_and_stops_cleanly_on_sigterm() {
         .args(["--simulate", "RUN-A", "--bar-seconds", "1"])
         .args(["--metrics-addr", &format!("127.0.0.1:{metrics}")])
         .args(["--gateway-addr", &format!("127.0.0.1:{gateway}")])
+        .args(["--otlp-endpoint", &otlp])
         .env("NATS_SERVER_BIN", nats_bin)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -278,6 +342,26 @@ async fn run_starts_everything_and_stops_cleanly_on_sigterm() {
         .all(|w| text.contains(w)),
         "{text}"
     );
+    // README "Observe": spans went to the collector, one trace from the
+    // simulator's bar through strategy, execution and risk to the portfolio.
+    let traced = testkit::wait_until(
+        "a paper trade's trace over OTLP",
+        Duration::from_secs(30),
+        || async {
+            let posts = posts.lock().unwrap().clone();
+            assert!(
+                posts.iter().all(|(path, _)| path == "/v1/traces"),
+                "{posts:?}"
+            );
+            services_per_trace(&posts).into_values().find(|services| {
+                ["market-data", "strategy", "execution", "risk", "portfolio"]
+                    .iter()
+                    .all(|s| services.contains(*s))
+            })
+        },
+    )
+    .await;
+    assert!(traced.contains("risk"));
 
     let pid = child.id().unwrap();
     std::process::Command::new("kill")

@@ -13,12 +13,20 @@ struct Args {
     /// 0.0.0.0:9464); unset or `off`: not served.
     #[arg(long, env = "TRADER_METRICS_ADDR")]
     metrics_addr: Option<String>,
+    /// Export spans over OTLP/HTTP JSON to this collector (e.g.
+    /// http://127.0.0.1:4318; `/v1/traces` is added); unset or `off`: no export.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    bus::telemetry::init_tracing(bus::telemetry::SERVICE_LOGS);
     let args = Args::parse();
+    let _otlp = bus::telemetry::init(
+        bus::telemetry::SERVICE_LOGS,
+        args.otlp_endpoint.as_deref(),
+        "analytics",
+    );
     // Before the service starts, so its endpoints record into the exporter.
     let _observe = bus::observe::serve_flag(args.metrics_addr.as_deref()).await?;
     let client = bus::connect::connect(&args.nats_url, "analytics", None).await?;

@@ -193,6 +193,7 @@ pub async fn enqueue(
         let mut hdrs = HeaderMap::new();
         hdrs.insert(headers::MSG_ID, format!("task:{job_id}:{index}").as_str());
         hdrs.insert(headers::CORRELATION_ID, correlation_id);
+        bus::trace::inject(&mut hdrs);
         let payload =
             serde_json::to_vec(&task).map_err(|e| ServiceError::internal(e.to_string()))?;
         let ack = js

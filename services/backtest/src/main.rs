@@ -19,12 +19,20 @@ struct Args {
     /// Sweep tasks run at once by this instance.
     #[arg(long, default_value_t = 1)]
     workers: usize,
+    /// Export spans over OTLP/HTTP JSON to this collector (e.g.
+    /// http://127.0.0.1:4318; `/v1/traces` is added); unset or `off`: no export.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    bus::telemetry::init_tracing(bus::telemetry::SERVICE_LOGS);
     let args = Args::parse();
+    let _otlp = bus::telemetry::init(
+        bus::telemetry::SERVICE_LOGS,
+        args.otlp_endpoint.as_deref(),
+        "backtest",
+    );
     let mut config = backtest_service::Config {
         workers: args.workers.max(1),
         ..Default::default()

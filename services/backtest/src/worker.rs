@@ -74,7 +74,13 @@ async fn work(
             next = messages.next() => next,
         };
         match next {
-            Some(Ok(message)) => process(&ctx, message, &cache).await,
+            Some(Ok(message)) => {
+                // A task goes on with the trace of the sweep request that made it.
+                let trace = bus::trace::continue_from(message.headers.as_ref());
+                let span =
+                    bus::trace_span!("sweep task", trace, service = subjects::backtest::SERVICE);
+                bus::trace::in_span(trace, span, process(&ctx, message, &cache)).await
+            }
             Some(Err(e)) => {
                 tracing::warn!(error = %e, "sweep task stream error");
                 tokio::time::sleep(Duration::from_millis(200)).await;
@@ -280,6 +286,7 @@ async fn finish_if_complete(ctx: &Ctx, job_id: &str) {
     hdrs.insert(headers::MSG_ID, msg_id.as_str());
     hdrs.insert(headers::EVENT_TYPE, types::BACKTEST_COMPLETE);
     hdrs.insert(headers::CORRELATION_ID, job_id);
+    bus::trace::inject(&mut hdrs);
     let payload = serde_json::to_vec(&event).unwrap_or_default();
     match ctx
         .js

@@ -531,15 +531,32 @@ impl Book {
             }
         }
         let correlation_id = order.correlation_id.clone();
+        // Fills join the trace of the span that placed the order.
+        let trace = order
+            .traceparent
+            .as_deref()
+            .and_then(|t| bus::trace::TraceContext::parse(t, None))
+            .map(|t| t.child())
+            .unwrap_or_else(bus::trace::TraceContext::root);
+        let span = bus::trace_span!("execution", trace, service = subjects::execution::SERVICE,
+            order_id = %id, correlation_id = %correlation_id);
         if w.done {
             self.working.remove(id);
             self.behind.remove(id);
         }
-        for event in events {
-            if let Some(sequence) = publish_with_retry(ctx, &event, &correlation_id).await {
-                self.published = self.published.max(sequence);
+        let published = &mut self.published;
+        bus::trace::in_span(trace, span, async {
+            for event in events {
+                if let Some(sequence) = publish_with_retry(ctx, &event, &correlation_id).await {
+                    *published = (*published).max(sequence);
+                }
+                tracing::debug!(
+                    event = event.event_type(),
+                    "paper exchange: order event published"
+                );
             }
-        }
+        })
+        .await;
     }
 
     async fn cancel_order(

@@ -34,12 +34,20 @@ struct Args {
     /// Largest share of a bar's volume one order takes (e.g. 0.1); unset: any.
     #[arg(long)]
     max_volume_share: Option<Decimal>,
+    /// Export spans over OTLP/HTTP JSON to this collector (e.g.
+    /// http://127.0.0.1:4318; `/v1/traces` is added); unset or `off`: no export.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    bus::telemetry::init_tracing(bus::telemetry::SERVICE_LOGS);
     let args = Args::parse();
+    let _otlp = bus::telemetry::init(
+        bus::telemetry::SERVICE_LOGS,
+        args.otlp_endpoint.as_deref(),
+        "execution",
+    );
     let mut config = execution_service::Config::default();
     config.stream.replicas = args.replicas;
     config.config_profile = args.config_profile;

@@ -63,7 +63,13 @@ pub async fn run(ctx: Arc<Ctx>, signals: Stream, mut stop: watch::Receiver<bool>
                 next = messages.next() => next,
             };
             match next {
-                Some(Ok(message)) => handle(&ctx, message).await,
+                Some(Ok(message)) => {
+                    // The signal's trace goes on into the risk check and the order.
+                    let trace = bus::trace::continue_from(message.headers.as_ref());
+                    let span =
+                        bus::trace_span!("signal", trace, service = subjects::execution::SERVICE);
+                    bus::trace::in_span(trace, span, handle(&ctx, message)).await
+                }
                 Some(Err(e)) => {
                     tracing::warn!(error = %e, "reading {durable}; retrying");
                     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -198,6 +198,7 @@ async fn decide(
         UnixNanos::now(),
         correlation_id,
     );
+    order.traceparent = bus::trace::current().map(|t| t.traceparent());
     let event = if check.accepted {
         order.status = OrderStatus::Accepted;
         OrderEvent::OrderAccepted { order }

@@ -39,7 +39,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    bus::telemetry::init_tracing(bus::telemetry::SERVICE_LOGS);
+    let _otlp = bus::telemetry::init_tracing(bus::telemetry::SERVICE_LOGS); // OTEL_EXPORTER_OTLP_ENDPOINT
     let args = Args::parse();
     let config = gateway_service::Config {
         addr: args.addr,

@@ -13,6 +13,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bus::subjects;
 use model::{Bar, Event, UnixNanos};
 use tokio::sync::watch;
 
@@ -143,14 +144,24 @@ pub async fn run(
         }
         let correlation_id = model::ids::new_correlation_id();
         for step in &steps {
-            let published = match publisher::publish_bar(&ctx.js, &step.bar, &correlation_id).await
-            {
-                Ok(ack) => ack.await.map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
-            if let Err(e) = published {
-                tracing::warn!(symbol = %step.bar.symbol, error = %e, correlation_id, "simulator: bar not stored");
-            }
+            // Each bar starts a trace: its signal, order, fill and position follow it.
+            let trace = bus::trace::TraceContext::root();
+            let span = bus::trace_span!("bar", trace, service = subjects::md::SERVICE,
+                symbol = %step.bar.symbol, correlation_id = %correlation_id);
+            bus::trace::in_span(trace, span, async {
+                let published =
+                    match publisher::publish_bar(&ctx.js, &step.bar, &correlation_id).await {
+                        Ok(ack) => ack.await.map_err(|e| e.to_string()),
+                        Err(e) => Err(e.to_string()),
+                    };
+                match published {
+                    Ok(_) => tracing::debug!(ts = step.bar.ts.0, "simulator: bar published"),
+                    Err(e) => {
+                        tracing::warn!(symbol = %step.bar.symbol, error = %e, "simulator: bar not stored")
+                    }
+                }
+            })
+            .await;
         }
         bar_ts += interval;
         // Fell behind (machine asleep, server down): skip to the current interval.

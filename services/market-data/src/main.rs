@@ -32,12 +32,20 @@ struct Args {
     /// service applies: `trader config show`); unset: the flags only.
     #[arg(long, env = "TRADER_PROFILE")]
     config_profile: Option<String>,
+    /// Export spans over OTLP/HTTP JSON to this collector (e.g.
+    /// http://127.0.0.1:4318; `/v1/traces` is added); unset or `off`: no export.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    bus::telemetry::init_tracing(bus::telemetry::SERVICE_LOGS);
     let args = Args::parse();
+    let _otlp = bus::telemetry::init(
+        bus::telemetry::SERVICE_LOGS,
+        args.otlp_endpoint.as_deref(),
+        "market-data",
+    );
     let mut config = market_data::Config {
         import_dir: args.import_dir,
         ..Default::default()

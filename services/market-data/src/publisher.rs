@@ -75,6 +75,7 @@ async fn send<T: serde::Serialize>(
     }
     hdrs.insert(headers::EVENT_TYPE, event.kind.as_str());
     hdrs.insert(headers::CORRELATION_ID, correlation_id);
+    bus::trace::inject(&mut hdrs);
     js.publish_with_headers(subject.clone(), hdrs, payload.into())
         .await
         .map_err(|e| BusError::jetstream(&format!("publish to {subject}"), e).into())

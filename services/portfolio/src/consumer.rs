@@ -156,15 +156,27 @@ pub async fn run(
                 tracing::debug!(sequence, error = %e, "ack failed");
             }
             if let (Some(account), Some(update), Some(event)) = (&changed, update, &event) {
-                updates::publish(&ctx, account, sequence, 0, &update, &event.correlation_id).await;
-                // Marked at the newest bar at once (not on the next live one),
-                // so a read after the fill sees what a replay will. What was
-                // in ORDERS at start is marked once, when it is all applied.
-                if let OrderEvent::OrderFilled { fill } = &event.data {
-                    if sequence > ctx.start_sequence {
-                        marks::mark_at_stored_bars(&ctx, [fill.symbol.clone()]).await;
+                // The fill's trace ends here, with the position it made.
+                let trace = bus::trace::continue_from(message.headers.as_ref());
+                let span = bus::trace_span!("position", trace, service = bus::subjects::portfolio::SERVICE,
+                    account = %account, sequence, correlation_id = %event.correlation_id);
+                bus::trace::in_span(trace, span, async {
+                    updates::publish(&ctx, account, sequence, 0, &update, &event.correlation_id)
+                        .await;
+                    tracing::debug!(
+                        event = event.data.event_type(),
+                        "portfolio update published"
+                    );
+                    // Marked at the newest bar at once (not on the next live one),
+                    // so a read after the fill sees what a replay will. What was
+                    // in ORDERS at start is marked once, when it is all applied.
+                    if let OrderEvent::OrderFilled { fill } = &event.data {
+                        if sequence > ctx.start_sequence {
+                            marks::mark_at_stored_bars(&ctx, [fill.symbol.clone()]).await;
+                        }
                     }
-                }
+                })
+                .await;
             }
             applied.send_replace(sequence);
         }

@@ -26,12 +26,20 @@ struct Args {
     /// Stream and bucket replicas (3 in a cluster).
     #[arg(long, env = "TRADER_REPLICAS", default_value_t = 1)]
     replicas: usize,
+    /// Export spans over OTLP/HTTP JSON to this collector (e.g.
+    /// http://127.0.0.1:4318; `/v1/traces` is added); unset or `off`: no export.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    bus::telemetry::init_tracing(bus::telemetry::SERVICE_LOGS);
     let args = Args::parse();
+    let _otlp = bus::telemetry::init(
+        bus::telemetry::SERVICE_LOGS,
+        args.otlp_endpoint.as_deref(),
+        "portfolio",
+    );
     let mut config =
         portfolio_service::Config::new(args.data_dir.unwrap_or_else(store::default_data_dir));
     config.node = args.node;

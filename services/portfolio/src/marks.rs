@@ -66,7 +66,11 @@ pub async fn run(ctx: Arc<Ctx>, marked: watch::Sender<bool>, mut stop: watch::Re
             match next {
                 Some(Ok(message)) => {
                     if let Ok(bar) = serde_json::from_slice::<Event<Bar>>(&message.payload) {
-                        on_bar(&ctx, &bar).await;
+                        // The marks a bar makes belong to the bar's trace.
+                        let trace = bus::trace::continue_from(message.headers.as_ref());
+                        let span = bus::trace_span!("mark", trace,
+                            service = subjects::portfolio::SERVICE, symbol = %bar.data.symbol);
+                        bus::trace::in_span(trace, span, on_bar(&ctx, &bar)).await;
                     }
                 }
                 Some(Err(e)) => {

@@ -20,12 +20,20 @@ struct Args {
     /// Seconds after which a dead instance's strategies move to another.
     #[arg(long, default_value_t = 6)]
     lease_seconds: u64,
+    /// Export spans over OTLP/HTTP JSON to this collector (e.g.
+    /// http://127.0.0.1:4318; `/v1/traces` is added); unset or `off`: no export.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    bus::telemetry::init_tracing(bus::telemetry::SERVICE_LOGS);
     let args = Args::parse();
+    let _otlp = bus::telemetry::init(
+        bus::telemetry::SERVICE_LOGS,
+        args.otlp_endpoint.as_deref(),
+        "strategy",
+    );
     let mut config = strategy_service::Config {
         lease_ttl: std::time::Duration::from_secs(args.lease_seconds.max(1)),
         ..Default::default()

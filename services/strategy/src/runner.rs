@@ -146,12 +146,16 @@ pub async fn run(
                 continue;
             }
         };
-        let span = tracing::debug_span!("bar", strategy = %id, correlation_id = %event.correlation_id, sequence);
-        let _guard = span.enter();
-        if let Some(signal) = strategies
-            .get_mut(&event.data.symbol)
-            .and_then(|s| s.on_bar(&event.data))
-        {
+        // The bar's trace goes on into the signal.
+        let trace = bus::trace::continue_from(message.headers.as_ref());
+        let span = bus::trace_span!("bar", trace, service = subjects::strategy::SERVICE,
+            strategy = %id, correlation_id = %event.correlation_id, sequence);
+        let signal = span.in_scope(|| {
+            strategies
+                .get_mut(&event.data.symbol)
+                .and_then(|s| s.on_bar(&event.data))
+        });
+        if let Some(signal) = signal {
             let signal_event = SignalEvent {
                 strategy_id: id.clone(),
                 kind: record.kind.clone(),
@@ -160,9 +164,13 @@ pub async fn run(
                 signal,
                 bar_sequence: sequence,
             };
-            publish_signal(&ctx, &signal_event, &event.correlation_id)
-                .await
-                .map_err(&fail)?;
+            bus::trace::in_span(trace, span, async {
+                publish_signal(&ctx, &signal_event, &event.correlation_id).await?;
+                tracing::debug!(direction = ?signal_event.signal.direction, "signal published");
+                Ok::<_, String>(())
+            })
+            .await
+            .map_err(&fail)?;
             bus::metrics::signal(&id);
         }
         message
@@ -233,6 +241,7 @@ async fn publish_signal(
     hdrs.insert(headers::MSG_ID, msg_id.as_str());
     hdrs.insert(headers::EVENT_TYPE, types::TRADING_SIGNAL);
     hdrs.insert(headers::CORRELATION_ID, correlation_id);
+    bus::trace::inject(&mut hdrs);
     let subject = subjects::signal(&signal.strategy_id, &s.symbol);
     let ack = ctx
         .js

@@ -1,5 +1,5 @@
-//! Typed requests. [`request`] sends a JSON request with a correlation id and a
-//! timeout and turns a micro error reply back into a [`ServiceError`].
+//! Typed requests. [`request`] sends a JSON request with a correlation id, the
+//! current trace context (`traceparent`, [`crate::trace`]) and a timeout and turns a micro error reply back into a [`ServiceError`].
 
 use std::time::Duration;
 
@@ -97,7 +97,8 @@ pub async fn request_raw(
     request_with_headers(client, subject, hdrs, payload, options.timeout).await
 }
 
-/// The lowest level: caller-supplied headers (e.g. `Content-Type` for protobuf).
+/// The lowest level: caller-supplied headers (e.g. `Content-Type` for protobuf);
+/// the current trace context is added unless `hdrs` has a `traceparent`.
 pub async fn request_with_headers(
     client: &Client,
     subject: &str,
@@ -105,6 +106,10 @@ pub async fn request_with_headers(
     payload: bytes::Bytes,
     timeout: Duration,
 ) -> Result<async_nats::Message, RequestError> {
+    let mut hdrs = hdrs;
+    if hdrs.get(headers::TRACEPARENT).is_none() {
+        crate::trace::inject(&mut hdrs);
+    }
     let request = async_nats::Request::new()
         .payload(payload)
         .headers(hdrs)

@@ -1,5 +1,5 @@
 //! Publishing durable events: the envelope, the headers (`Nats-Msg-Id`,
-//! `Event-Type`, `Correlation-Id`) and the publish ack, in one place. And where
+//! `Event-Type`, `Correlation-Id`, the current `traceparent`) and the publish ack, in one place. And where
 //! each ORDERS event goes: its subject and its de-duplication id.
 
 use async_nats::jetstream::{self, context::PublishErrorKind};
@@ -54,6 +54,7 @@ pub async fn publish<T: Serialize>(
     hdrs.insert(headers::MSG_ID, msg_id);
     hdrs.insert(headers::EVENT_TYPE, event_type);
     hdrs.insert(headers::CORRELATION_ID, correlation_id);
+    crate::trace::inject(&mut hdrs);
     if let Some(seq) = expected_last_subject_sequence {
         hdrs.insert(EXPECTED_LAST_SUBJECT_SEQUENCE, seq.to_string().as_str());
     }

@@ -3,7 +3,8 @@
 //! sequence N" published so request handlers can read their own writes.
 //!
 //! The ordered consumer re-creates itself on gaps and reconnects, so the
-//! handler sees every message once, in stream order.
+//! handler sees every message once, in stream order. A live message with a
+//! `traceparent` is applied in an `apply` span of its trace ([`crate::trace`]).
 
 use std::time::Duration;
 
@@ -100,6 +101,8 @@ where
     })
     .await?;
     let (tx, rx) = watch::channel(applied);
+    // Messages stored before we started are a replay: not part of live traces.
+    let live_after = stream.cached_info().state.last_sequence;
     let task = tokio::spawn(async move {
         loop {
             let next = tokio::select! {
@@ -111,7 +114,14 @@ where
                 Some(Ok(message)) => {
                     let Ok(info) = message.info() else { continue };
                     let sequence = info.stream_sequence;
-                    apply(sequence, &message);
+                    match crate::trace::extract(message.headers.as_ref()) {
+                        Some(remote) if sequence > live_after => {
+                            let trace = remote.child();
+                            let span = crate::trace_span!("apply", trace, stream = %name, sequence);
+                            span.in_scope(|| apply(sequence, &message));
+                        }
+                        _ => apply(sequence, &message),
+                    }
                     tx.send_replace(sequence);
                 }
                 Some(Err(e)) => {

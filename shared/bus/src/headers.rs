@@ -3,6 +3,11 @@
 
 /// Follows one unit of work across services and into logs.
 pub const CORRELATION_ID: &str = "Correlation-Id";
+/// W3C trace context of the sending span (`00-<trace id>-<span id>-<flags>`),
+/// on every request and event ([`crate::trace`]).
+pub const TRACEPARENT: &str = "traceparent";
+/// W3C vendor trace state, passed on untouched with `traceparent`.
+pub const TRACESTATE: &str = "tracestate";
 /// `application/json` (default) or `application/protobuf`.
 pub const CONTENT_TYPE: &str = "Content-Type";
 /// Response format asked for; defaults to the request's content type.

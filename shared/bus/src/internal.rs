@@ -17,7 +17,6 @@ use futures::StreamExt;
 use serde::{de::DeserializeOwned, Serialize};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tracing::Instrument;
 
 use crate::error::ServiceError;
 use crate::service::catch_panic;
@@ -138,8 +137,10 @@ async fn handle<Req, Resp, H, Fut>(
         .and_then(|h| h.get(headers::CORRELATION_ID))
         .map(|v| v.as_str().to_string())
         .unwrap_or_else(model::ids::new_correlation_id);
-    let span = tracing::info_span!("internal request", endpoint, correlation_id = %correlation_id);
-    async {
+    let trace = crate::trace::continue_from(message.headers.as_ref());
+    let span =
+        crate::trace_span!("internal request", trace, endpoint, correlation_id = %correlation_id);
+    let work = async {
         let ctx = RequestContext {
             correlation_id: correlation_id.clone(),
             subject: message.subject.to_string(),
@@ -166,7 +167,6 @@ async fn handle<Req, Resp, H, Fut>(
         {
             tracing::debug!(error = %e, "could not send the reply");
         }
-    }
-    .instrument(span)
-    .await
+    };
+    crate::trace::in_span(trace, span, work).await
 }

@@ -27,7 +27,9 @@
 //!   endpoint table, run background tasks, drain in a fixed order; live/ready state.
 //! - [`permissions`]: the NATS user of each service and what it may publish and
 //!   subscribe to (rendered into `nats/auth/users.conf`).
-//! - [`telemetry`]: tracing set-up for binaries.
+//! - [`telemetry`]: tracing set-up for binaries (logs; OTLP export behind a flag).
+//! - [`trace`]: W3C `traceparent` across every hop (extract, child spans, inject).
+//! - [`otlp`]: the OTLP/HTTP JSON span exporter (a `tracing_subscriber` layer).
 //! - [`metrics`]: every metric name and the handles the service layer records into.
 //! - [`observe`]: the process's HTTP port: `/metrics`, `/health/live`, `/health/ready`.
 
@@ -47,6 +49,7 @@ pub mod lease;
 pub mod live_config;
 pub mod metrics;
 pub mod observe;
+pub mod otlp;
 pub mod permissions;
 pub mod proto;
 pub mod queries;
@@ -55,6 +58,7 @@ pub mod runner;
 pub mod service;
 pub mod subjects;
 pub mod telemetry;
+pub mod trace;
 
 pub use client::{request, RequestError, RequestOptions};
 pub use codec::Format;

@@ -9,7 +9,8 @@
 //! - request and response JSON schemas in each endpoint's metadata, so
 //!   `$SRV.INFO` describes the contract (`request_schema`, `response_schema`);
 //! - the correlation id header is read (or made up) and put on the handler's
-//!   tracing span and the reply;
+//!   tracing span and the reply; the handler runs in a span of the request's
+//!   trace (`traceparent`, [`crate::trace`]) or of a new one;
 //! - requests run concurrently (bounded), a panicking handler answers 500;
 //! - error replies carry a JSON body; since async-nats then does not count them,
 //!   each endpoint's `$SRV.STATS` `data` has `errors` and `last_error`;
@@ -35,7 +36,6 @@ use schemars::JsonSchema;
 use serde::{de::DeserializeOwned, Serialize};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
-use tracing::Instrument;
 
 use crate::codec::{self, Format, ProtoConvert};
 use crate::error::ServiceError;
@@ -404,13 +404,15 @@ where
     let correlation_id = header(req_headers, headers::CORRELATION_ID)
         .map(str::to_string)
         .unwrap_or_else(model::ids::new_correlation_id);
-    let span = tracing::info_span!(
+    let trace = crate::trace::continue_from(req_headers);
+    let span = crate::trace_span!(
         "request",
+        trace,
         service = shared.service,
         endpoint = %shared.spec.name,
         correlation_id = %correlation_id,
     );
-    async {
+    let work = async {
         let ctx = RequestContext {
             correlation_id: correlation_id.clone(),
             subject: request.message.subject.to_string(),
@@ -451,9 +453,8 @@ where
         let elapsed = started.elapsed();
         shared.metrics.record(elapsed, error_code);
         tracing::debug!(elapsed_us = elapsed.as_micros() as u64, "request done");
-    }
-    .instrument(span)
-    .await
+    };
+    crate::trace::in_span(trace, span, work).await
 }
 
 async fn run_handler<Req, Resp, H, Fut>(

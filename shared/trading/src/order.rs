@@ -296,6 +296,9 @@ pub struct Order {
     pub created_ts: UnixNanos,
     pub updated_ts: UnixNanos,
     pub correlation_id: String,
+    /// W3C `traceparent` of the span that placed it: its fills join that trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
     /// ORDERS sequence of the last event applied to this order.
     pub sequence: u64,
 }
@@ -336,6 +339,7 @@ impl Order {
             created_ts: now,
             updated_ts: now,
             correlation_id: correlation_id.to_string(),
+            traceparent: None,
             sequence: 0,
         }
     }
