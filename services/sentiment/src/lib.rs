@@ -13,6 +13,7 @@
 
 mod cache;
 mod handlers;
+pub mod import;
 mod news;
 pub mod scorer;
 

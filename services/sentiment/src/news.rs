@@ -51,9 +51,8 @@ impl NewsIndex {
         window_secs: u64,
         half_life_secs: u64,
     ) -> SymbolSentiment {
-        let from = at
-            .0
-            .saturating_sub((window_secs as i64).saturating_mul(NANOS_PER_SECOND));
+        let from =
+            at.0.saturating_sub((window_secs as i64).saturating_mul(NANOS_PER_SECOND));
         let half_life_ns = half_life_secs as f64 * NANOS_PER_SECOND as f64;
         let mut items = Vec::new();
         let (mut weighted, mut weight) = (0.0, 0.0);

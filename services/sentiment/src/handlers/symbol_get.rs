@@ -30,5 +30,8 @@ pub async fn handle(
     // News published before this request is counted (read your writes).
     let _ = ctx.news_applied.catch_up(ctx.config.catch_up_timeout).await;
     let at = req.at.unwrap_or_else(UnixNanos::now);
-    Ok(ctx.news.lock().aggregate(&req.symbol, at, window, half_life))
+    Ok(ctx
+        .news
+        .lock()
+        .aggregate(&req.symbol, at, window, half_life))
 }
