@@ -43,7 +43,12 @@ async fn full_decision_batch_and_status() {
         "regime",
         "strategy",
     ] {
-        assert_eq!(status_of(&p, name), StepStatus::Ok, "{name}: {:?}", step(&p, name));
+        assert_eq!(
+            status_of(&p, name),
+            StepStatus::Ok,
+            "{name}: {:?}",
+            step(&p, name)
+        );
     }
     let goog = testkit::paths::goog_bars();
     assert_eq!(p.bar_ts, Some(goog.last().unwrap().ts));
@@ -53,7 +58,11 @@ async fn full_decision_batch_and_status() {
     let rsi = step(&p, "indicators").result["rsi"].as_f64().unwrap();
     assert!((0.0..=100.0).contains(&rsi));
     assert!(p.decision.reasons.iter().any(|r| r == "regime trending_up"));
-    assert!(p.decision.reasons.iter().any(|r| r.starts_with("news sentiment")));
+    assert!(p
+        .decision
+        .reasons
+        .iter()
+        .any(|r| r.starts_with("news sentiment")));
     assert!((0.0..=1.0).contains(&p.decision.confidence));
     match p.decision.action {
         Action::Hold => {
@@ -62,7 +71,12 @@ async fn full_decision_batch_and_status() {
         }
         _ => {
             // 10 GOOG on 100,000 of cash passes the default limits.
-            assert_eq!(status_of(&p, "risk"), StepStatus::Ok, "{:?}", step(&p, "risk"));
+            assert_eq!(
+                status_of(&p, "risk"),
+                StepStatus::Ok,
+                "{:?}",
+                step(&p, "risk")
+            );
             assert_eq!(p.decision.size, model::Decimal::from(10));
         }
     }
@@ -80,7 +94,10 @@ async fn full_decision_batch_and_status() {
     )
     .await;
     assert_eq!(
-        step(&ens, "strategy").result["signals"].as_array().unwrap().len(),
+        step(&ens, "strategy").result["signals"]
+            .as_array()
+            .unwrap()
+            .len(),
         2
     );
     // No account: risk is skipped and not missing.
@@ -111,7 +128,11 @@ async fn full_decision_batch_and_status() {
     assert!(!goog.partial, "{:?}", goog.missing);
     let nope = batch.results[1].prediction.as_ref().unwrap();
     assert_eq!(batch.results[1].symbol.as_str(), "NOPE");
-    assert!(nope.missing.contains(&"bars".to_string()), "{:?}", nope.missing);
+    assert!(
+        nope.missing.contains(&"bars".to_string()),
+        "{:?}",
+        nope.missing
+    );
     assert_eq!(nope.decision.action, Action::Hold);
 
     // Status: the whole system in one answer.
@@ -132,7 +153,12 @@ async fn full_decision_batch_and_status() {
         "orchestrator",
     ] {
         let s = status.services.iter().find(|s| s.name == name);
-        assert_eq!(s.map(|s| s.instances), Some(1), "{name}: {:?}", status.services);
+        assert_eq!(
+            s.map(|s| s.instances),
+            Some(1),
+            "{name}: {:?}",
+            status.services
+        );
     }
     for stream in ["MARKET", "NEWS", "ORDERS"] {
         assert!(
@@ -150,5 +176,8 @@ async fn full_decision_batch_and_status() {
     assert_eq!(acct.risk.as_ref().unwrap()["known"], true);
     // No monitor runs here: named missing, the rest answered.
     assert_eq!(status.missing, vec!["monitor".to_string()]);
-    assert!(status.breakers.iter().all(|b| b.dependency != "sentiment" || b.state == "closed"));
+    assert!(status
+        .breakers
+        .iter()
+        .all(|b| b.dependency != "sentiment" || b.state == "closed"));
 }
