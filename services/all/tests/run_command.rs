@@ -164,8 +164,10 @@ async fn run_starts_everything_and_stops_cleanly_on_sigterm() {
             "gateway",
             "market-data",
             "monitor",
+            "orchestrator",
             "portfolio",
             "risk",
+            "sentiment",
             "strategy"
         ]
     );
