@@ -108,6 +108,39 @@ async fn news_sentiment_and_predict_commands() {
     assert_eq!(p["missing"], serde_json::json!(["regime"]), "{p}");
     assert!(["buy", "sell", "hold"].contains(&p["decision"]["action"].as_str().unwrap()));
 
+    // The README's `nats req` lines, with the same bodies.
+    let req = |subject: &'static str, body: &'static str| {
+        let client = client.clone();
+        async move {
+            let reply = client
+                .request(subject, body.into())
+                .await
+                .unwrap_or_else(|e| panic!("{subject}: {e}"));
+            assert!(reply
+                .headers
+                .is_none_or(|h| h.get("Nats-Service-Error-Code").is_none()));
+            serde_json::from_slice::<serde_json::Value>(&reply.payload).unwrap()
+        }
+    };
+    let acme = req(
+        "sentiment.symbol.get",
+        r#"{"symbol":"ACME","window_secs":86400,"half_life_secs":21600,"at":"2026-01-06T02:00:00Z"}"#,
+    )
+    .await;
+    assert_eq!(acme["count"], 2, "{acme}");
+    let p = req(
+        "orchestrator.predict",
+        r#"{"symbol":"GOOG","account":"paper","ensemble":[{"kind":"sma_cross","weight":2},{"kind":"rsi_reversion"}]}"#,
+    )
+    .await;
+    assert_eq!(p["missing"], serde_json::json!(["regime"]), "{p}");
+    let status = req("orchestrator.status", "{}").await;
+    assert_eq!(status["accounts"][0]["account"], "paper", "{status}");
+    assert!(
+        status["services"].as_array().unwrap().len() >= 6,
+        "{status}"
+    );
+
     let pid = child.id().unwrap();
     std::process::Command::new("kill")
         .args(["-TERM", &pid.to_string()])
