@@ -533,6 +533,9 @@ async fn risk_step(
                     price,
                     reduce_only: false,
                     client_order_id: None,
+                    commission_pct: Decimal::ZERO,
+                    commission_fixed: Decimal::ZERO,
+                    orders_sequence: None,
                 },
                 options.clone(),
             )
