@@ -36,12 +36,7 @@ pub fn parse_lines(text: &str) -> Result<Vec<NewsItem>, ImportError> {
             message,
         };
         let item: NewsItem = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
-        if !model_valid_id(&item.id) {
-            return Err(bad(format!(
-                "invalid id {:?}: use 1 to 64 of A-Z a-z 0-9 - _",
-                item.id
-            )));
-        }
+        bus::error::check_id("id", &item.id).map_err(|e| bad(e.message))?;
         if item.symbols.is_empty() {
             return Err(bad("no symbols".to_string()));
         }
@@ -51,10 +46,6 @@ pub fn parse_lines(text: &str) -> Result<Vec<NewsItem>, ImportError> {
         items.push(item);
     }
     Ok(items)
-}
-
-fn model_valid_id(id: &str) -> bool {
-    bus::api::strategy::valid_strategy_id(id)
 }
 
 /// Parses `text` and publishes every item to NEWS.
