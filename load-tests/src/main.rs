@@ -2,7 +2,7 @@
 //! measured in the same run, on a private nats-server, and writes
 //! `results/<name>.json` and `results/<name>.md`.
 //!
-//! `cargo run --release -p load-tests -- request-reply | indicators | strategy-throughput | backtest | risk-check | bar-to-position | cluster-orders | edge-catch-up | gateway-rest | gateway-ws | notify`
+//! `cargo run --release -p load-tests -- request-reply | indicators | strategy-throughput | backtest | risk-check | bar-to-position | cluster-orders | edge-catch-up | gateway-rest | gateway-ws | notify | sentiment | predict`
 //!
 //! `cargo run --release -p load-tests -- faults`: the fault and abuse suite
 //! (`load_tests::faults`), written to `FAULTS.md` at the repository top level.
@@ -14,6 +14,7 @@ mod edge_catch_up;
 mod gateway_bench;
 mod indicators_bench;
 mod notify_bench;
+mod intel_bench;
 mod report;
 mod request_reply;
 mod risk_check;
@@ -60,6 +61,10 @@ enum Bench {
     Faults(load_tests::faults::Args),
     /// Alerts from ALERTS through notify to a local webhook: alerts/s and delay p50/p99.
     Notify(notify_bench::Args),
+    /// Headlines scored per second: in process, sentiment.score (hit/miss), sentiment.batch.
+    Sentiment(intel_bench::SentimentArgs),
+    /// orchestrator.predict p50/p99 on GOOG with every dependency up.
+    Predict(intel_bench::PredictArgs),
 }
 
 #[tokio::main]
@@ -99,5 +104,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Bench::Notify(args) => notify_bench::run(args, &out_dir).await,
+        Bench::Sentiment(args) => intel_bench::sentiment(args, &out_dir).await,
+        Bench::Predict(args) => intel_bench::predict(args, &out_dir).await,
     }
 }

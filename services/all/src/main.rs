@@ -6,7 +6,7 @@
 //!   with its own JetStream domain (`edge.rs`).
 //! - `trader import`, `trader quote`, `trader bars`, `trader services`,
 //!   `trader sweep`, `trader order`, `trader orders`, `trader account`,
-//!   `trader status`: clients that talk to a running platform over NATS, for
+//!   `trader status`, `trader news import`, `trader sentiment`, `trader predict`: clients that talk to a running platform over NATS, for
 //!   people without the `nats` CLI.
 //! - `trader keys create|list|revoke`: API keys of the gateway (`trader run`
 //!   starts it on 127.0.0.1:8080 and prints the dashboard URL).
@@ -24,6 +24,7 @@ mod config_cmds;
 mod edge;
 mod embedded;
 mod gateway_cmds;
+mod intel_cmds;
 mod monitor_cmds;
 mod notify_cmds;
 mod run_config;
@@ -85,6 +86,12 @@ enum Command {
     /// Settings of the running platform and its profiles: show, get, set,
     /// unset, profiles (the config service).
     Config(config_cmds::ConfigArgs),
+    /// News for the sentiment service (`trader news import FILE.jsonl`).
+    News(intel_cmds::NewsArgs),
+    /// Score a text (sentiment.score).
+    Sentiment(intel_cmds::SentimentArgs),
+    /// One decision for a symbol over every service (orchestrator.predict).
+    Predict(intel_cmds::PredictArgs),
 }
 
 #[tokio::main]
@@ -111,6 +118,9 @@ async fn main() -> std::process::ExitCode {
         Command::Status(args) => monitor_cmds::status(args).await,
         Command::Config(args) => config_cmds::config(args).await,
         Command::Keys(args) => gateway_cmds::keys(args).await,
+        Command::News(args) => intel_cmds::news(args).await,
+        Command::Sentiment(args) => intel_cmds::sentiment(args).await,
+        Command::Predict(args) => intel_cmds::predict(args).await,
     };
     drop(otlp); // the last spans
     match result {

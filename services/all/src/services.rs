@@ -23,6 +23,8 @@ pub const ALL_SERVICES: &[&str] = &[
     "analytics",
     "monitor",
     "notify",
+    "sentiment",
+    "orchestrator",
 ];
 
 #[derive(clap::Args, Debug)]
@@ -257,6 +259,20 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                         .map_err(anyhow::Error::from)
                 })
             }
+            "sentiment" => {
+                let mut config = sentiment_service::Config::default();
+                config.stream.replicas = args.replicas;
+                tokio::spawn(async move {
+                    sentiment_service::run(config, client, shutdown)
+                        .await
+                        .map_err(anyhow::Error::from)
+                })
+            }
+            "orchestrator" => tokio::spawn(async move {
+                orchestrator_service::run(Default::default(), client, shutdown)
+                    .await
+                    .map_err(anyhow::Error::from)
+            }),
             other => bail!("service {other} is known but not wired into trader run"),
         };
         tasks.push((*name, task));

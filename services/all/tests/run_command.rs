@@ -229,8 +229,10 @@ async fn run_starts_everything_and_stops_cleanly_on_sigterm() {
             "market-data",
             "monitor",
             "notify",
+            "orchestrator",
             "portfolio",
             "risk",
+            "sentiment",
             "strategy"
         ]
     );

@@ -140,3 +140,34 @@ pub async fn publish_order_event(
 pub fn decode_order_event(payload: &[u8]) -> Result<Event<OrderEvent>, serde_json::Error> {
     serde_json::from_slice(payload)
 }
+
+/// Publishes a news item to NEWS (`evt.news.<id>`, `NEWS_PUBLISHED`); the
+/// item's id is its `Nats-Msg-Id`, so publishing it twice stores it once.
+pub async fn publish_news(
+    js: &jetstream::Context,
+    item: &crate::api::sentiment::NewsItem,
+    correlation_id: &str,
+    source: &str,
+) -> Result<Stored, PublishError> {
+    let subject = subjects::sentiment::news(&item.id);
+    if !trading::valid_id(&item.id) {
+        return Err(PublishError::Failed {
+            subject,
+            message: format!(
+                "invalid news id {:?}: use 1 to 64 of A-Z a-z 0-9 - _",
+                item.id
+            ),
+        });
+    }
+    publish(
+        js,
+        subject,
+        &subjects::sentiment::news_msg_id(&item.id),
+        model::event::types::NEWS_PUBLISHED,
+        correlation_id,
+        source,
+        item,
+        None,
+    )
+    .await
+}

@@ -186,6 +186,18 @@ pub fn notify_dead_stream(settings: &StreamSettings) -> stream::Config {
     )
 }
 
+/// NEWS: news items (`evt.news.<id>`) the sentiment service aggregates per
+/// symbol, de-duplicated by the item's id, 256 MiB at most.
+pub fn news_stream(settings: &StreamSettings) -> stream::Config {
+    limits_stream(
+        subjects::streams::NEWS,
+        "news items tagged with symbols (NEWS_PUBLISHED)",
+        &subjects::streams::NEWS_SUBJECTS,
+        settings,
+        256 * 1024 * 1024,
+    )
+}
+
 /// PORTFOLIO: account summaries (`evt.portfolio.<account>`), the equity history
 /// analytics reads.
 pub fn portfolio_stream(settings: &StreamSettings) -> stream::Config {

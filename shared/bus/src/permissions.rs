@@ -285,6 +285,16 @@ pub const CONFIG: Endpoints = Endpoints {
     internal: &[],
 };
 
+pub const SENTIMENT: Endpoints = Endpoints {
+    service: subjects::sentiment::SERVICE,
+    public: &[
+        subjects::sentiment::SCORE,
+        subjects::sentiment::BATCH,
+        subjects::sentiment::SYMBOL_GET,
+    ],
+    internal: &[],
+};
+
 pub const GATEWAY: Endpoints = Endpoints {
     service: subjects::gateway::SERVICE,
     public: &[subjects::gateway::INFO],
@@ -317,8 +327,18 @@ pub const NOTIFY: Endpoints = Endpoints {
     internal: &[],
 };
 
+pub const ORCHESTRATOR: Endpoints = Endpoints {
+    service: subjects::orchestrator::SERVICE,
+    public: &[
+        subjects::orchestrator::PREDICT,
+        subjects::orchestrator::BATCH,
+        subjects::orchestrator::STATUS,
+    ],
+    internal: &[],
+};
+
 /// Every service, in start order.
-pub const SERVICES: [Endpoints; 11] = [
+pub const SERVICES: [Endpoints; 13] = [
     CONFIG,
     MARKET_DATA,
     STRATEGY,
@@ -330,6 +350,8 @@ pub const SERVICES: [Endpoints; 11] = [
     MONITOR,
     GATEWAY,
     NOTIFY,
+    SENTIMENT,
+    ORCHESTRATOR,
 ];
 
 fn serves_public(e: &Endpoints) -> Permissions {
@@ -540,8 +562,36 @@ pub fn notify() -> Permissions {
     p
 }
 
+pub fn sentiment() -> Permissions {
+    serves_public(&SENTIMENT)
+        .provisions(streams::NEWS)
+        .reads(streams::NEWS)
+        .owns_bucket(buckets::SENTIMENT_CACHE)
+}
+
+/// Asks every service a prediction or the status needs (`regime.get` too,
+/// whose service lives elsewhere), `$SRV.PING` discovery and the stream list.
+pub fn orchestrator() -> Permissions {
+    serves_public(&ORCHESTRATOR)
+        .requests(&[
+            subjects::md::SYMBOLS_LIST,
+            subjects::md::BARS_GET,
+            subjects::md::QUOTE_GET,
+            subjects::strategy::IND_COMPUTE,
+            subjects::strategy::LIST,
+            subjects::sentiment::SYMBOL_GET,
+            subjects::regime::GET,
+            subjects::risk::CHECK,
+            subjects::risk::STATUS,
+            subjects::portfolio::SUMMARY_GET,
+            subjects::monitor::STATUS,
+            "$SRV.PING",
+        ])
+        .publish([format!("{JS_API}.STREAM.LIST")])
+}
+
 /// Streams whose events anyone may read.
-const EVENT_STREAMS: [&str; 9] = [
+const EVENT_STREAMS: [&str; 10] = [
     streams::MARKET,
     streams::QUOTES,
     streams::SIGNALS,
@@ -551,6 +601,7 @@ const EVENT_STREAMS: [&str; 9] = [
     streams::BACKTESTS,
     streams::SYSTEM,
     streams::NOTIFY_DEAD,
+    streams::NEWS,
 ];
 
 /// People and tools (the CLI, `nats`, dashboards): every public endpoint,
@@ -594,6 +645,8 @@ fn all_services() -> Vec<(&'static str, Permissions)> {
         (MONITOR.service, monitor()),
         (GATEWAY.service, gateway()),
         (NOTIFY.service, notify()),
+        (SENTIMENT.service, sentiment()),
+        (ORCHESTRATOR.service, orchestrator()),
     ]
 }
 
@@ -758,10 +811,10 @@ mod tests {
         assert_eq!(trader().services, SERVICES.len() + 1);
         assert_eq!(client().services, 0);
         assert_eq!(execution().max_responses(), 3);
-        assert_eq!(trader().max_responses(), 23);
+        assert_eq!(trader().max_responses(), 27);
         assert_eq!(risk().max_responses(), 1);
         let conf = render_users_conf();
-        assert!(conf.contains("allow_responses: { max: 23 }"));
+        assert!(conf.contains("allow_responses: { max: 27 }"));
     }
 
     #[test]

@@ -211,6 +211,42 @@ pub mod notify {
     }
 }
 
+/// sentiment service: lexicon scores of texts and per-symbol news sentiment.
+pub mod sentiment {
+    pub const SERVICE: &str = "sentiment";
+    pub const SCORE: &str = "sentiment.score";
+    pub const BATCH: &str = "sentiment.batch";
+    pub const SYMBOL_GET: &str = "sentiment.symbol.get";
+    /// `NEWS_PUBLISHED` events: `evt.news.<id>` (stream NEWS), tagged with symbols.
+    pub fn news(id: &str) -> String {
+        format!("evt.news.{id}")
+    }
+    /// `Nats-Msg-Id` of a news item: its own id, so a re-import stores it once.
+    pub fn news_msg_id(id: &str) -> String {
+        format!("news:{id}")
+    }
+    /// Key of a text's scores in [`super::buckets::SENTIMENT_CACHE`]: the
+    /// lexicon version and the text's stable hash.
+    pub fn cache_key(lexicon_version: &str, text_hash: u64) -> String {
+        format!("{lexicon_version}.{text_hash:016x}")
+    }
+}
+
+/// orchestrator service: one prediction over every service, and the whole
+/// system in one answer.
+pub mod orchestrator {
+    pub const SERVICE: &str = "orchestrator";
+    pub const PREDICT: &str = "orchestrator.predict";
+    pub const BATCH: &str = "orchestrator.batch";
+    pub const STATUS: &str = "orchestrator.status";
+}
+
+/// regime service (built elsewhere): the market regime of a symbol.
+pub mod regime {
+    pub const SERVICE: &str = "regime";
+    pub const GET: &str = "regime.get";
+}
+
 /// Streams and what they hold.
 pub mod streams {
     /// Market data: bars (the history backtests and strategies replay).
@@ -254,6 +290,10 @@ pub mod streams {
     /// Notifications notify gave up on, with the last error (`evt.notify.dead.<channel>`).
     pub const NOTIFY_DEAD: &str = "NOTIFY_DEAD";
     pub const NOTIFY_DEAD_SUBJECTS: [&str; 1] = ["evt.notify.dead.>"];
+    /// News items (`NEWS_PUBLISHED`, `evt.news.<id>`), each tagged with symbols.
+    pub const NEWS: &str = "NEWS";
+    pub const ALL_NEWS: &str = "evt.news.>";
+    pub const NEWS_SUBJECTS: [&str; 1] = [ALL_NEWS];
     /// Every event of every `evt.` stream (what a client may subscribe to).
     pub const EVENTS: &str = "evt.>";
 }
@@ -306,6 +346,9 @@ pub mod buckets {
     pub const NOTIFY_STATE: &str = "notify-state";
     /// `lease.telegram`: the one notify instance polling Telegram.
     pub const NOTIFY_LEASES: &str = "notify-leases";
+    /// Scores of texts already scored (key: [`super::sentiment::cache_key`]),
+    /// expiring: the same text is scored once per TTL.
+    pub const SENTIMENT_CACHE: &str = "sentiment-cache";
 }
 
 /// `evt.order.<account>.<event>`: an order's transition (`accepted`, `rejected`,
@@ -591,6 +634,13 @@ mod tests {
             notify::CHATS_SET,
             notify::CHATS_DELETE,
             notify::TEST,
+            sentiment::SCORE,
+            sentiment::BATCH,
+            sentiment::SYMBOL_GET,
+            orchestrator::PREDICT,
+            orchestrator::BATCH,
+            orchestrator::STATUS,
+            regime::GET,
         ] {
             assert!(!req.starts_with("job."), "{req}");
             assert!(!req.starts_with("evt."), "{req}");

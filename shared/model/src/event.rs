@@ -31,6 +31,8 @@ pub mod types {
     pub const SYSTEM_HEALTH: &str = "SYSTEM_HEALTH";
     /// An alert the monitor raised (instance gone, error rate, consumer lag).
     pub const MONITOR_ALERT: &str = "MONITOR_ALERT";
+    /// A news item (`evt.news.<id>`), tagged with the symbols it is about.
+    pub const NEWS_PUBLISHED: &str = "NEWS_PUBLISHED";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
