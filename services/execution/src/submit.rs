@@ -152,8 +152,12 @@ async fn decide(
     let signal_price = req.sizing.as_ref().and_then(|s| s.signal_price);
     let risk_price = match req.order_type {
         OrderType::Market => signal_price.unwrap_or(market.last_price),
-        OrderType::Limit | OrderType::StopLimit => req.limit_price.unwrap_or(market.last_price),
-        OrderType::Stop => req.stop_price.unwrap_or(market.last_price),
+        OrderType::Limit | OrderType::StopLimit | OrderType::LimitIfTouched => {
+            req.limit_price.unwrap_or(market.last_price)
+        }
+        OrderType::Stop | OrderType::MarketIfTouched => req.stop_price.unwrap_or(market.last_price),
+        // A trailing stop works around the market: checked at the last price.
+        OrderType::TrailingStop | OrderType::TrailingStopLimit => market.last_price,
     };
     // The request's own prices are bounded already; a market price beyond the
     // bounds (an absurd bar or quote) cannot price an order.

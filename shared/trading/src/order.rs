@@ -23,6 +23,72 @@ pub enum OrderType {
     Limit,
     Stop,
     StopLimit,
+    /// A stop that follows the market by `trailing.offset` (see [`Trailing`]).
+    TrailingStop,
+    /// A trailing stop that becomes a limit `trailing.limit_offset` beyond
+    /// its level when triggered.
+    TrailingStopLimit,
+    /// Market-if-touched: a market order once the price touches `stop_price`
+    /// (the trigger) from the favourable side (buy below, sell above the market).
+    MarketIfTouched,
+    /// Limit-if-touched: a limit at `limit_price` once `stop_price` is touched.
+    LimitIfTouched,
+}
+
+/// How a trailing offset is expressed.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum OffsetType {
+    /// An amount of price.
+    #[default]
+    Price,
+    /// Basis points of the reference price (100 = 1 %).
+    Bps,
+}
+
+/// What a trailing stop (or trailing stop limit) follows the market by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Trailing {
+    /// Distance of the stop from the best price since activation (> 0).
+    pub offset: Decimal,
+    #[serde(default)]
+    pub offset_type: OffsetType,
+    /// The trail starts once the market reaches this price (a sell: at or
+    /// above it; a buy: at or below it). Absent: from the first eligible bar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_price: Option<Decimal>,
+    /// Trailing stop limit only: the limit is the stop level minus (sell) or
+    /// plus (buy) this, in the same units as `offset` (≥ 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_offset: Option<Decimal>,
+}
+
+impl Trailing {
+    /// `price` moved by `amount` (in this trailing's units) towards `down`
+    /// (true: lower). Checked arithmetic.
+    pub fn shift(
+        &self,
+        price: Decimal,
+        amount: Decimal,
+        down: bool,
+    ) -> Result<Decimal, MoneyError> {
+        let delta = match self.offset_type {
+            OffsetType::Price => amount,
+            OffsetType::Bps => money::mul(
+                price,
+                money::div(amount, Decimal::from(10_000), "trailing offset")?,
+                "trailing offset",
+            )?,
+        };
+        if down {
+            money::sub(price, delta, "trailing level")
+        } else {
+            money::add(price, delta, "trailing level")
+        }
+    }
 }
 
 /// Time in force.
@@ -43,6 +109,9 @@ pub enum TimeInForce {
     /// Expires at the end of the UTC day (market time) it was placed in.
     #[serde(rename = "DAY")]
     Day,
+    /// Good till date: works until `expire_at` (UTC ns, market time).
+    #[serde(rename = "GTD")]
+    Gtd,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
@@ -113,6 +182,16 @@ pub struct OrderRequest {
     )]
     #[schemars(with = "Option<Decimal>")]
     pub stop_price: Option<Decimal>,
+    /// Trailing stop (limit) orders: the offset and activation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trailing: Option<Trailing>,
+    /// `tif: GTD` only: the market time (UTC ns) from which it no longer works.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expire_at: Option<UnixNanos>,
+    /// Limit orders only: never takes liquidity (expires instead, see the
+    /// exchange rules).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub post_only: bool,
     #[serde(default)]
     pub tif: TimeInForce,
     /// Only ever reduces a position (rejected if it would increase one).
@@ -158,6 +237,14 @@ pub enum OrderError {
     Bounds(MoneyError),
     #[error("only a market order can be sized at its fill")]
     SizingNotMarket,
+    #[error("a {0} order needs trailing (offset, offset_type?, activation_price?, limit_offset?)")]
+    MissingTrailing(&'static str),
+    #[error("{0}: {1}")]
+    Trailing(&'static str, String),
+    #[error("tif GTD needs expire_at, and only GTD takes one")]
+    ExpireAt,
+    #[error("post_only: only a limit order that may rest (GTC, DAY, GTD) can be post-only")]
+    PostOnly,
 }
 
 impl OrderError {
@@ -173,6 +260,10 @@ impl OrderError {
             OrderError::Price(..) => "invalid_price",
             OrderError::Bounds(e) => e.code(),
             OrderError::SizingNotMarket => "sizing_not_market",
+            OrderError::MissingTrailing(_) => "missing_trailing",
+            OrderError::Trailing(..) => "invalid_trailing",
+            OrderError::ExpireAt => "invalid_expire_at",
+            OrderError::PostOnly => "invalid_post_only",
         }
     }
 
@@ -187,6 +278,10 @@ impl OrderError {
             OrderError::Unexpected(_, f) | OrderError::Price(f, _) => Some(f),
             OrderError::Bounds(e) => Some(&e.field),
             OrderError::SizingNotMarket => Some("sizing"),
+            OrderError::MissingTrailing(_) => Some("trailing"),
+            OrderError::Trailing(f, _) => Some(f),
+            OrderError::ExpireAt => Some("expire_at"),
+            OrderError::PostOnly => Some("post_only"),
         }
     }
 }
@@ -198,7 +293,16 @@ impl OrderType {
             OrderType::Limit => "limit",
             OrderType::Stop => "stop",
             OrderType::StopLimit => "stop_limit",
+            OrderType::TrailingStop => "trailing_stop",
+            OrderType::TrailingStopLimit => "trailing_stop_limit",
+            OrderType::MarketIfTouched => "market_if_touched",
+            OrderType::LimitIfTouched => "limit_if_touched",
         }
+    }
+
+    /// Orders that trail the market.
+    pub fn is_trailing(self) -> bool {
+        matches!(self, OrderType::TrailingStop | OrderType::TrailingStopLimit)
     }
 }
 
@@ -219,8 +323,18 @@ impl OrderRequest {
             return Err(OrderError::SizingNotMarket);
         }
         let name = self.order_type.name();
-        let needs_limit = matches!(self.order_type, OrderType::Limit | OrderType::StopLimit);
-        let needs_stop = matches!(self.order_type, OrderType::Stop | OrderType::StopLimit);
+        let needs_limit = matches!(
+            self.order_type,
+            OrderType::Limit | OrderType::StopLimit | OrderType::LimitIfTouched
+        );
+        // `stop_price` is the trigger of stops and of the if-touched orders.
+        let needs_stop = matches!(
+            self.order_type,
+            OrderType::Stop
+                | OrderType::StopLimit
+                | OrderType::MarketIfTouched
+                | OrderType::LimitIfTouched
+        );
         match (needs_limit, self.limit_price) {
             (true, None) => return Err(OrderError::MissingLimitPrice(name)),
             (false, Some(_)) => return Err(OrderError::Unexpected(name, "limit_price")),
@@ -239,7 +353,62 @@ impl OrderRequest {
             (true, Some(p)) => money::check_price("stop_price", p).map_err(OrderError::Bounds)?,
             _ => {}
         }
+        self.validate_trailing()?;
+        match (self.tif, self.expire_at) {
+            (TimeInForce::Gtd, Some(t)) if t.0 > 0 => {}
+            (TimeInForce::Gtd, _) | (_, Some(_)) => return Err(OrderError::ExpireAt),
+            _ => {}
+        }
+        if self.post_only
+            && (self.order_type != OrderType::Limit
+                || matches!(self.tif, TimeInForce::Ioc | TimeInForce::Fok))
+        {
+            return Err(OrderError::PostOnly);
+        }
         Ok(())
+    }
+
+    fn validate_trailing(&self) -> Result<(), OrderError> {
+        let name = self.order_type.name();
+        let Some(t) = &self.trailing else {
+            if self.order_type.is_trailing() {
+                return Err(OrderError::MissingTrailing(name));
+            }
+            return Ok(());
+        };
+        if !self.order_type.is_trailing() {
+            return Err(OrderError::Unexpected(name, "trailing"));
+        }
+        let bad = |f: &'static str, m: &str| Err(OrderError::Trailing(f, m.to_string()));
+        if t.offset <= Decimal::ZERO {
+            return bad("trailing.offset", "must be positive");
+        }
+        if t.offset_type == OffsetType::Bps && t.offset >= Decimal::from(10_000) {
+            return bad("trailing.offset", "in bps it must be below 10000");
+        }
+        money::check_price("trailing.offset", t.offset).map_err(OrderError::Bounds)?;
+        if let Some(a) = t.activation_price {
+            if a <= Decimal::ZERO {
+                return Err(OrderError::Price("trailing.activation_price", a));
+            }
+            money::check_price("trailing.activation_price", a).map_err(OrderError::Bounds)?;
+        }
+        match (self.order_type, t.limit_offset) {
+            (OrderType::TrailingStopLimit, None) => {
+                bad("trailing.limit_offset", "a trailing_stop_limit needs one")
+            }
+            (OrderType::TrailingStopLimit, Some(l)) if l < Decimal::ZERO => {
+                bad("trailing.limit_offset", "must not be negative")
+            }
+            (OrderType::TrailingStopLimit, Some(l)) if !l.is_zero() => {
+                money::check_price("trailing.limit_offset", l).map_err(OrderError::Bounds)
+            }
+            (OrderType::TrailingStop, Some(_)) => bad(
+                "trailing.limit_offset",
+                "only a trailing_stop_limit takes one",
+            ),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -265,6 +434,16 @@ pub struct Order {
     pub limit_price: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_price: Option<Decimal>,
+    /// Trailing stop (limit) orders: the offset and activation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trailing: Option<Trailing>,
+    /// `tif: GTD` only: the market time (UTC ns) from which it no longer works.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expire_at: Option<UnixNanos>,
+    /// Limit orders only: never takes liquidity (expires instead, see the
+    /// exchange rules).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub post_only: bool,
     pub tif: TimeInForce,
     pub reduce_only: bool,
     /// Series the paper exchange matches against.
@@ -322,6 +501,9 @@ impl Order {
             qty: req.qty,
             limit_price: req.limit_price,
             stop_price: req.stop_price,
+            trailing: req.trailing.clone(),
+            expire_at: req.expire_at,
+            post_only: req.post_only,
             tif: req.tif,
             reduce_only: req.reduce_only,
             timeframe,
@@ -411,6 +593,9 @@ mod tests {
             qty: dec!(10),
             limit_price: None,
             stop_price: None,
+            trailing: None,
+            expire_at: None,
+            post_only: false,
             tif: TimeInForce::Gtc,
             reduce_only: false,
             timeframe: None,
@@ -503,5 +688,80 @@ mod tests {
             OrderStatus::parse("partially_filled"),
             Some(OrderStatus::PartiallyFilled)
         );
+    }
+
+    #[test]
+    fn new_order_types_validate() {
+        let trail = |offset, bps, lo| Trailing {
+            offset,
+            offset_type: if bps {
+                OffsetType::Bps
+            } else {
+                OffsetType::Price
+            },
+            activation_price: None,
+            limit_offset: lo,
+        };
+        let mut r = request(OrderType::TrailingStop);
+        assert_eq!(r.validate().unwrap_err().code(), "missing_trailing");
+        r.trailing = Some(trail(dec!(5), false, None));
+        assert_eq!(r.validate(), Ok(()));
+        r.trailing = Some(trail(dec!(10000), true, None));
+        let e = r.validate().unwrap_err();
+        assert_eq!(
+            (e.code(), e.field()),
+            ("invalid_trailing", Some("trailing.offset"))
+        );
+        r.trailing = Some(trail(dec!(5), false, Some(dec!(1))));
+        assert_eq!(
+            r.validate().unwrap_err().field(),
+            Some("trailing.limit_offset")
+        );
+        let mut r = request(OrderType::TrailingStopLimit);
+        r.trailing = Some(trail(dec!(50), true, None));
+        assert_eq!(
+            r.validate().unwrap_err().field(),
+            Some("trailing.limit_offset")
+        );
+        r.trailing = Some(trail(dec!(50), true, Some(dec!(10))));
+        assert_eq!(r.validate(), Ok(()));
+        let mut r = request(OrderType::Limit);
+        r.limit_price = Some(dec!(10));
+        r.trailing = Some(trail(dec!(5), false, None));
+        assert_eq!(r.validate().unwrap_err().code(), "unexpected_price");
+        // If-touched orders take their trigger in stop_price.
+        let mut r = request(OrderType::LimitIfTouched);
+        r.limit_price = Some(dec!(10));
+        assert_eq!(r.validate().unwrap_err().code(), "missing_stop_price");
+        r.stop_price = Some(dec!(11));
+        assert_eq!(r.validate(), Ok(()));
+        let mut r = request(OrderType::MarketIfTouched);
+        r.stop_price = Some(dec!(11));
+        assert_eq!(r.validate(), Ok(()));
+        // GTD takes expire_at, nothing else does.
+        let mut r = request(OrderType::Market);
+        r.tif = TimeInForce::Gtd;
+        assert_eq!(r.validate().unwrap_err().code(), "invalid_expire_at");
+        r.expire_at = Some(UnixNanos(5));
+        assert_eq!(r.validate(), Ok(()));
+        r.tif = TimeInForce::Gtc;
+        assert_eq!(r.validate().unwrap_err().field(), Some("expire_at"));
+        // Post-only: a limit that may rest.
+        let mut r = request(OrderType::Market);
+        r.post_only = true;
+        assert_eq!(r.validate().unwrap_err().code(), "invalid_post_only");
+        let mut r = request(OrderType::Limit);
+        r.limit_price = Some(dec!(10));
+        r.post_only = true;
+        assert_eq!(r.validate(), Ok(()));
+        r.tif = TimeInForce::Ioc;
+        assert_eq!(r.validate().unwrap_err().code(), "invalid_post_only");
+        // The JSON shape.
+        let r: OrderRequest = serde_json::from_str(
+            r#"{"client_order_id":"c","account":"a","symbol":"X","side":"sell","type":"trailing_stop","qty":"1","trailing":{"offset":"25","offset_type":"bps","activation_price":"110"},"tif":"GTD","expire_at":99}"#,
+        )
+        .unwrap();
+        assert_eq!(r.validate(), Ok(()));
+        assert_eq!(r.trailing.unwrap().activation_price, Some(dec!(110)));
     }
 }
