@@ -112,6 +112,8 @@ pub async fn order(args: OrderArgs) -> anyhow::Result<()> {
         strategy_id: None,
         after_ts: None,
         sizing: None,
+        bracket: None,
+        oco: Vec::new(),
     };
     let client = connect(&args.connection).await?;
     let order: Order = request(

@@ -202,6 +202,8 @@ async fn lead(
     for order in open {
         book.add(&order);
     }
+    // Links a crash left undone (a sibling filled, a parent ended).
+    book.cancel_orphans(ctx).await;
     book.catch_up_all(ctx).await;
 
     let mut renew = tokio::time::interval(tick);
@@ -231,6 +233,15 @@ async fn lead(
                     book.working.remove(&id);
                     book.behind.remove(&id);
                 }
+                Notice::Released(order) => {
+                    if book.canceled.contains(&order.id) {
+                        continue;
+                    }
+                    // It works from its release on: after its parent's last fill.
+                    book.working.insert(order.id.clone(), Working::new(&order));
+                    book.behind.insert(order.id.clone());
+                    book.catch_up(ctx, &order.id).await;
+                }
             },
             next = bars.next() => match next {
                 Some(Ok(message)) => {
@@ -250,6 +261,7 @@ async fn lead(
                 if !book.behind.is_empty() {
                     book.catch_up_all(ctx).await;
                 }
+                book.cancel_orphans(ctx).await;
             }
         }
     }
@@ -273,18 +285,40 @@ impl Book {
     /// Feeds one order the stored bars after where it stands, page by page,
     /// until it is done or the bars run out.
     async fn catch_up(&mut self, ctx: &Arc<Ctx>, id: &str) {
+        // An OCO group catches up together, bar by bar, so the leg that a
+        // stored bar fills first is the one that fills.
+        let group: Vec<String> = match self.working.get(id) {
+            Some(w) => std::iter::once(id.to_string())
+                .chain(
+                    w.order
+                        .oco
+                        .iter()
+                        .filter(|s| self.behind.contains(*s))
+                        .cloned(),
+                )
+                .collect(),
+            None => vec![id.to_string()],
+        };
         loop {
             let Some(w) = self.working.get(id) else {
-                self.behind.remove(id);
+                for g in &group {
+                    self.behind.remove(g);
+                }
                 return;
             };
+            let from = group
+                .iter()
+                .filter_map(|g| self.working.get(g))
+                .map(|w| w.last_ts)
+                .min()
+                .unwrap_or(w.last_ts);
             let page: Result<BarsResponse, _> = request(
                 &ctx.client,
                 subjects::md::BARS_GET,
                 &BarsRequest {
                     symbol: w.order.symbol.clone(),
                     timeframe: w.order.timeframe,
-                    from: Some(UnixNanos(w.last_ts.0 + 1)),
+                    from: Some(UnixNanos(from.0 + 1)),
                     to: None,
                     limit: Some(PAGE),
                 },
@@ -303,13 +337,15 @@ impl Book {
             };
             let more = page.next_from.is_some() && !page.bars.is_empty();
             for bar in &page.bars {
-                self.on_bar(ctx, bar, Some(id)).await;
+                self.on_bar(ctx, bar, Some(&group)).await;
                 if !self.working.contains_key(id) {
                     break;
                 }
             }
             if !more || !self.working.contains_key(id) {
-                self.behind.remove(id);
+                for g in &group {
+                    self.behind.remove(g);
+                }
                 return;
             }
         }
@@ -317,9 +353,9 @@ impl Book {
 
     /// Matches `bar` against the working orders it concerns (only `only` during
     /// a catch-up; orders still catching up are skipped on live bars).
-    async fn on_bar(&mut self, ctx: &Arc<Ctx>, bar: &Bar, only: Option<&str>) {
-        let ids: Vec<String> = match only {
-            Some(id) => vec![id.to_string()],
+    async fn on_bar(&mut self, ctx: &Arc<Ctx>, bar: &Bar, only: Option<&[String]>) {
+        let mut ids: Vec<String> = match only {
+            Some(ids) => ids.to_vec(),
             None => self
                 .working
                 .iter()
@@ -327,6 +363,21 @@ impl Book {
                 .map(|(id, _)| id.clone())
                 .collect(),
         };
+        // Stops before the others, then by id: when one bar reaches both
+        // legs of an OCO pair (a bracket's stop-loss and take-profit), the
+        // stop is taken to come first (conservative, and the same on every replay).
+        ids.sort_by_cached_key(|id| {
+            let stop = self.working.get(id).is_some_and(|w| {
+                matches!(
+                    w.order.order_type,
+                    trading::OrderType::Stop
+                        | trading::OrderType::StopLimit
+                        | trading::OrderType::TrailingStop
+                        | trading::OrderType::TrailingStopLimit
+                )
+            });
+            (!stop, id.clone())
+        });
         for id in ids {
             let price = match self.working.get(&id) {
                 Some(w) if needs_sizing(w) && w.wants(bar) => {
@@ -540,6 +591,23 @@ impl Book {
             .unwrap_or_else(bus::trace::TraceContext::root);
         let span = bus::trace_span!("execution", trace, service = subjects::execution::SERVICE,
             order_id = %id, correlation_id = %correlation_id);
+        let filled_any = events
+            .iter()
+            .any(|e| matches!(e, OrderEvent::OrderFilled { .. }));
+        let fully_filled = events.iter().any(
+            |e| matches!(e, OrderEvent::OrderFilled { fill } if fill.status == OrderStatus::Filled),
+        );
+        let oco = if filled_any {
+            order.oco.clone()
+        } else {
+            Vec::new()
+        };
+        let orphaned = if w.done && !fully_filled {
+            order.children.clone()
+        } else {
+            Vec::new()
+        };
+        let id_owned = order.id.clone();
         if w.done {
             self.working.remove(id);
             self.behind.remove(id);
@@ -557,6 +625,54 @@ impl Book {
             }
         })
         .await;
+        self.cancel_linked(ctx, &oco, &format!("oco: {id_owned} filled"))
+            .await;
+        self.cancel_linked(ctx, &orphaned, &format!("parent {id_owned} expired"))
+            .await;
+    }
+
+    /// Cancels the open ones of `ids` (the other legs of a filled OCO leg,
+    /// the children of a parent that ended unfilled).
+    async fn cancel_linked(&mut self, ctx: &Arc<Ctx>, ids: &[String], reason: &str) {
+        for id in ids {
+            let order = match self.working.get(id) {
+                Some(w) if !w.done => Some(w.order.clone()),
+                Some(_) => None,
+                None => ctx
+                    .oms
+                    .lock()
+                    .order(id)
+                    .filter(|o| o.status.is_open())
+                    .cloned(),
+            };
+            let Some(order) = order else {
+                continue;
+            };
+            if !self.working.contains_key(id) {
+                self.canceled.insert(id.clone());
+            }
+            self.working.remove(id);
+            self.behind.remove(id);
+            let event = OrderEvent::OrderCanceled {
+                order_id: order.id.clone(),
+                account: order.account.clone(),
+                reason: reason.to_string(),
+                ts: UnixNanos::now(),
+            };
+            tracing::info!(order_id = %order.id, reason, "linked order canceled");
+            if let Some(sequence) = publish_with_retry(ctx, &event, &order.correlation_id).await {
+                self.published = self.published.max(sequence);
+            }
+        }
+    }
+
+    /// Cancels what the OMS says its links have ended (see `Oms::orphans`).
+    async fn cancel_orphans(&mut self, ctx: &Arc<Ctx>) {
+        let orphans = ctx.oms.lock().orphans();
+        for (order, reason) in orphans {
+            self.cancel_linked(ctx, std::slice::from_ref(&order.id), &reason)
+                .await;
+        }
     }
 
     async fn cancel_order(
@@ -589,10 +705,18 @@ impl Book {
             reason: req.reason.clone(),
             ts: UnixNanos::now(),
         };
-        publish_with_retry(ctx, &event, &order.correlation_id)
+        let stored = publish_with_retry(ctx, &event, &order.correlation_id)
             .await
             .map(|sequence| ExchangeCancelResponse { sequence })
-            .ok_or_else(|| ServiceError::unavailable("ORDERS did not store the cancel"))
+            .ok_or_else(|| ServiceError::unavailable("ORDERS did not store the cancel"))?;
+        // Canceling a parent cancels its children (held or working).
+        self.cancel_linked(
+            ctx,
+            &order.children,
+            &format!("parent {} canceled", order.id),
+        )
+        .await;
+        Ok(stored)
     }
 }
 

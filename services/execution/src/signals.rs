@@ -193,6 +193,8 @@ async fn handle(ctx: &Arc<Ctx>, message: async_nats::jetstream::Message) {
             moment: paper.sizing_at,
             signal_price: Some(price),
         }),
+        bracket: None,
+        oco: Vec::new(),
     };
     match crate::submit::submit(ctx, req, &correlation_id).await {
         Ok(order) => {

@@ -187,6 +187,8 @@ async fn on_bar(ctx: &Ctx, bar: &Event<Bar>) {
             strategy_id: None,
             after_ts: Some(b.ts),
             sizing: None,
+            bracket: None,
+            oco: Vec::new(),
         };
         let client = ctx.client.clone();
         let options = RequestOptions {

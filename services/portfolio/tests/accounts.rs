@@ -528,6 +528,8 @@ async fn a_bar_through_the_stop_sends_one_closing_order_until_the_position_chang
             strategy_id: None,
             after_ts: Some(UnixNanos(t2)),
             sizing: None,
+            bracket: None,
+            oco: Vec::new(),
         }
     );
     // Still through the stop, but its closing order is pending: no second one.

@@ -251,6 +251,7 @@ impl Working {
     /// True when `bar` is one this order should look at.
     pub fn wants(&self, bar: &Bar) -> bool {
         !self.done
+            && !self.order.held
             && bar.symbol == self.order.symbol
             && bar.timeframe == self.order.timeframe
             && bar.ts > self.last_ts
@@ -595,6 +596,9 @@ impl Working {
         quote: &Quote,
         cfg: &ExchangeConfig,
     ) -> Result<Vec<Execution>, MoneyError> {
+        if self.order.held {
+            return Ok(Vec::new());
+        }
         if !self.done
             && quote.symbol == self.order.symbol
             && quote.ts > self.last_ts
@@ -774,6 +778,8 @@ mod tests {
             strategy_id: None,
             after_ts: None,
             sizing: None,
+            bracket: None,
+            oco: Vec::new(),
         };
         let mut o = Order::new(&req, Timeframe::DAY, UnixNanos(0), UnixNanos(0), "c");
         o.status = OrderStatus::Accepted;

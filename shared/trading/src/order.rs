@@ -213,7 +213,80 @@ pub struct OrderRequest {
     /// checks. See [`crate::sizing`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sizing: Option<crate::FillSizing>,
+    /// Take-profit and/or stop-loss children, released when this order has
+    /// filled completely (one child: OTO; both: a bracket, the two an OCO pair).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bracket: Option<Bracket>,
+    /// Orders that work together with this one, one-cancels-the-others: the
+    /// first fill of any cancels the rest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub oco: Vec<Leg>,
 }
+
+/// A bracket's children (client order ids `<client_order_id>-tp` / `-sl`, the
+/// other side, the entry's quantity, GTC).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bracket {
+    /// A limit at `limit_price`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub take_profit: Option<TakeProfit>,
+    /// `stop_price` → stop; with `limit_price` → stop-limit; `trailing` →
+    /// trailing stop (with `trailing.limit_offset`: trailing stop limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_loss: Option<StopLoss>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TakeProfit {
+    pub limit_price: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StopLoss {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_price: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_price: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trailing: Option<Trailing>,
+}
+
+/// Another order of an OCO group: the submitted order's symbol, account,
+/// timeframe and time in force; side and qty default to its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Leg {
+    pub client_order_id: String,
+    #[serde(rename = "type")]
+    pub order_type: OrderType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub side: Option<Side>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qty: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_price: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_price: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trailing: Option<Trailing>,
+}
+
+/// How an order is tied to others (on `ORDER_ACCEPTED`, so a replay of
+/// ORDERS rebuilds the same links).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Links {
+    pub parent_id: Option<String>,
+    pub children: Vec<String>,
+    pub oco: Vec<String>,
+    pub held: bool,
+}
+
+/// One order of a submit: its request and its links. The last one is the
+/// anchor (the submitted order itself), stored last.
+pub type Planned = (OrderRequest, Links);
 
 /// Why a request is not an order (answered as a bad request; nothing is written).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -245,6 +318,8 @@ pub enum OrderError {
     ExpireAt,
     #[error("post_only: only a limit order that may rest (GTC, DAY, GTD) can be post-only")]
     PostOnly,
+    #[error("{0}: {1}")]
+    Contingent(&'static str, String),
 }
 
 impl OrderError {
@@ -264,6 +339,7 @@ impl OrderError {
             OrderError::Trailing(..) => "invalid_trailing",
             OrderError::ExpireAt => "invalid_expire_at",
             OrderError::PostOnly => "invalid_post_only",
+            OrderError::Contingent(..) => "invalid_contingent",
         }
     }
 
@@ -282,6 +358,7 @@ impl OrderError {
             OrderError::Trailing(f, _) => Some(f),
             OrderError::ExpireAt => Some("expire_at"),
             OrderError::PostOnly => Some("post_only"),
+            OrderError::Contingent(f, _) => Some(f),
         }
     }
 }
@@ -410,6 +487,196 @@ impl OrderRequest {
             _ => Ok(()),
         }
     }
+
+    /// The orders this request makes, validated, with their links: bracket
+    /// children (held until this order has filled), OCO legs (held until
+    /// this order, stored last, is accepted), then this order.
+    pub fn plan(&self) -> Result<Vec<Planned>, OrderError> {
+        let bad = |f: &'static str, m: String| Err(OrderError::Contingent(f, m));
+        let mut anchor = self.clone();
+        anchor.bracket = None;
+        anchor.oco = Vec::new();
+        anchor.validate()?;
+        if self.bracket.is_none() && self.oco.is_empty() {
+            return Ok(vec![(anchor, Links::default())]);
+        }
+        if self.bracket.is_some() && !self.oco.is_empty() {
+            return bad(
+                "oco",
+                "an order is either a bracket entry or in an OCO group".into(),
+            );
+        }
+        if self.sizing.is_some() {
+            return bad("sizing", "a contingent order's quantity is fixed".into());
+        }
+        let id = order_id(&self.account, &self.client_order_id);
+        let mut out = Vec::new();
+        let leg = |cid: String, side, order_type, qty, limit_price, stop_price, trailing| {
+            let mut r = anchor.clone();
+            r.client_order_id = cid;
+            r.side = side;
+            r.order_type = order_type;
+            r.qty = qty;
+            r.limit_price = limit_price;
+            r.stop_price = stop_price;
+            r.trailing = trailing;
+            r.post_only = false;
+            r.reduce_only = false;
+            r
+        };
+        if let Some(b) = &self.bracket {
+            if self.client_order_id.len() > 61 {
+                return bad(
+                    "client_order_id",
+                    "a bracket entry's id is at most 61 characters (children add -tp / -sl)".into(),
+                );
+            }
+            let exit = match self.side {
+                Side::Buy => Side::Sell,
+                Side::Sell => Side::Buy,
+            };
+            let mut children = Vec::new();
+            if let Some(tp) = &b.take_profit {
+                let mut r = leg(
+                    format!("{}-tp", self.client_order_id),
+                    exit,
+                    OrderType::Limit,
+                    self.qty,
+                    Some(tp.limit_price),
+                    None,
+                    None,
+                );
+                r.tif = TimeInForce::Gtc;
+                r.expire_at = None;
+                children.push(("bracket.take_profit", r));
+            }
+            if let Some(sl) = &b.stop_loss {
+                let order_type = match (&sl.trailing, sl.stop_price, sl.limit_price) {
+                    (Some(t), None, None) if t.limit_offset.is_some() => {
+                        OrderType::TrailingStopLimit
+                    }
+                    (Some(_), None, None) => OrderType::TrailingStop,
+                    (None, Some(_), None) => OrderType::Stop,
+                    (None, Some(_), Some(_)) => OrderType::StopLimit,
+                    _ => {
+                        return bad(
+                            "bracket.stop_loss",
+                            "give stop_price (and limit_price), or trailing".into(),
+                        )
+                    }
+                };
+                let mut r = leg(
+                    format!("{}-sl", self.client_order_id),
+                    exit,
+                    order_type,
+                    self.qty,
+                    sl.limit_price,
+                    sl.stop_price,
+                    sl.trailing.clone(),
+                );
+                r.tif = TimeInForce::Gtc;
+                r.expire_at = None;
+                children.push(("bracket.stop_loss", r));
+            }
+            if children.is_empty() {
+                return bad("bracket", "needs a take_profit, a stop_loss or both".into());
+            }
+            // A buy's take-profit above its stop-loss (a sell's below).
+            if let (Some(tp), Some(sl)) = (
+                &b.take_profit,
+                b.stop_loss.as_ref().and_then(|s| s.stop_price),
+            ) {
+                let ordered = match self.side {
+                    Side::Buy => tp.limit_price > sl,
+                    Side::Sell => tp.limit_price < sl,
+                };
+                if !ordered {
+                    return bad("bracket", "the take-profit must be beyond the stop-loss on the side the entry profits".into());
+                }
+            }
+            let ids: Vec<String> = children
+                .iter()
+                .map(|(_, r)| order_id(&r.account, &r.client_order_id))
+                .collect();
+            for (i, (field, r)) in children.into_iter().enumerate() {
+                r.validate()
+                    .map_err(|e| OrderError::Contingent(field, e.to_string()))?;
+                let oco = ids
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, x)| x.clone())
+                    .collect();
+                out.push((
+                    r,
+                    Links {
+                        parent_id: Some(id.clone()),
+                        children: Vec::new(),
+                        oco,
+                        held: true,
+                    },
+                ));
+            }
+            out.push((
+                anchor,
+                Links {
+                    children: ids,
+                    ..Default::default()
+                },
+            ));
+            return Ok(out);
+        }
+        let mut ids = vec![id.clone()];
+        let mut legs = Vec::new();
+        for l in &self.oco {
+            let r = leg(
+                l.client_order_id.clone(),
+                l.side.unwrap_or(self.side),
+                l.order_type,
+                l.qty.unwrap_or(self.qty),
+                l.limit_price,
+                l.stop_price,
+                l.trailing.clone(),
+            );
+            r.validate().map_err(|e| {
+                OrderError::Contingent("oco", format!("{}: {e}", l.client_order_id))
+            })?;
+            let lid = order_id(&r.account, &r.client_order_id);
+            if ids.contains(&lid) {
+                return bad(
+                    "oco",
+                    format!("{} is used twice in the group", l.client_order_id),
+                );
+            }
+            ids.push(lid);
+            legs.push(r);
+        }
+        let others = |me: &str| {
+            ids.iter()
+                .filter(|x| x.as_str() != me)
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        for r in legs {
+            let me = order_id(&r.account, &r.client_order_id);
+            out.push((
+                r,
+                Links {
+                    oco: others(&me),
+                    held: true,
+                    ..Default::default()
+                },
+            ));
+        }
+        out.push((
+            anchor,
+            Links {
+                oco: others(&id),
+                ..Default::default()
+            },
+        ));
+        Ok(out)
+    }
 }
 
 /// The id of the order `(account, client_order_id)` names: the same pair is
@@ -480,6 +747,19 @@ pub struct Order {
     pub traceparent: Option<String>,
     /// ORDERS sequence of the last event applied to this order.
     pub sequence: u64,
+    /// OTO / bracket child: released when this order has filled completely.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Released by this order's complete fill; canceled with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<String>,
+    /// One-cancels-the-others: the first fill of any of these cancels the rest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub oco: Vec<String>,
+    /// Accepted but not working yet (a child before its parent's fill, an
+    /// OCO leg before its group's last acceptance).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held: bool,
 }
 
 impl Order {
@@ -523,7 +803,20 @@ impl Order {
             correlation_id: correlation_id.to_string(),
             traceparent: None,
             sequence: 0,
+            parent_id: None,
+            children: Vec::new(),
+            oco: Vec::new(),
+            held: false,
         }
+    }
+
+    /// Ties the order to the others of its submit.
+    pub fn with_links(mut self, links: Links) -> Order {
+        self.parent_id = links.parent_id;
+        self.children = links.children;
+        self.oco = links.oco;
+        self.held = links.held;
+        self
     }
 
     pub fn leaves_qty(&self) -> Decimal {
@@ -602,6 +895,8 @@ mod tests {
             strategy_id: None,
             after_ts: None,
             sizing: None,
+            bracket: None,
+            oco: Vec::new(),
         }
     }
 
