@@ -124,6 +124,7 @@ fn local(
             finalize_trades: false,
             sizing: Default::default(),
             sizing_at: Default::default(),
+            exits: None,
         },
     )
     .unwrap()
