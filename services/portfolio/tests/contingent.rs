@@ -321,3 +321,128 @@ async fn risk_rejects_a_whole_bracket_and_a_trailing_stop_fills_at_its_level() {
         (price, Some(bars[at].ts))
     );
 }
+
+/// Long at the close of bar `at`, with `exits`, nothing else.
+struct EnterOnce {
+    at: usize,
+    exits: model::Exits,
+    seen: usize,
+}
+
+impl strategy::Strategy for EnterOnce {
+    fn on_bar(&mut self, bar: &Bar) -> Option<model::Signal> {
+        let i = self.seen;
+        self.seen += 1;
+        (i == self.at).then(|| model::Signal {
+            symbol: bar.symbol.clone(),
+            timeframe: bar.timeframe,
+            ts: bar.ts,
+            direction: model::Direction::Long,
+            price: bar.close,
+            reason: "enter once".into(),
+            exits: Some(self.exits.clone()),
+        })
+    }
+    fn reset(&mut self) {
+        self.seen = 0;
+    }
+    fn warmup(&self) -> usize {
+        1
+    }
+}
+
+#[tokio::test]
+async fn the_engine_and_the_paper_exchange_exit_a_bracket_and_a_trailing_stop_alike() {
+    let env = Env::start().await;
+    let bars = goog();
+    let n = 400;
+    env.platform.import_goog(0..n).await;
+    let _execution = env.execution().await;
+    let _portfolio = env.portfolio().await;
+    env.open("1000000").await;
+
+    let cases = [
+        (
+            "e1",
+            20,
+            model::Exits {
+                take_profit: Some(dec!(0.04)),
+                stop_loss: Some(dec!(0.04)),
+                trailing_stop: None,
+            },
+        ),
+        (
+            "e2",
+            150,
+            model::Exits {
+                take_profit: None,
+                stop_loss: None,
+                trailing_stop: Some(dec!(0.03)),
+            },
+        ),
+    ];
+    for (coid, at, exits) in cases {
+        let mut s = EnterOnce {
+            at,
+            exits: exits.clone(),
+            seen: 0,
+        };
+        let report = backtest::run(
+            &bars[..n],
+            &mut s,
+            &backtest::BacktestConfig::new(dec!(100000), Decimal::ZERO),
+        )
+        .unwrap();
+        let trade = &report.trades[0];
+        assert_eq!(trade.entry_bar, at + 1);
+
+        // The same entry and exits as a bracket on the paper exchange.
+        let entry = bars[at + 1].open;
+        let mut bracket = serde_json::Map::new();
+        if let Some(tp) = exits.take_profit {
+            bracket.insert(
+                "take_profit".into(),
+                json!({"limit_price": entry * (Decimal::ONE + tp)}),
+            );
+        }
+        if let Some(sl) = exits.stop_loss {
+            bracket.insert(
+                "stop_loss".into(),
+                json!({"stop_price": entry * (Decimal::ONE - sl)}),
+            );
+        }
+        if let Some(t) = exits.trailing_stop {
+            bracket.insert(
+                "stop_loss".into(),
+                json!({"trailing": {"offset": t * dec!(10000), "offset_type": "bps"}}),
+            );
+        }
+        env.submit(
+            json!({"client_order_id": coid, "account": "acc", "symbol": "GOOG",
+            "side": "buy", "type": "market", "qty": trade.size.to_string(), "after_ts": bars[at].ts,
+            "bracket": bracket}),
+        )
+        .await;
+        let e = env.wait_done(coid).await;
+        assert_eq!(
+            (e.avg_fill_price, e.last_fill_bar_ts),
+            (trade.entry_price, Some(bars[trade.entry_bar].ts))
+        );
+        let legs = [format!("{coid}-tp"), format!("{coid}-sl")];
+        let mut exit = None;
+        for leg in &legs {
+            if let Some(o) = env.get(leg).await {
+                let o = env.wait_done(&o.client_order_id).await;
+                if o.status == OrderStatus::Filled {
+                    exit = Some(o);
+                }
+            }
+        }
+        let exit = exit.expect("one leg filled");
+        assert_eq!(
+            (exit.avg_fill_price, exit.last_fill_bar_ts),
+            (trade.exit_price, Some(bars[trade.exit_bar].ts)),
+            "{coid}: the engine's exit is the paper exchange's"
+        );
+    }
+}
