@@ -143,6 +143,9 @@ struct Book {
     behind: HashSet<String>,
     /// Orders canceled here before their acceptance notice arrived.
     canceled: HashSet<String>,
+    /// Linked orders this exchange ended (filled, expired, canceled as a
+    /// leg): a late release notice does not bring them back.
+    finished: HashSet<String>,
     /// ORDERS sequence of the last event this exchange stored: an order
     /// sized at its fill waits until the OMS has applied it.
     published: u64,
@@ -190,6 +193,7 @@ async fn lead(
         working: HashMap::new(),
         behind: HashSet::new(),
         canceled: HashSet::new(),
+        finished: HashSet::new(),
         published: 0,
     };
     // Whatever was accepted before now; notices after this may repeat some.
@@ -234,13 +238,29 @@ async fn lead(
                     book.behind.remove(&id);
                 }
                 Notice::Released(order) => {
-                    if book.canceled.contains(&order.id) {
-                        continue;
+                    // It works from its release on (after its parent's last
+                    // fill), with its OCO siblings released by the same event:
+                    // the group catches up on stored bars together.
+                    let mut first = None;
+                    for id in std::iter::once(&order.id).chain(order.oco.iter()) {
+                        if book.canceled.contains(id)
+                            || book.finished.contains(id)
+                            || book.working.get(id).is_some_and(|w| !w.order.held)
+                        {
+                            continue;
+                        }
+                        let current = ctx.oms.lock().order(id).cloned();
+                        let Some(current) = current.filter(|o| o.status.is_open() && !o.held)
+                        else {
+                            continue;
+                        };
+                        book.working.insert(id.clone(), Working::new(&current));
+                        book.behind.insert(id.clone());
+                        first.get_or_insert_with(|| id.clone());
                     }
-                    // It works from its release on: after its parent's last fill.
-                    book.working.insert(order.id.clone(), Working::new(&order));
-                    book.behind.insert(order.id.clone());
-                    book.catch_up(ctx, &order.id).await;
+                    if let Some(id) = first {
+                        book.catch_up(ctx, &id).await;
+                    }
                 }
             },
             next = bars.next() => match next {
@@ -608,9 +628,13 @@ impl Book {
             Vec::new()
         };
         let id_owned = order.id.clone();
+        let linked = order.parent_id.is_some() || !order.oco.is_empty();
         if w.done {
             self.working.remove(id);
             self.behind.remove(id);
+            if linked {
+                self.finished.insert(id_owned.clone());
+            }
         }
         let published = &mut self.published;
         bus::trace::in_span(trace, span, async {
@@ -651,6 +675,7 @@ impl Book {
             if !self.working.contains_key(id) {
                 self.canceled.insert(id.clone());
             }
+            self.finished.insert(id.clone());
             self.working.remove(id);
             self.behind.remove(id);
             let event = OrderEvent::OrderCanceled {
@@ -716,7 +741,10 @@ impl Book {
             &format!("parent {} canceled", order.id),
         )
         .await;
-        Ok(stored)
+        // Answered once the children's cancels are applied too.
+        Ok(ExchangeCancelResponse {
+            sequence: stored.sequence.max(self.published),
+        })
     }
 }
 

@@ -287,6 +287,40 @@ async fn risk_rejects_a_whole_bracket_and_a_trailing_stop_fills_at_its_level() {
     assert_eq!(e.service_error().unwrap().code, 400);
     assert!(env.get("bad").await.is_none());
 
+    // A bracket whose first bar reaches both exits: the stop-loss is taken
+    // first and the take-profit canceled, on stored bars (catch-up) as live.
+    let j = (40..110)
+        .find(|&j| {
+            bars[j].high > bars[j - 1].open + dec!(1) && bars[j].low < bars[j - 1].open - dec!(1)
+        })
+        .expect("a wide bar");
+    let entry = bars[j - 1].open;
+    let _: serde_json::Value = env
+        .call("risk.limits.set", json!({"account": "acc", "limits": {}}))
+        .await
+        .unwrap();
+    env.submit(json!({"client_order_id": "w1", "account": "acc", "symbol": "GOOG",
+        "side": "buy", "type": "market", "qty": "1", "after_ts": bars[j - 2].ts,
+        "bracket": {"take_profit": {"limit_price": entry + dec!(0.5)}, "stop_loss": {"stop_price": entry - dec!(0.5)}}}))
+        .await;
+    let sl = env.wait_done("w1-sl").await;
+    assert_eq!(sl.status, OrderStatus::Filled);
+    assert_eq!(sl.last_fill_bar_ts, Some(bars[j].ts));
+    let stop = entry - dec!(0.5);
+    assert_eq!(
+        sl.avg_fill_price,
+        if bars[j].open <= stop {
+            bars[j].open
+        } else {
+            stop
+        }
+    );
+    let tp = env.wait_done("w1-tp").await;
+    assert_eq!(
+        (tp.status, tp.reason.as_deref()),
+        (OrderStatus::Canceled, Some("oco: acc.w1-sl filled"))
+    );
+
     // A trailing sell stop, 3 % below the best price, on the bars after bars[30].
     let o = env
         .submit(
