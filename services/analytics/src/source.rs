@@ -193,6 +193,7 @@ async fn sweep_run(ctx: &Ctx, job_id: &str, index: u32) -> Result<RunRequest, Se
         finalize_trades: job.request.finalize_trades,
         sizing: Default::default(),
         sizing_at: Default::default(),
+        exits: None,
         include_equity: true,
     })
 }
