@@ -99,6 +99,7 @@ pub fn backtest(args: BacktestArgs) -> anyhow::Result<()> {
             finalize_trades: args.finalize,
             sizing: Default::default(),
             sizing_at: Default::default(),
+            exits: None,
         },
     )?;
     if let Some(path) = &args.html {

@@ -103,12 +103,17 @@ pub async fn order(args: OrderArgs) -> anyhow::Result<()> {
         qty: args.qty,
         limit_price: args.limit_price,
         stop_price: args.stop_price,
+        trailing: None,
+        expire_at: None,
+        post_only: false,
         tif,
         reduce_only: false,
         timeframe: None,
         strategy_id: None,
         after_ts: None,
         sizing: None,
+        bracket: None,
+        oco: Vec::new(),
     };
     let client = connect(&args.connection).await?;
     let order: Order = request(

@@ -52,7 +52,7 @@ pub async fn sourced(
             Ok(Sourced {
                 report,
                 prices,
-                run: Some(run),
+                run: Some(*run),
             })
         }
         Basis::Account {
@@ -112,7 +112,7 @@ async fn prices(ctx: &Ctx, rc: &RequestContext, run: &RunRequest) -> Vec<Price> 
 
 /// What a report is computed from: a backtest to run, or an account's history.
 enum Basis<'a> {
-    Run(RunRequest),
+    Run(Box<RunRequest>),
     Account {
         account: &'a str,
         benchmark: Option<&'a model::Symbol>,
@@ -123,11 +123,13 @@ enum Basis<'a> {
 
 async fn basis<'a>(ctx: &Ctx, source: &'a Source) -> Result<Basis<'a>, ServiceError> {
     Ok(match source {
-        Source::Backtest(req) => Basis::Run(RunRequest {
+        Source::Backtest(req) => Basis::Run(Box::new(RunRequest {
             include_equity: true,
             ..(**req).clone()
-        }),
-        Source::SweepResult { job_id, index } => Basis::Run(sweep_run(ctx, job_id, *index).await?),
+        })),
+        Source::SweepResult { job_id, index } => {
+            Basis::Run(Box::new(sweep_run(ctx, job_id, *index).await?))
+        }
         Source::Account {
             account,
             benchmark,
@@ -193,6 +195,7 @@ async fn sweep_run(ctx: &Ctx, job_id: &str, index: u32) -> Result<RunRequest, Se
         finalize_trades: job.request.finalize_trades,
         sizing: Default::default(),
         sizing_at: Default::default(),
+        exits: None,
         include_equity: true,
     })
 }

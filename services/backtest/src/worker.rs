@@ -153,6 +153,7 @@ async fn process(ctx: &Ctx, message: async_nats::jetstream::Message, cache: &Bar
                 finalize_trades: request.finalize_trades,
                 sizing: Default::default(),
                 sizing_at: Default::default(),
+                exits: None,
             },
         )
         .map_err(|e| e.to_string())

@@ -124,6 +124,7 @@ fn local(
             finalize_trades: false,
             sizing: Default::default(),
             sizing_at: Default::default(),
+            exits: None,
         },
     )
     .unwrap()
@@ -212,6 +213,50 @@ async fn run_over_stored_and_inline_bars_is_the_engine() {
         .await
         .unwrap_err();
     assert_eq!(e.code, 400, "{}", e.message);
+
+    // Exits for every entry, through the service as in the engine.
+    let exits =
+        serde_json::json!({"stop_loss": "0.05", "trailing_stop": "0.08", "take_profit": "0.2"});
+    let with_exits: BacktestReport = env
+        .call(
+            "backtest.run",
+            serde_json::json!({
+                "strategy": {"kind": "sma_cross", "params": {"fast": 10, "slow": 20}},
+                "data": {"symbol": "GOOG"}, "cash": 10000, "commission": "0.002",
+                "exits": exits, "include_equity": false
+            }),
+        )
+        .await
+        .unwrap();
+    let mut s = strategy::build(
+        "sma_cross",
+        &params,
+        Symbol::new("GOOG").unwrap(),
+        Timeframe::DAY,
+    )
+    .unwrap();
+    let config = backtest::BacktestConfig {
+        exits: Some(serde_json::from_value(exits).unwrap()),
+        ..backtest::BacktestConfig::new(Decimal::from(10_000), Decimal::new(2, 3))
+    };
+    let want = backtest::run(&testkit::paths::goog_bars(), s.as_mut(), &config).unwrap();
+    same(&with_exits.trades, &want.trades);
+    assert_ne!(
+        with_exits.trades, report.trades,
+        "the exits close trades early"
+    );
+    let e = env
+        .call::<BacktestReport>(
+            "backtest.run",
+            serde_json::json!({
+                "strategy": {"kind": "sma_cross"}, "data": {"symbol": "GOOG"},
+                "exits": {"stop_loss": "2"}
+            }),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, 400, "{}", e.message);
+    assert!(e.message.starts_with("exits: stop_loss"), "{}", e.message);
 }
 
 #[tokio::test]

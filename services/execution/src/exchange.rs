@@ -143,6 +143,9 @@ struct Book {
     behind: HashSet<String>,
     /// Orders canceled here before their acceptance notice arrived.
     canceled: HashSet<String>,
+    /// Linked orders this exchange ended (filled, expired, canceled as a
+    /// leg): a late release notice does not bring them back.
+    finished: HashSet<String>,
     /// ORDERS sequence of the last event this exchange stored: an order
     /// sized at its fill waits until the OMS has applied it.
     published: u64,
@@ -190,6 +193,7 @@ async fn lead(
         working: HashMap::new(),
         behind: HashSet::new(),
         canceled: HashSet::new(),
+        finished: HashSet::new(),
         published: 0,
     };
     // Whatever was accepted before now; notices after this may repeat some.
@@ -202,6 +206,8 @@ async fn lead(
     for order in open {
         book.add(&order);
     }
+    // Links a crash left undone (a sibling filled, a parent ended).
+    book.cancel_orphans(ctx).await;
     book.catch_up_all(ctx).await;
 
     let mut renew = tokio::time::interval(tick);
@@ -231,6 +237,31 @@ async fn lead(
                     book.working.remove(&id);
                     book.behind.remove(&id);
                 }
+                Notice::Released(order) => {
+                    // It works from its release on (after its parent's last
+                    // fill), with its OCO siblings released by the same event:
+                    // the group catches up on stored bars together.
+                    let mut first = None;
+                    for id in std::iter::once(&order.id).chain(order.oco.iter()) {
+                        if book.canceled.contains(id)
+                            || book.finished.contains(id)
+                            || book.working.get(id).is_some_and(|w| !w.order.held)
+                        {
+                            continue;
+                        }
+                        let current = ctx.oms.lock().order(id).cloned();
+                        let Some(current) = current.filter(|o| o.status.is_open() && !o.held)
+                        else {
+                            continue;
+                        };
+                        book.working.insert(id.clone(), Working::new(&current));
+                        book.behind.insert(id.clone());
+                        first.get_or_insert_with(|| id.clone());
+                    }
+                    if let Some(id) = first {
+                        book.catch_up(ctx, &id).await;
+                    }
+                }
             },
             next = bars.next() => match next {
                 Some(Ok(message)) => {
@@ -250,6 +281,7 @@ async fn lead(
                 if !book.behind.is_empty() {
                     book.catch_up_all(ctx).await;
                 }
+                book.cancel_orphans(ctx).await;
             }
         }
     }
@@ -273,18 +305,40 @@ impl Book {
     /// Feeds one order the stored bars after where it stands, page by page,
     /// until it is done or the bars run out.
     async fn catch_up(&mut self, ctx: &Arc<Ctx>, id: &str) {
+        // An OCO group catches up together, bar by bar, so the leg that a
+        // stored bar fills first is the one that fills.
+        let group: Vec<String> = match self.working.get(id) {
+            Some(w) => std::iter::once(id.to_string())
+                .chain(
+                    w.order
+                        .oco
+                        .iter()
+                        .filter(|s| self.behind.contains(*s))
+                        .cloned(),
+                )
+                .collect(),
+            None => vec![id.to_string()],
+        };
         loop {
             let Some(w) = self.working.get(id) else {
-                self.behind.remove(id);
+                for g in &group {
+                    self.behind.remove(g);
+                }
                 return;
             };
+            let from = group
+                .iter()
+                .filter_map(|g| self.working.get(g))
+                .map(|w| w.last_ts)
+                .min()
+                .unwrap_or(w.last_ts);
             let page: Result<BarsResponse, _> = request(
                 &ctx.client,
                 subjects::md::BARS_GET,
                 &BarsRequest {
                     symbol: w.order.symbol.clone(),
                     timeframe: w.order.timeframe,
-                    from: Some(UnixNanos(w.last_ts.0 + 1)),
+                    from: Some(UnixNanos(from.0 + 1)),
                     to: None,
                     limit: Some(PAGE),
                 },
@@ -303,13 +357,15 @@ impl Book {
             };
             let more = page.next_from.is_some() && !page.bars.is_empty();
             for bar in &page.bars {
-                self.on_bar(ctx, bar, Some(id)).await;
+                self.on_bar(ctx, bar, Some(&group)).await;
                 if !self.working.contains_key(id) {
                     break;
                 }
             }
             if !more || !self.working.contains_key(id) {
-                self.behind.remove(id);
+                for g in &group {
+                    self.behind.remove(g);
+                }
                 return;
             }
         }
@@ -317,9 +373,9 @@ impl Book {
 
     /// Matches `bar` against the working orders it concerns (only `only` during
     /// a catch-up; orders still catching up are skipped on live bars).
-    async fn on_bar(&mut self, ctx: &Arc<Ctx>, bar: &Bar, only: Option<&str>) {
-        let ids: Vec<String> = match only {
-            Some(id) => vec![id.to_string()],
+    async fn on_bar(&mut self, ctx: &Arc<Ctx>, bar: &Bar, only: Option<&[String]>) {
+        let mut ids: Vec<String> = match only {
+            Some(ids) => ids.to_vec(),
             None => self
                 .working
                 .iter()
@@ -327,6 +383,21 @@ impl Book {
                 .map(|(id, _)| id.clone())
                 .collect(),
         };
+        // Stops before the others, then by id: when one bar reaches both
+        // legs of an OCO pair (a bracket's stop-loss and take-profit), the
+        // stop is taken to come first (conservative, and the same on every replay).
+        ids.sort_by_cached_key(|id| {
+            let stop = self.working.get(id).is_some_and(|w| {
+                matches!(
+                    w.order.order_type,
+                    trading::OrderType::Stop
+                        | trading::OrderType::StopLimit
+                        | trading::OrderType::TrailingStop
+                        | trading::OrderType::TrailingStopLimit
+                )
+            });
+            (!stop, id.clone())
+        });
         for id in ids {
             let price = match self.working.get(&id) {
                 Some(w) if needs_sizing(w) && w.wants(bar) => {
@@ -540,9 +611,30 @@ impl Book {
             .unwrap_or_else(bus::trace::TraceContext::root);
         let span = bus::trace_span!("execution", trace, service = subjects::execution::SERVICE,
             order_id = %id, correlation_id = %correlation_id);
+        let filled_any = events
+            .iter()
+            .any(|e| matches!(e, OrderEvent::OrderFilled { .. }));
+        let fully_filled = events.iter().any(
+            |e| matches!(e, OrderEvent::OrderFilled { fill } if fill.status == OrderStatus::Filled),
+        );
+        let oco = if filled_any {
+            order.oco.clone()
+        } else {
+            Vec::new()
+        };
+        let orphaned = if w.done && !fully_filled {
+            order.children.clone()
+        } else {
+            Vec::new()
+        };
+        let id_owned = order.id.clone();
+        let linked = order.parent_id.is_some() || !order.oco.is_empty();
         if w.done {
             self.working.remove(id);
             self.behind.remove(id);
+            if linked {
+                self.finished.insert(id_owned.clone());
+            }
         }
         let published = &mut self.published;
         bus::trace::in_span(trace, span, async {
@@ -557,6 +649,55 @@ impl Book {
             }
         })
         .await;
+        self.cancel_linked(ctx, &oco, &format!("oco: {id_owned} filled"))
+            .await;
+        self.cancel_linked(ctx, &orphaned, &format!("parent {id_owned} expired"))
+            .await;
+    }
+
+    /// Cancels the open ones of `ids` (the other legs of a filled OCO leg,
+    /// the children of a parent that ended unfilled).
+    async fn cancel_linked(&mut self, ctx: &Arc<Ctx>, ids: &[String], reason: &str) {
+        for id in ids {
+            let order = match self.working.get(id) {
+                Some(w) if !w.done => Some(w.order.clone()),
+                Some(_) => None,
+                None => ctx
+                    .oms
+                    .lock()
+                    .order(id)
+                    .filter(|o| o.status.is_open())
+                    .cloned(),
+            };
+            let Some(order) = order else {
+                continue;
+            };
+            if !self.working.contains_key(id) {
+                self.canceled.insert(id.clone());
+            }
+            self.finished.insert(id.clone());
+            self.working.remove(id);
+            self.behind.remove(id);
+            let event = OrderEvent::OrderCanceled {
+                order_id: order.id.clone(),
+                account: order.account.clone(),
+                reason: reason.to_string(),
+                ts: UnixNanos::now(),
+            };
+            tracing::info!(order_id = %order.id, reason, "linked order canceled");
+            if let Some(sequence) = publish_with_retry(ctx, &event, &order.correlation_id).await {
+                self.published = self.published.max(sequence);
+            }
+        }
+    }
+
+    /// Cancels what the OMS says its links have ended (see `Oms::orphans`).
+    async fn cancel_orphans(&mut self, ctx: &Arc<Ctx>) {
+        let orphans = ctx.oms.lock().orphans();
+        for (order, reason) in orphans {
+            self.cancel_linked(ctx, std::slice::from_ref(&order.id), &reason)
+                .await;
+        }
     }
 
     async fn cancel_order(
@@ -589,10 +730,21 @@ impl Book {
             reason: req.reason.clone(),
             ts: UnixNanos::now(),
         };
-        publish_with_retry(ctx, &event, &order.correlation_id)
+        let stored = publish_with_retry(ctx, &event, &order.correlation_id)
             .await
             .map(|sequence| ExchangeCancelResponse { sequence })
-            .ok_or_else(|| ServiceError::unavailable("ORDERS did not store the cancel"))
+            .ok_or_else(|| ServiceError::unavailable("ORDERS did not store the cancel"))?;
+        // Canceling a parent cancels its children (held or working).
+        self.cancel_linked(
+            ctx,
+            &order.children,
+            &format!("parent {} canceled", order.id),
+        )
+        .await;
+        // Answered once the children's cancels are applied too.
+        Ok(ExchangeCancelResponse {
+            sequence: stored.sequence.max(self.published),
+        })
     }
 }
 

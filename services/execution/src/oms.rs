@@ -18,6 +18,8 @@ pub enum Notice {
     Accepted(Box<Order>),
     /// An order stopped working (filled, canceled, expired).
     Closed(String),
+    /// A held order starts working (its parent filled, or its OCO group is complete).
+    Released(Box<Order>),
 }
 
 #[derive(Default)]
@@ -66,7 +68,15 @@ impl Oms {
                 if order.status.is_open() {
                     self.notify(Notice::Accepted(Box::new(order.clone())));
                 }
+                let release = order.status.is_open() && !order.held;
+                let group = order.oco.clone();
                 self.orders.insert(order.id.clone(), order);
+                if release {
+                    // The group's last acceptance releases its held OCO legs.
+                    for id in group {
+                        self.release(&id, None, false);
+                    }
+                }
             }
             OrderEvent::OrderCanceled {
                 order_id, reason, ..
@@ -112,15 +122,71 @@ impl Oms {
                 }
                 if let Some(order) = order {
                     let closed = !order.status.is_open();
+                    let children = if order.status == OrderStatus::Filled {
+                        order.children.clone()
+                    } else {
+                        Vec::new()
+                    };
                     self.orders.insert(order.id.clone(), order);
                     if closed {
                         self.notify(Notice::Closed(fill.order_id.clone()));
+                    }
+                    // A parent filled completely releases its children, to
+                    // work on the bars after its last fill.
+                    for id in children {
+                        self.release(&id, Some(fill.market_ts), true);
                     }
                 }
             }
             OrderEvent::ProtectionSet(_) => {}
         }
         Ok(())
+    }
+
+    /// A held order starts working (`child`: released by its parent's fill,
+    /// after `after`; else an OCO leg, released by its group's acceptance).
+    fn release(&mut self, id: &str, after: Option<model::UnixNanos>, child: bool) {
+        let Some(o) = self.orders.get_mut(id) else {
+            return;
+        };
+        if !o.held || !o.status.is_open() || o.parent_id.is_some() != child {
+            return;
+        }
+        o.held = false;
+        if let Some(ts) = after {
+            o.after_ts = o.after_ts.max(ts);
+        }
+        let o = o.clone();
+        self.notify(Notice::Released(Box::new(o)));
+    }
+
+    /// Open orders that must be canceled because of others: a child whose
+    /// parent ended without filling completely, an OCO leg whose sibling has
+    /// filled. The exchange cancels them as it decides those events, and
+    /// again from this list when it starts (a crash in between).
+    pub fn orphans(&self) -> Vec<(Order, String)> {
+        let mut out = Vec::new();
+        for o in self.orders.values().filter(|o| o.status.is_open()) {
+            if let Some(p) = o.parent_id.as_ref().and_then(|p| self.orders.get(p)) {
+                if !p.status.is_open() && p.status != OrderStatus::Filled {
+                    out.push((
+                        o.clone(),
+                        format!("parent {} {:?}", p.id, p.status).to_lowercase(),
+                    ));
+                    continue;
+                }
+            }
+            if let Some(s) = o
+                .oco
+                .iter()
+                .filter_map(|id| self.orders.get(id))
+                .find(|s| s.fills > 0)
+            {
+                out.push((o.clone(), format!("oco: {} filled", s.id)));
+            }
+        }
+        out.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        out
     }
 
     pub fn order(&self, order_id: &str) -> Option<&Order> {
@@ -179,7 +245,13 @@ impl Oms {
                 .into_iter()
                 .flatten()
                 .filter_map(|id| self.orders.get(id))
-                .filter(|o| &o.symbol == symbol && o.status.is_open())
+                .filter(|o| &o.symbol == symbol && o.status.is_open() && !o.held)
+                // Of an OCO group only one leg can fill: count the first.
+                .filter(|o| {
+                    !o.oco.iter().any(|s| {
+                        s < &o.id && self.orders.get(s).is_some_and(|s| s.status.is_open())
+                    })
+                })
                 .map(|o| match o.side {
                     Side::Buy => o.leaves_qty(),
                     Side::Sell => -o.leaves_qty(),
@@ -288,12 +360,17 @@ mod tests {
             qty: dec!(10),
             limit_price: None,
             stop_price: None,
+            trailing: None,
+            expire_at: None,
+            post_only: false,
             tif: TimeInForce::Gtc,
             reduce_only: false,
             timeframe: None,
             strategy_id: None,
             after_ts: None,
             sizing: None,
+            bracket: None,
+            oco: Vec::new(),
         };
         let mut order = Order::new(&req, Timeframe::DAY, UnixNanos(0), UnixNanos(0), "c");
         order.status = OrderStatus::Accepted;

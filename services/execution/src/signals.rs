@@ -179,6 +179,9 @@ async fn handle(ctx: &Arc<Ctx>, message: async_nats::jetstream::Message) {
         qty,
         limit_price: None,
         stop_price: None,
+        trailing: None,
+        expire_at: None,
+        post_only: false,
         tif: TimeInForce::Gtc,
         reduce_only: false,
         timeframe: Some(signal.signal.timeframe),
@@ -190,6 +193,8 @@ async fn handle(ctx: &Arc<Ctx>, message: async_nats::jetstream::Message) {
             moment: paper.sizing_at,
             signal_price: Some(price),
         }),
+        bracket: None,
+        oco: Vec::new(),
     };
     match crate::submit::submit(ctx, req, &correlation_id).await {
         Ok(order) => {

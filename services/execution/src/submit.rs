@@ -99,7 +99,7 @@ pub async fn submit(
     req: OrderRequest,
     correlation_id: &str,
 ) -> Result<Order, ServiceError> {
-    req.validate().map_err(|e| {
+    let plan = req.plan().map_err(|e| {
         ServiceError::bad_request(e.to_string())
             .with_details(serde_json::json!({"code": e.code(), "field": e.field()}))
     })?;
@@ -113,7 +113,7 @@ pub async fn submit(
         .clone();
     let result = {
         let _one_at_a_time = lock.lock().await;
-        decide(ctx, &req, &order_id, correlation_id).await
+        decide(ctx, &req, &plan, &order_id, correlation_id).await
     };
     {
         let mut map = ctx.submitting.lock();
@@ -127,6 +127,7 @@ pub async fn submit(
 async fn decide(
     ctx: &Arc<Ctx>,
     req: &OrderRequest,
+    plan: &[trading::order::Planned],
     order_id: &str,
     correlation_id: &str,
 ) -> Result<Order, ServiceError> {
@@ -149,79 +150,58 @@ async fn decide(
         }
     }
     let market = market_ref(ctx, &req.symbol, req.timeframe).await?;
-    let signal_price = req.sizing.as_ref().and_then(|s| s.signal_price);
-    let risk_price = match req.order_type {
-        OrderType::Market => signal_price.unwrap_or(market.last_price),
-        OrderType::Limit | OrderType::StopLimit => req.limit_price.unwrap_or(market.last_price),
-        OrderType::Stop => req.stop_price.unwrap_or(market.last_price),
-    };
-    // The request's own prices are bounded already; a market price beyond the
-    // bounds (an absurd bar or quote) cannot price an order.
-    if let Err(e) = trading::money::check_price("last_price", risk_price) {
-        return Err(ServiceError::unprocessable(format!(
-            "no usable reference price for {}: {e}",
-            req.symbol
-        ))
-        .with_details(serde_json::json!({"code": e.code(), "field": e.field})));
+    let mut check = check_risk(ctx, req, &market, correlation_id).await?;
+    // An OCO group is checked leg by leg (any of them may fill); a bracket's
+    // children only close what its entry opens, so the entry's check is the
+    // bracket's. Any refusal rejects the whole group.
+    for (leg, links) in &plan[..plan.len() - 1] {
+        if !check.accepted || links.parent_id.is_some() {
+            continue;
+        }
+        let leg_check = check_risk(ctx, leg, &market, correlation_id).await?;
+        if !leg_check.accepted {
+            check = leg_check;
+        }
     }
-    let check: CheckResponse = request(
-        &ctx.client,
-        subjects::risk::CHECK,
-        &CheckRequest {
-            account: req.account.clone(),
-            symbol: req.symbol.clone(),
-            side: req.side,
-            qty: req.qty,
-            price: Some(risk_price),
-            reduce_only: req.reduce_only,
-            client_order_id: Some(req.client_order_id.clone()),
-            commission_pct: ctx.config.exchange.commission_pct,
-            commission_fixed: ctx.config.exchange.commission_fixed,
-            orders_sequence: Some(ctx.applied.sequence()),
-        },
-        RequestOptions {
-            timeout: ctx.config.request_timeout,
-            correlation_id: Some(correlation_id.to_string()),
-        },
-    )
-    .await
-    .map_err(|e| match e {
-        RequestError::Service(s) => s,
-        other => ServiceError::unavailable(format!("risk: {other}")),
-    })?;
 
     let after_ts = req.after_ts.unwrap_or(market.last_bar_ts);
-    let mut order = Order::new(
-        req,
-        market.timeframe,
-        after_ts,
-        UnixNanos::now(),
-        correlation_id,
-    );
-    order.traceparent = bus::trace::current().map(|t| t.traceparent());
-    let event = if check.accepted {
-        order.status = OrderStatus::Accepted;
-        OrderEvent::OrderAccepted { order }
-    } else {
-        order.status = OrderStatus::Rejected;
-        order.reason = check.violations.first().map(|v| v.message.clone());
-        order.violations = check.violations.clone();
-        OrderEvent::OrderRejected {
-            order,
-            violations: check.violations,
+    let now = UnixNanos::now();
+    // Linked orders first, the submitted one last: a child or leg is stored
+    // (held) before anything that could release or cancel it.
+    let mut last = None;
+    for (leg, links) in plan {
+        let mut order = Order::new(leg, market.timeframe, after_ts, now, correlation_id)
+            .with_links(links.clone());
+        order.traceparent = bus::trace::current().map(|t| t.traceparent());
+        let event = if check.accepted {
+            order.status = OrderStatus::Accepted;
+            OrderEvent::OrderAccepted { order }
+        } else {
+            order.held = false;
+            order.status = OrderStatus::Rejected;
+            order.reason = check.violations.first().map(|v| v.message.clone());
+            order.violations = check.violations.clone();
+            OrderEvent::OrderRejected {
+                order,
+                violations: check.violations.clone(),
+            }
+        };
+        let stored = events::publish_order_event(
+            &ctx.js,
+            &event,
+            correlation_id,
+            subjects::execution::SERVICE,
+        )
+        .await
+        .map_err(|e| ServiceError::unavailable(format!("ORDERS: {e}")))?;
+        if !stored.duplicate {
+            bus::metrics::order_event(&event);
         }
-    };
-    let stored = events::publish_order_event(
-        &ctx.js,
-        &event,
-        correlation_id,
-        subjects::execution::SERVICE,
-    )
-    .await
-    .map_err(|e| ServiceError::unavailable(format!("ORDERS: {e}")))?;
-    if !stored.duplicate {
-        bus::metrics::order_event(&event);
+        last = Some(stored);
     }
+    let Some(stored) = last else {
+        return Err(ServiceError::internal("an empty order plan"));
+    };
     if !ctx
         .applied
         .wait(stored.sequence, ctx.config.catch_up_timeout)
@@ -249,4 +229,56 @@ async fn decide(
             "order {order_id} is stored but missing from the OMS"
         ))),
     }
+}
+
+async fn check_risk(
+    ctx: &Arc<Ctx>,
+    req: &OrderRequest,
+    market: &MarketRef,
+    correlation_id: &str,
+) -> Result<CheckResponse, ServiceError> {
+    let signal_price = req.sizing.as_ref().and_then(|s| s.signal_price);
+    let risk_price = match req.order_type {
+        OrderType::Market => signal_price.unwrap_or(market.last_price),
+        OrderType::Limit | OrderType::StopLimit | OrderType::LimitIfTouched => {
+            req.limit_price.unwrap_or(market.last_price)
+        }
+        OrderType::Stop | OrderType::MarketIfTouched => req.stop_price.unwrap_or(market.last_price),
+        // A trailing stop works around the market: checked at the last price.
+        OrderType::TrailingStop | OrderType::TrailingStopLimit => market.last_price,
+    };
+    // The request's own prices are bounded already; a market price beyond the
+    // bounds (an absurd bar or quote) cannot price an order.
+    if let Err(e) = trading::money::check_price("last_price", risk_price) {
+        return Err(ServiceError::unprocessable(format!(
+            "no usable reference price for {}: {e}",
+            req.symbol
+        ))
+        .with_details(serde_json::json!({"code": e.code(), "field": e.field})));
+    }
+    request(
+        &ctx.client,
+        subjects::risk::CHECK,
+        &CheckRequest {
+            account: req.account.clone(),
+            symbol: req.symbol.clone(),
+            side: req.side,
+            qty: req.qty,
+            price: Some(risk_price),
+            reduce_only: req.reduce_only,
+            client_order_id: Some(req.client_order_id.clone()),
+            commission_pct: ctx.config.exchange.commission_pct,
+            commission_fixed: ctx.config.exchange.commission_fixed,
+            orders_sequence: Some(ctx.applied.sequence()),
+        },
+        RequestOptions {
+            timeout: ctx.config.request_timeout,
+            correlation_id: Some(correlation_id.to_string()),
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        RequestError::Service(s) => s,
+        other => ServiceError::unavailable(format!("risk: {other}")),
+    })
 }

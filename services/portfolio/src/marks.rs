@@ -178,12 +178,17 @@ async fn on_bar(ctx: &Ctx, bar: &Event<Bar>) {
             qty: qty.abs(),
             limit_price: None,
             stop_price: None,
+            trailing: None,
+            expire_at: None,
+            post_only: false,
             tif: TimeInForce::Gtc,
             reduce_only: true,
             timeframe: Some(b.timeframe),
             strategy_id: None,
             after_ts: Some(b.ts),
             sizing: None,
+            bracket: None,
+            oco: Vec::new(),
         };
         let client = ctx.client.clone();
         let options = RequestOptions {

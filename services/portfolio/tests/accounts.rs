@@ -519,12 +519,17 @@ async fn a_bar_through_the_stop_sends_one_closing_order_until_the_position_chang
             qty: dec!(10),
             limit_price: None,
             stop_price: None,
+            trailing: None,
+            expire_at: None,
+            post_only: false,
             tif: Default::default(),
             reduce_only: true,
             timeframe: Some(Timeframe::parse("1m").unwrap()),
             strategy_id: None,
             after_ts: Some(UnixNanos(t2)),
             sizing: None,
+            bracket: None,
+            oco: Vec::new(),
         }
     );
     // Still through the stop, but its closing order is pending: no second one.

@@ -15,11 +15,14 @@
 //! and computed only when a trade opens or closes; a trade's return, a ratio,
 //! is `f64` as in backtesting.py.
 
-use model::{Bar, Decimal, Direction, UnixNanos};
+use model::{Bar, Decimal, Direction, Exits, Side, UnixNanos};
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 use strategy::Strategy;
-use trading::{AccountAt, Fees, Sizing, SizingMoment};
+use trading::{
+    AccountAt, ExchangeConfig, Execution, Fees, Order, OrderRequest, OrderStatus, OrderType,
+    Sizing, SizingMoment, TimeInForce, Trailing, Working,
+};
 
 use crate::stats::{self, to_f64, Stats};
 
@@ -43,6 +46,9 @@ pub struct BacktestConfig {
     /// (backtesting.py), or at the signal bar's close (then cut at the fill to
     /// what the cash pays).
     pub sizing_at: SizingMoment,
+    /// Exits placed for every position a signal opens, unless the signal
+    /// names its own (`Signal::exits`): the order-intent path (see [`run`]).
+    pub exits: Option<Exits>,
 }
 
 impl BacktestConfig {
@@ -54,6 +60,7 @@ impl BacktestConfig {
             finalize_trades: false,
             sizing: Sizing::AllIn,
             sizing_at: SizingMoment::AtFill,
+            exits: None,
         }
     }
 }
@@ -72,6 +79,8 @@ pub enum BacktestError {
     Cash(Decimal),
     #[error("commission must be between 0 and 0.1 (10 %), got {0}")]
     Commission(Decimal),
+    #[error("exits: {0}")]
+    Exits(String),
     /// Cash, prices and sizes whose money arithmetic leaves the decimal range.
     #[error("at bar {index}, {what} is beyond the decimal range")]
     Overflow { index: usize, what: &'static str },
@@ -178,10 +187,11 @@ struct Open {
 
 /// An order waiting for the next bar's open: the position wanted and, when
 /// sized at the signal, its units.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Pending {
     direction: Direction,
     units: Option<Decimal>,
+    exits: Option<Exits>,
 }
 
 struct Broker {
@@ -190,6 +200,9 @@ struct Broker {
     sizing: Sizing,
     position: Option<Open>,
     trades: Vec<Trade>,
+    /// The open position's exits (stops first), as `trading::Working` orders:
+    /// the paper exchange's fill rules.
+    protect: Vec<Working>,
     /// Counts changes of cash or position: while flat and unchanged, the
     /// equity is the last bar's, already converted to `f64`.
     changes: u64,
@@ -223,6 +236,7 @@ impl Broker {
         let Some(open) = self.position.take() else {
             return Ok(());
         };
+        self.protect.clear();
         self.changes += 1;
         self.cash = cash;
         let return_pct = trade_return(open.size, open.entry_price, price, commission);
@@ -331,9 +345,40 @@ impl Broker {
     ) -> Result<(), Overflow> {
         self.close(price, bar, bars)?;
         match order.direction {
-            Direction::Long => self.open(true, price, bar, order.units),
-            Direction::Short => self.open(false, price, bar, order.units),
-            Direction::Flat => Ok(()),
+            Direction::Long => self.open(true, price, bar, order.units)?,
+            Direction::Short => self.open(false, price, bar, order.units)?,
+            Direction::Flat => return Ok(()),
+        }
+        if let (Some(p), Some(exits)) = (&self.position, &order.exits) {
+            self.protect = exit_orders(p, exits, &bars[bar]).map_err(|_| "the exits")?;
+        }
+        Ok(())
+    }
+
+    /// The position's exits on bar `bar` (after its entry bar): the first to
+    /// fill closes the position at its price (the others end with it).
+    fn check_exits(&mut self, bar: usize, bars: &[Bar]) -> Result<(), Overflow> {
+        if self.protect.is_empty() {
+            return Ok(());
+        }
+        let cfg = ExchangeConfig {
+            fill_on_quotes: false,
+            ..Default::default()
+        };
+        let mut exit = None;
+        for w in &mut self.protect {
+            let executions = w.on_bar(&bars[bar], &cfg).map_err(|_| "an exit's price")?;
+            if let Some(price) = executions.iter().find_map(|e| match e {
+                Execution::Fill { price, .. } => Some(*price),
+                _ => None,
+            }) {
+                exit = Some(price);
+                break;
+            }
+        }
+        match exit {
+            Some(price) => self.close(price, bar, bars),
+            None => Ok(()),
         }
     }
 
@@ -395,7 +440,92 @@ fn mark(base: Decimal, size: i64, close: Decimal) -> Result<Decimal, Overflow> {
     }
 }
 
+/// The exits of position `p` opened on `entry` (working from the next bar):
+/// stop-loss, trailing stop, take-profit, in that order (when one bar
+/// reaches two, the stop is taken to come first, as on the paper exchange).
+fn exit_orders(p: &Open, exits: &Exits, entry: &Bar) -> Result<Vec<Working>, String> {
+    check_exits(exits)?;
+    let long = p.size > 0;
+    let side = if long { Side::Sell } else { Side::Buy };
+    let qty = Decimal::from(p.size.unsigned_abs());
+    let e = p.entry_price;
+    let away = |f: Decimal, up: bool| -> Result<Decimal, String> {
+        let m = if up {
+            Decimal::ONE.checked_add(f)
+        } else {
+            Decimal::ONE.checked_sub(f)
+        };
+        m.and_then(|m| e.checked_mul(m))
+            .ok_or_else(|| "beyond the decimal range".to_string())
+    };
+    let mut out = Vec::new();
+    let mut add = |id: &str, order_type, limit_price, stop_price, trailing| {
+        let req = OrderRequest {
+            client_order_id: id.into(),
+            account: "backtest".into(),
+            symbol: entry.symbol.clone(),
+            side,
+            order_type,
+            qty,
+            limit_price,
+            stop_price,
+            trailing,
+            expire_at: None,
+            post_only: false,
+            tif: TimeInForce::Gtc,
+            reduce_only: true,
+            timeframe: Some(entry.timeframe),
+            strategy_id: None,
+            after_ts: Some(entry.ts),
+            sizing: None,
+            bracket: None,
+            oco: Vec::new(),
+        };
+        let mut o = Order::new(&req, entry.timeframe, entry.ts, entry.ts, "");
+        o.status = OrderStatus::Accepted;
+        out.push(Working::new(&o));
+    };
+    if let Some(f) = exits.stop_loss {
+        add("sl", OrderType::Stop, None, Some(away(f, !long)?), None);
+    }
+    if let Some(f) = exits.trailing_stop {
+        let offset = f
+            .checked_mul(Decimal::from(10_000))
+            .ok_or("trailing_stop is too large")?;
+        let trailing = Trailing {
+            offset,
+            offset_type: trading::OffsetType::Bps,
+            activation_price: None,
+            limit_offset: None,
+        };
+        add("ts", OrderType::TrailingStop, None, None, Some(trailing));
+    }
+    if let Some(f) = exits.take_profit {
+        add("tp", OrderType::Limit, Some(away(f, long)?), None, None);
+    }
+    Ok(out)
+}
+
+/// Each exit fraction in `(0, 1)`.
+fn check_exits(exits: &Exits) -> Result<(), String> {
+    for (name, f) in [
+        ("take_profit", exits.take_profit),
+        ("stop_loss", exits.stop_loss),
+        ("trailing_stop", exits.trailing_stop),
+    ] {
+        if let Some(f) = f {
+            if f <= Decimal::ZERO || f >= Decimal::ONE {
+                return Err(format!("{name} must be a fraction in (0, 1), got {f}"));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn validate_config(bars: &[Bar], config: &BacktestConfig) -> Result<(), BacktestError> {
+    if let Some(exits) = &config.exits {
+        check_exits(exits).map_err(BacktestError::Exits)?;
+    }
     if bars.is_empty() {
         return Err(BacktestError::NoData);
     }
@@ -495,6 +625,7 @@ pub fn run(
         sizing: config.sizing.clone(),
         position: None,
         trades: Vec::new(),
+        protect: Vec::new(),
         changes: 0,
     };
     let mut acc = stats::Accumulator::new(bars, start - 1);
@@ -519,12 +650,18 @@ pub fn run(
             if let Some(order) = pending.take() {
                 broker.execute(order, bar.open, i, bars).map_err(at)?;
             }
+            // Exits work on the bars after the entry's, after the pending
+            // order (which filled at the open, before anything in the bar).
+            if broker.position.as_ref().is_some_and(|p| p.entry_bar < i) {
+                broker.check_exits(i, bars).map_err(at)?;
+            }
             let mut value = broker.equity(bar.close).map_err(at)?;
             if positive(value) {
                 // ... then `strategy.next()` places the order for the next bar.
-                let signal = match strategy.on_bar(bar).map(|s| s.direction) {
-                    Some(direction) => Some(Pending {
-                        direction,
+                let signal = match strategy.on_bar(bar) {
+                    Some(signal) => Some(Pending {
+                        direction: signal.direction,
+                        exits: signal.exits.or_else(|| config.exits.clone()),
                         units: match config.sizing_at {
                             SizingMoment::AtFill => None,
                             SizingMoment::AtSignal => Some(broker.units(bar.close).map_err(at)?),
@@ -661,6 +798,7 @@ mod tests {
                 direction,
                 price: bar.close,
                 reason: "scripted".into(),
+                exits: None,
             })
         }
         fn reset(&mut self) {
@@ -914,5 +1052,84 @@ mod tests {
         assert!(prices_plainly_valid(&plain));
         let mixed_scales = bars(&[("100.0", "104.06")]).remove(0);
         assert!(prices_plainly_valid(&mixed_scales));
+    }
+
+    #[test]
+    fn exits_close_the_position_by_the_paper_exchange_rules() {
+        use Direction::*;
+        let exits = |tp: Option<&str>, sl: Option<&str>, ts: Option<&str>| {
+            Some(Exits {
+                take_profit: tp.map(d),
+                stop_loss: sl.map(d),
+                trailing_stop: ts.map(d),
+            })
+        };
+        let run_with = |prices: &[(&str, &str)], e: Option<Exits>| {
+            let bars = bars(prices);
+            let mut s = Scripted::new(1, &[(1, Long)], prices.len());
+            let config = BacktestConfig {
+                exits: e,
+                ..config("1000", "0", false)
+            };
+            run(&bars, &mut s, &config).unwrap()
+        };
+        // Entry at bar 2's open 10 (99 units: 1000 / 10 divides exactly).
+        // Take-profit 10 % = 11, stop-loss 10 % = 9; bar 2's own high 11.5
+        // does not count (exits work from the next bar); bar 3's high 11.8
+        // reaches 11, its low 9.5 not 9: out at 11.
+        let prices = [
+            ("10", "10"),
+            ("10", "10"),
+            ("10", "10.5"),
+            ("10.5", "10.8"),
+            ("10.8", "10.8"),
+        ];
+        let r = run_with(&prices, exits(Some("0.1"), Some("0.1"), None));
+        assert_eq!(r.trades.len(), 1);
+        let t = &r.trades[0];
+        assert_eq!((t.size, t.entry_bar, t.entry_price), (99, 2, d("10")));
+        assert_eq!((t.exit_bar, t.exit_price, t.pnl), (3, d("11.0"), d("99.0")));
+        assert!(r.open_position.is_none());
+        // A bar reaching both (high 11, low 9): the stop is taken first.
+        let prices = [
+            ("10", "10"),
+            ("10", "10"),
+            ("10", "10"),
+            ("10", "10"),
+            ("10", "10"),
+        ];
+        let r = run_with(&prices, exits(Some("0.1"), Some("0.1"), None));
+        assert_eq!(
+            (r.trades[0].exit_bar, r.trades[0].exit_price),
+            (3, d("9.0"))
+        );
+        // Trailing stop 10 %: bar 3's level is its open 10.5 × 0.9 = 9.45
+        // (low 9.5), then the reference is its high 11.8; bar 4's level
+        // 11.8 × 0.9 = 10.62 is reached by its low 9: out at 10.62.
+        let prices = [
+            ("10", "10"),
+            ("10", "10"),
+            ("10", "10.5"),
+            ("10.5", "10.8"),
+            ("11", "10"),
+            ("10", "10"),
+        ];
+        let r = run_with(&prices, exits(None, None, Some("0.1")));
+        assert_eq!(
+            (r.trades[0].exit_bar, r.trades[0].exit_price),
+            (4, d("10.620"))
+        );
+        // Without exits the position stays open.
+        assert!(run_with(&prices, None).open_position.is_some());
+        // Exits must be fractions in (0, 1).
+        let bad = BacktestConfig {
+            exits: exits(Some("1.5"), None, None),
+            ..config("1000", "0", false)
+        };
+        let mut s = Scripted::new(1, &[(1, Long)], prices.len());
+        assert!(matches!(
+            run(&bars(&prices), &mut s, &bad),
+            Err(BacktestError::Exits(_))
+        ));
     }
 }

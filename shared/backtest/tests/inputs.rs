@@ -27,6 +27,7 @@ fn config() -> BacktestConfig {
         finalize_trades: false,
         sizing: Default::default(),
         sizing_at: Default::default(),
+        exits: None,
     }
 }
 
@@ -146,6 +147,7 @@ fn too_little_cash_for_one_share_trades_nothing() {
         finalize_trades: true,
         sizing: Default::default(),
         sizing_at: Default::default(),
+        exits: None,
     };
     let r = run(&goog(2148), sma_cross().as_mut(), &poor).unwrap();
     assert!(r.trades.is_empty());

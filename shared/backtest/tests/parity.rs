@@ -88,6 +88,7 @@ fn run_case(case: &Value) -> BacktestReport {
         finalize_trades: case["finalize_trades"].as_bool().unwrap(),
         sizing: Default::default(),
         sizing_at: Default::default(),
+        exits: None,
     };
     run(&bars, strategy.as_mut(), &config).unwrap()
 }

@@ -24,7 +24,7 @@ pub use bar::{Bar, BarError};
 pub use event::Event;
 pub use quote::Quote;
 pub use rust_decimal::Decimal;
-pub use signal::{Direction, Signal};
+pub use signal::{Direction, Exits, Signal};
 pub use symbol::{Symbol, SymbolError};
 pub use time::{TimeError, UnixNanos};
 pub use timeframe::{Timeframe, TimeframeError};

@@ -26,4 +26,23 @@ pub struct Signal {
     pub price: Decimal,
     /// Human-readable cause, e.g. `sma(10) crossed above sma(20)`.
     pub reason: String,
+    /// Protective exits for the position this signal opens (an order intent:
+    /// the backtest engine places them as a bracket on the entry's fill).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exits: Option<Exits>,
+}
+
+/// Exits of a position, as fractions of its entry price (0.05 = 5 %): a
+/// take-profit limit, a stop-loss stop and a trailing stop (offset = the
+/// fraction of the best price since entry). Any subset; the first to fill
+/// cancels the others (OCO), and they end with the position.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Exits {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub take_profit: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_loss: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trailing_stop: Option<Decimal>,
 }

@@ -25,7 +25,10 @@ pub use event::{AccountOpened, OrderEvent, ProtectionSet};
 pub use exchange::{ExchangeConfig, Execution, Working};
 pub use ledger::{AccountLedger, Position, Totals};
 pub use money::{MoneyError, MoneyErrorKind};
-pub use order::{Order, OrderError, OrderRequest, OrderStatus, OrderType, TimeInForce};
+pub use order::{
+    Bracket, Leg, Links, OffsetType, Order, OrderError, OrderRequest, OrderStatus, OrderType,
+    StopLoss, TakeProfit, TimeInForce, Trailing,
+};
 pub use risk::{BuyingPower, RejectCode, RiskInput, RiskLimits, TradingState, Violation};
 pub use sizing::{AccountAt, Fees, FillSizing, Sizing, SizingMoment};
 

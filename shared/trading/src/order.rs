@@ -23,6 +23,72 @@ pub enum OrderType {
     Limit,
     Stop,
     StopLimit,
+    /// A stop that follows the market by `trailing.offset` (see [`Trailing`]).
+    TrailingStop,
+    /// A trailing stop that becomes a limit `trailing.limit_offset` beyond
+    /// its level when triggered.
+    TrailingStopLimit,
+    /// Market-if-touched: a market order once the price touches `stop_price`
+    /// (the trigger) from the favourable side (buy below, sell above the market).
+    MarketIfTouched,
+    /// Limit-if-touched: a limit at `limit_price` once `stop_price` is touched.
+    LimitIfTouched,
+}
+
+/// How a trailing offset is expressed.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum OffsetType {
+    /// An amount of price.
+    #[default]
+    Price,
+    /// Basis points of the reference price (100 = 1 %).
+    Bps,
+}
+
+/// What a trailing stop (or trailing stop limit) follows the market by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Trailing {
+    /// Distance of the stop from the best price since activation (> 0).
+    pub offset: Decimal,
+    #[serde(default)]
+    pub offset_type: OffsetType,
+    /// The trail starts once the market reaches this price (a sell: at or
+    /// above it; a buy: at or below it). Absent: from the first eligible bar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_price: Option<Decimal>,
+    /// Trailing stop limit only: the limit is the stop level minus (sell) or
+    /// plus (buy) this, in the same units as `offset` (≥ 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_offset: Option<Decimal>,
+}
+
+impl Trailing {
+    /// `price` moved by `amount` (in this trailing's units) towards `down`
+    /// (true: lower). Checked arithmetic.
+    pub fn shift(
+        &self,
+        price: Decimal,
+        amount: Decimal,
+        down: bool,
+    ) -> Result<Decimal, MoneyError> {
+        let delta = match self.offset_type {
+            OffsetType::Price => amount,
+            OffsetType::Bps => money::mul(
+                price,
+                money::div(amount, Decimal::from(10_000), "trailing offset")?,
+                "trailing offset",
+            )?,
+        };
+        if down {
+            money::sub(price, delta, "trailing level")
+        } else {
+            money::add(price, delta, "trailing level")
+        }
+    }
 }
 
 /// Time in force.
@@ -43,6 +109,9 @@ pub enum TimeInForce {
     /// Expires at the end of the UTC day (market time) it was placed in.
     #[serde(rename = "DAY")]
     Day,
+    /// Good till date: works until `expire_at` (UTC ns, market time).
+    #[serde(rename = "GTD")]
+    Gtd,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
@@ -113,6 +182,16 @@ pub struct OrderRequest {
     )]
     #[schemars(with = "Option<Decimal>")]
     pub stop_price: Option<Decimal>,
+    /// Trailing stop (limit) orders: the offset and activation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trailing: Option<Trailing>,
+    /// `tif: GTD` only: the market time (UTC ns) from which it no longer works.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expire_at: Option<UnixNanos>,
+    /// Limit orders only: never takes liquidity (expires instead, see the
+    /// exchange rules).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub post_only: bool,
     #[serde(default)]
     pub tif: TimeInForce,
     /// Only ever reduces a position (rejected if it would increase one).
@@ -134,7 +213,80 @@ pub struct OrderRequest {
     /// checks. See [`crate::sizing`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sizing: Option<crate::FillSizing>,
+    /// Take-profit and/or stop-loss children, released when this order has
+    /// filled completely (one child: OTO; both: a bracket, the two an OCO pair).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bracket: Option<Bracket>,
+    /// Orders that work together with this one, one-cancels-the-others: the
+    /// first fill of any cancels the rest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub oco: Vec<Leg>,
 }
+
+/// A bracket's children (client order ids `<client_order_id>-tp` / `-sl`, the
+/// other side, the entry's quantity, GTC).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bracket {
+    /// A limit at `limit_price`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub take_profit: Option<TakeProfit>,
+    /// `stop_price` → stop; with `limit_price` → stop-limit; `trailing` →
+    /// trailing stop (with `trailing.limit_offset`: trailing stop limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_loss: Option<StopLoss>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TakeProfit {
+    pub limit_price: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StopLoss {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_price: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_price: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trailing: Option<Trailing>,
+}
+
+/// Another order of an OCO group: the submitted order's symbol, account,
+/// timeframe and time in force; side and qty default to its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Leg {
+    pub client_order_id: String,
+    #[serde(rename = "type")]
+    pub order_type: OrderType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub side: Option<Side>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qty: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_price: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_price: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trailing: Option<Trailing>,
+}
+
+/// How an order is tied to others (on `ORDER_ACCEPTED`, so a replay of
+/// ORDERS rebuilds the same links).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Links {
+    pub parent_id: Option<String>,
+    pub children: Vec<String>,
+    pub oco: Vec<String>,
+    pub held: bool,
+}
+
+/// One order of a submit: its request and its links. The last one is the
+/// anchor (the submitted order itself), stored last.
+pub type Planned = (OrderRequest, Links);
 
 /// Why a request is not an order (answered as a bad request; nothing is written).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -158,6 +310,16 @@ pub enum OrderError {
     Bounds(MoneyError),
     #[error("only a market order can be sized at its fill")]
     SizingNotMarket,
+    #[error("a {0} order needs trailing (offset, offset_type?, activation_price?, limit_offset?)")]
+    MissingTrailing(&'static str),
+    #[error("{0}: {1}")]
+    Trailing(&'static str, String),
+    #[error("tif GTD needs expire_at, and only GTD takes one")]
+    ExpireAt,
+    #[error("post_only: only a limit order that may rest (GTC, DAY, GTD) can be post-only")]
+    PostOnly,
+    #[error("{0}: {1}")]
+    Contingent(&'static str, String),
 }
 
 impl OrderError {
@@ -173,6 +335,11 @@ impl OrderError {
             OrderError::Price(..) => "invalid_price",
             OrderError::Bounds(e) => e.code(),
             OrderError::SizingNotMarket => "sizing_not_market",
+            OrderError::MissingTrailing(_) => "missing_trailing",
+            OrderError::Trailing(..) => "invalid_trailing",
+            OrderError::ExpireAt => "invalid_expire_at",
+            OrderError::PostOnly => "invalid_post_only",
+            OrderError::Contingent(..) => "invalid_contingent",
         }
     }
 
@@ -187,6 +354,11 @@ impl OrderError {
             OrderError::Unexpected(_, f) | OrderError::Price(f, _) => Some(f),
             OrderError::Bounds(e) => Some(&e.field),
             OrderError::SizingNotMarket => Some("sizing"),
+            OrderError::MissingTrailing(_) => Some("trailing"),
+            OrderError::Trailing(f, _) => Some(f),
+            OrderError::ExpireAt => Some("expire_at"),
+            OrderError::PostOnly => Some("post_only"),
+            OrderError::Contingent(f, _) => Some(f),
         }
     }
 }
@@ -198,7 +370,16 @@ impl OrderType {
             OrderType::Limit => "limit",
             OrderType::Stop => "stop",
             OrderType::StopLimit => "stop_limit",
+            OrderType::TrailingStop => "trailing_stop",
+            OrderType::TrailingStopLimit => "trailing_stop_limit",
+            OrderType::MarketIfTouched => "market_if_touched",
+            OrderType::LimitIfTouched => "limit_if_touched",
         }
+    }
+
+    /// Orders that trail the market.
+    pub fn is_trailing(self) -> bool {
+        matches!(self, OrderType::TrailingStop | OrderType::TrailingStopLimit)
     }
 }
 
@@ -219,8 +400,18 @@ impl OrderRequest {
             return Err(OrderError::SizingNotMarket);
         }
         let name = self.order_type.name();
-        let needs_limit = matches!(self.order_type, OrderType::Limit | OrderType::StopLimit);
-        let needs_stop = matches!(self.order_type, OrderType::Stop | OrderType::StopLimit);
+        let needs_limit = matches!(
+            self.order_type,
+            OrderType::Limit | OrderType::StopLimit | OrderType::LimitIfTouched
+        );
+        // `stop_price` is the trigger of stops and of the if-touched orders.
+        let needs_stop = matches!(
+            self.order_type,
+            OrderType::Stop
+                | OrderType::StopLimit
+                | OrderType::MarketIfTouched
+                | OrderType::LimitIfTouched
+        );
         match (needs_limit, self.limit_price) {
             (true, None) => return Err(OrderError::MissingLimitPrice(name)),
             (false, Some(_)) => return Err(OrderError::Unexpected(name, "limit_price")),
@@ -239,7 +430,252 @@ impl OrderRequest {
             (true, Some(p)) => money::check_price("stop_price", p).map_err(OrderError::Bounds)?,
             _ => {}
         }
+        self.validate_trailing()?;
+        match (self.tif, self.expire_at) {
+            (TimeInForce::Gtd, Some(t)) if t.0 > 0 => {}
+            (TimeInForce::Gtd, _) | (_, Some(_)) => return Err(OrderError::ExpireAt),
+            _ => {}
+        }
+        if self.post_only
+            && (self.order_type != OrderType::Limit
+                || matches!(self.tif, TimeInForce::Ioc | TimeInForce::Fok))
+        {
+            return Err(OrderError::PostOnly);
+        }
         Ok(())
+    }
+
+    fn validate_trailing(&self) -> Result<(), OrderError> {
+        let name = self.order_type.name();
+        let Some(t) = &self.trailing else {
+            if self.order_type.is_trailing() {
+                return Err(OrderError::MissingTrailing(name));
+            }
+            return Ok(());
+        };
+        if !self.order_type.is_trailing() {
+            return Err(OrderError::Unexpected(name, "trailing"));
+        }
+        let bad = |f: &'static str, m: &str| Err(OrderError::Trailing(f, m.to_string()));
+        if t.offset <= Decimal::ZERO {
+            return bad("trailing.offset", "must be positive");
+        }
+        if t.offset_type == OffsetType::Bps && t.offset >= Decimal::from(10_000) {
+            return bad("trailing.offset", "in bps it must be below 10000");
+        }
+        money::check_price("trailing.offset", t.offset).map_err(OrderError::Bounds)?;
+        if let Some(a) = t.activation_price {
+            if a <= Decimal::ZERO {
+                return Err(OrderError::Price("trailing.activation_price", a));
+            }
+            money::check_price("trailing.activation_price", a).map_err(OrderError::Bounds)?;
+        }
+        match (self.order_type, t.limit_offset) {
+            (OrderType::TrailingStopLimit, None) => {
+                bad("trailing.limit_offset", "a trailing_stop_limit needs one")
+            }
+            (OrderType::TrailingStopLimit, Some(l)) if l < Decimal::ZERO => {
+                bad("trailing.limit_offset", "must not be negative")
+            }
+            (OrderType::TrailingStopLimit, Some(l)) if !l.is_zero() => {
+                money::check_price("trailing.limit_offset", l).map_err(OrderError::Bounds)
+            }
+            (OrderType::TrailingStop, Some(_)) => bad(
+                "trailing.limit_offset",
+                "only a trailing_stop_limit takes one",
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    /// The orders this request makes, validated, with their links: bracket
+    /// children (held until this order has filled), OCO legs (held until
+    /// this order, stored last, is accepted), then this order.
+    pub fn plan(&self) -> Result<Vec<Planned>, OrderError> {
+        let bad = |f: &'static str, m: String| Err(OrderError::Contingent(f, m));
+        let mut anchor = self.clone();
+        anchor.bracket = None;
+        anchor.oco = Vec::new();
+        anchor.validate()?;
+        if self.bracket.is_none() && self.oco.is_empty() {
+            return Ok(vec![(anchor, Links::default())]);
+        }
+        if self.bracket.is_some() && !self.oco.is_empty() {
+            return bad(
+                "oco",
+                "an order is either a bracket entry or in an OCO group".into(),
+            );
+        }
+        if self.sizing.is_some() {
+            return bad("sizing", "a contingent order's quantity is fixed".into());
+        }
+        let id = order_id(&self.account, &self.client_order_id);
+        let mut out = Vec::new();
+        let leg = |cid: String, side, order_type, qty, limit_price, stop_price, trailing| {
+            let mut r = anchor.clone();
+            r.client_order_id = cid;
+            r.side = side;
+            r.order_type = order_type;
+            r.qty = qty;
+            r.limit_price = limit_price;
+            r.stop_price = stop_price;
+            r.trailing = trailing;
+            r.post_only = false;
+            r.reduce_only = false;
+            r
+        };
+        if let Some(b) = &self.bracket {
+            if self.client_order_id.len() > 61 {
+                return bad(
+                    "client_order_id",
+                    "a bracket entry's id is at most 61 characters (children add -tp / -sl)".into(),
+                );
+            }
+            let exit = match self.side {
+                Side::Buy => Side::Sell,
+                Side::Sell => Side::Buy,
+            };
+            let mut children = Vec::new();
+            if let Some(tp) = &b.take_profit {
+                let mut r = leg(
+                    format!("{}-tp", self.client_order_id),
+                    exit,
+                    OrderType::Limit,
+                    self.qty,
+                    Some(tp.limit_price),
+                    None,
+                    None,
+                );
+                r.tif = TimeInForce::Gtc;
+                r.expire_at = None;
+                children.push(("bracket.take_profit", r));
+            }
+            if let Some(sl) = &b.stop_loss {
+                let order_type = match (&sl.trailing, sl.stop_price, sl.limit_price) {
+                    (Some(t), None, None) if t.limit_offset.is_some() => {
+                        OrderType::TrailingStopLimit
+                    }
+                    (Some(_), None, None) => OrderType::TrailingStop,
+                    (None, Some(_), None) => OrderType::Stop,
+                    (None, Some(_), Some(_)) => OrderType::StopLimit,
+                    _ => {
+                        return bad(
+                            "bracket.stop_loss",
+                            "give stop_price (and limit_price), or trailing".into(),
+                        )
+                    }
+                };
+                let mut r = leg(
+                    format!("{}-sl", self.client_order_id),
+                    exit,
+                    order_type,
+                    self.qty,
+                    sl.limit_price,
+                    sl.stop_price,
+                    sl.trailing.clone(),
+                );
+                r.tif = TimeInForce::Gtc;
+                r.expire_at = None;
+                children.push(("bracket.stop_loss", r));
+            }
+            if children.is_empty() {
+                return bad("bracket", "needs a take_profit, a stop_loss or both".into());
+            }
+            // A buy's take-profit above its stop-loss (a sell's below).
+            if let (Some(tp), Some(sl)) = (
+                &b.take_profit,
+                b.stop_loss.as_ref().and_then(|s| s.stop_price),
+            ) {
+                let ordered = match self.side {
+                    Side::Buy => tp.limit_price > sl,
+                    Side::Sell => tp.limit_price < sl,
+                };
+                if !ordered {
+                    return bad("bracket", "the take-profit must be beyond the stop-loss on the side the entry profits".into());
+                }
+            }
+            let ids: Vec<String> = children
+                .iter()
+                .map(|(_, r)| order_id(&r.account, &r.client_order_id))
+                .collect();
+            for (i, (field, r)) in children.into_iter().enumerate() {
+                r.validate()
+                    .map_err(|e| OrderError::Contingent(field, e.to_string()))?;
+                let oco = ids
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, x)| x.clone())
+                    .collect();
+                out.push((
+                    r,
+                    Links {
+                        parent_id: Some(id.clone()),
+                        children: Vec::new(),
+                        oco,
+                        held: true,
+                    },
+                ));
+            }
+            out.push((
+                anchor,
+                Links {
+                    children: ids,
+                    ..Default::default()
+                },
+            ));
+            return Ok(out);
+        }
+        let mut ids = vec![id.clone()];
+        let mut legs = Vec::new();
+        for l in &self.oco {
+            let r = leg(
+                l.client_order_id.clone(),
+                l.side.unwrap_or(self.side),
+                l.order_type,
+                l.qty.unwrap_or(self.qty),
+                l.limit_price,
+                l.stop_price,
+                l.trailing.clone(),
+            );
+            r.validate().map_err(|e| {
+                OrderError::Contingent("oco", format!("{}: {e}", l.client_order_id))
+            })?;
+            let lid = order_id(&r.account, &r.client_order_id);
+            if ids.contains(&lid) {
+                return bad(
+                    "oco",
+                    format!("{} is used twice in the group", l.client_order_id),
+                );
+            }
+            ids.push(lid);
+            legs.push(r);
+        }
+        let others = |me: &str| {
+            ids.iter()
+                .filter(|x| x.as_str() != me)
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        for r in legs {
+            let me = order_id(&r.account, &r.client_order_id);
+            out.push((
+                r,
+                Links {
+                    oco: others(&me),
+                    held: true,
+                    ..Default::default()
+                },
+            ));
+        }
+        out.push((
+            anchor,
+            Links {
+                oco: others(&id),
+                ..Default::default()
+            },
+        ));
+        Ok(out)
     }
 }
 
@@ -265,6 +701,16 @@ pub struct Order {
     pub limit_price: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_price: Option<Decimal>,
+    /// Trailing stop (limit) orders: the offset and activation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trailing: Option<Trailing>,
+    /// `tif: GTD` only: the market time (UTC ns) from which it no longer works.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expire_at: Option<UnixNanos>,
+    /// Limit orders only: never takes liquidity (expires instead, see the
+    /// exchange rules).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub post_only: bool,
     pub tif: TimeInForce,
     pub reduce_only: bool,
     /// Series the paper exchange matches against.
@@ -301,6 +747,19 @@ pub struct Order {
     pub traceparent: Option<String>,
     /// ORDERS sequence of the last event applied to this order.
     pub sequence: u64,
+    /// OTO / bracket child: released when this order has filled completely.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Released by this order's complete fill; canceled with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<String>,
+    /// One-cancels-the-others: the first fill of any of these cancels the rest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub oco: Vec<String>,
+    /// Accepted but not working yet (a child before its parent's fill, an
+    /// OCO leg before its group's last acceptance).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held: bool,
 }
 
 impl Order {
@@ -322,6 +781,9 @@ impl Order {
             qty: req.qty,
             limit_price: req.limit_price,
             stop_price: req.stop_price,
+            trailing: req.trailing.clone(),
+            expire_at: req.expire_at,
+            post_only: req.post_only,
             tif: req.tif,
             reduce_only: req.reduce_only,
             timeframe,
@@ -341,7 +803,20 @@ impl Order {
             correlation_id: correlation_id.to_string(),
             traceparent: None,
             sequence: 0,
+            parent_id: None,
+            children: Vec::new(),
+            oco: Vec::new(),
+            held: false,
         }
+    }
+
+    /// Ties the order to the others of its submit.
+    pub fn with_links(mut self, links: Links) -> Order {
+        self.parent_id = links.parent_id;
+        self.children = links.children;
+        self.oco = links.oco;
+        self.held = links.held;
+        self
     }
 
     pub fn leaves_qty(&self) -> Decimal {
@@ -411,12 +886,17 @@ mod tests {
             qty: dec!(10),
             limit_price: None,
             stop_price: None,
+            trailing: None,
+            expire_at: None,
+            post_only: false,
             tif: TimeInForce::Gtc,
             reduce_only: false,
             timeframe: None,
             strategy_id: None,
             after_ts: None,
             sizing: None,
+            bracket: None,
+            oco: Vec::new(),
         }
     }
 
@@ -503,5 +983,80 @@ mod tests {
             OrderStatus::parse("partially_filled"),
             Some(OrderStatus::PartiallyFilled)
         );
+    }
+
+    #[test]
+    fn new_order_types_validate() {
+        let trail = |offset, bps, lo| Trailing {
+            offset,
+            offset_type: if bps {
+                OffsetType::Bps
+            } else {
+                OffsetType::Price
+            },
+            activation_price: None,
+            limit_offset: lo,
+        };
+        let mut r = request(OrderType::TrailingStop);
+        assert_eq!(r.validate().unwrap_err().code(), "missing_trailing");
+        r.trailing = Some(trail(dec!(5), false, None));
+        assert_eq!(r.validate(), Ok(()));
+        r.trailing = Some(trail(dec!(10000), true, None));
+        let e = r.validate().unwrap_err();
+        assert_eq!(
+            (e.code(), e.field()),
+            ("invalid_trailing", Some("trailing.offset"))
+        );
+        r.trailing = Some(trail(dec!(5), false, Some(dec!(1))));
+        assert_eq!(
+            r.validate().unwrap_err().field(),
+            Some("trailing.limit_offset")
+        );
+        let mut r = request(OrderType::TrailingStopLimit);
+        r.trailing = Some(trail(dec!(50), true, None));
+        assert_eq!(
+            r.validate().unwrap_err().field(),
+            Some("trailing.limit_offset")
+        );
+        r.trailing = Some(trail(dec!(50), true, Some(dec!(10))));
+        assert_eq!(r.validate(), Ok(()));
+        let mut r = request(OrderType::Limit);
+        r.limit_price = Some(dec!(10));
+        r.trailing = Some(trail(dec!(5), false, None));
+        assert_eq!(r.validate().unwrap_err().code(), "unexpected_price");
+        // If-touched orders take their trigger in stop_price.
+        let mut r = request(OrderType::LimitIfTouched);
+        r.limit_price = Some(dec!(10));
+        assert_eq!(r.validate().unwrap_err().code(), "missing_stop_price");
+        r.stop_price = Some(dec!(11));
+        assert_eq!(r.validate(), Ok(()));
+        let mut r = request(OrderType::MarketIfTouched);
+        r.stop_price = Some(dec!(11));
+        assert_eq!(r.validate(), Ok(()));
+        // GTD takes expire_at, nothing else does.
+        let mut r = request(OrderType::Market);
+        r.tif = TimeInForce::Gtd;
+        assert_eq!(r.validate().unwrap_err().code(), "invalid_expire_at");
+        r.expire_at = Some(UnixNanos(5));
+        assert_eq!(r.validate(), Ok(()));
+        r.tif = TimeInForce::Gtc;
+        assert_eq!(r.validate().unwrap_err().field(), Some("expire_at"));
+        // Post-only: a limit that may rest.
+        let mut r = request(OrderType::Market);
+        r.post_only = true;
+        assert_eq!(r.validate().unwrap_err().code(), "invalid_post_only");
+        let mut r = request(OrderType::Limit);
+        r.limit_price = Some(dec!(10));
+        r.post_only = true;
+        assert_eq!(r.validate(), Ok(()));
+        r.tif = TimeInForce::Ioc;
+        assert_eq!(r.validate().unwrap_err().code(), "invalid_post_only");
+        // The JSON shape.
+        let r: OrderRequest = serde_json::from_str(
+            r#"{"client_order_id":"c","account":"a","symbol":"X","side":"sell","type":"trailing_stop","qty":"1","trailing":{"offset":"25","offset_type":"bps","activation_price":"110"},"tif":"GTD","expire_at":99}"#,
+        )
+        .unwrap();
+        assert_eq!(r.validate(), Ok(()));
+        assert_eq!(r.trailing.unwrap().activation_price, Some(dec!(110)));
     }
 }

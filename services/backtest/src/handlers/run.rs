@@ -22,6 +22,7 @@ pub async fn handle(
         finalize_trades: req.finalize_trades,
         sizing: req.sizing.clone(),
         sizing_at: req.sizing_at,
+        exits: req.exits.clone(),
     };
     let kind = req.strategy.kind.clone();
     let mut report = tokio::task::spawn_blocking(move || {

@@ -31,6 +31,7 @@ pub async fn handle(
         finalize_trades: req.finalize_trades,
         sizing: Default::default(),
         sizing_at: Default::default(),
+        exits: None,
     };
     tokio::task::spawn_blocking(move || {
         let mut s = strategy::build(&kind, &first, bars[0].symbol.clone(), bars[0].timeframe)

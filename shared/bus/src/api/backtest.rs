@@ -89,6 +89,11 @@ pub struct RunRequest {
     /// backtesting.py) or `at_signal` (the signal bar's close).
     #[serde(default)]
     pub sizing_at: trading::SizingMoment,
+    /// Protective exits for every position a signal opens (take-profit,
+    /// stop-loss, trailing stop as fractions of the entry price), filled by
+    /// the paper exchange's rules; none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exits: Option<model::Exits>,
     /// Include the per-bar equity curve (default true).
     #[serde(default = "yes")]
     pub include_equity: bool,

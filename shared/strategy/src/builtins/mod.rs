@@ -64,6 +64,7 @@ impl Series {
             direction,
             price: bar.close,
             reason,
+            exits: None,
         }
     }
 
