@@ -3,7 +3,9 @@
 //! - [`run`]: starts everything with a [`Config`]; returns after `shutdown` resolves
 //!   and the service has drained.
 //! - `handlers/`: one file per endpoint (`md.symbols.list`, `md.bars.get`,
-//!   `md.quote.get`, `md.import`).
+//!   `md.quote.get`, `md.import`, `md.quality.get`).
+//! - [`quality`]: the data-quality rules (pure), shared by `md.quality.get`,
+//!   the import report and the live feed's gap detection.
 //! - [`csv_import`]: CSV parsing and validation (pure).
 //! - [`simulator`]: the seeded GBM market (pure); `live_sim` runs it on the clock.
 //! - [`state`] and `projection`: the in-memory view of the MARKET stream, rebuilt
@@ -15,6 +17,7 @@ mod handlers;
 mod live_sim;
 mod projection;
 pub mod publisher;
+pub mod quality;
 pub mod simulator;
 pub mod state;
 
