@@ -121,13 +121,13 @@ pub fn subscribe(symbols: &[Symbol]) -> String {
 /// None for ones it has no bars of (seconds).
 pub fn timeframe_name(tf: Timeframe) -> Option<String> {
     let s = tf.seconds();
-    Some(if s % 604_800 == 0 {
+    Some(if s.is_multiple_of(604_800) {
         format!("{}Week", s / 604_800)
-    } else if s % 86_400 == 0 {
+    } else if s.is_multiple_of(86_400) {
         format!("{}Day", s / 86_400)
-    } else if s % 3_600 == 0 {
+    } else if s.is_multiple_of(3_600) {
         format!("{}Hour", s / 3_600)
-    } else if s % 60 == 0 {
+    } else if s.is_multiple_of(60) {
         format!("{}Min", s / 60)
     } else {
         return None;

@@ -6,6 +6,7 @@
 //! venue's REST bars ([`rest`]), reconnects with exponential back-off.
 
 pub mod alpaca;
+mod args;
 pub mod bars;
 pub mod rest;
 
@@ -24,6 +25,7 @@ use crate::publisher;
 use crate::quality::TradingCalendar;
 use crate::Ctx;
 use alpaca::StreamMsg;
+pub use args::LiveArgs;
 use bars::{Action, BarBook, TradeOutcome};
 
 /// Which venue's messages the stream speaks.

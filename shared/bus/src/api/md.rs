@@ -147,8 +147,9 @@ pub struct RowReject {
     pub message: String,
 }
 
-/// When a market is open, for gap detection. Times are UTC.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+/// When a market is open, for gap detection. Times are UTC. The default:
+/// weekends closed, open all day, no holidays.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Calendar {
     /// Saturdays and Sundays are trading days (crypto); default false.
@@ -161,16 +162,6 @@ pub struct Calendar {
     /// Known closed days (`YYYY-MM-DD`, e.g. exchange holidays): not gaps.
     #[serde(default)]
     pub holidays: Vec<String>,
-}
-
-impl Default for Calendar {
-    fn default() -> Self {
-        Calendar {
-            weekends: false,
-            session: None,
-            holidays: Vec::new(),
-        }
-    }
 }
 
 impl Calendar {
