@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bus::api::md::{
-    BarsRequest, BarsResponse, ImportMode, ImportReport, ImportRequest, QuoteRequest,
+    BarsRequest, BarsResponse, Calendar, ImportMode, ImportReport, ImportRequest, QualityReport,
+    QualityRequest, QuoteRequest,
 };
 use bus::{request, RequestOptions};
 use futures::StreamExt;
@@ -47,6 +48,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
         },
         csv: Some(csv),
         path: None,
+        calendar: None,
     };
     let client = connect(&args.connection).await?;
     match request::<_, ImportReport>(
@@ -147,6 +149,85 @@ pub async fn bars(args: BarsArgs) -> anyhow::Result<()> {
     }
     if let Some(next) = resp.next_from {
         println!("… more from {next}");
+    }
+    Ok(())
+}
+
+#[derive(clap::Args, Debug)]
+pub struct QualityArgs {
+    #[command(flatten)]
+    connection: Connection,
+    /// Symbol, e.g. GOOG.
+    symbol: String,
+    /// Timeframe (1d, 1h, 5m, 1s …).
+    #[arg(long, default_value = "1d")]
+    timeframe: String,
+    /// From (ns, RFC 3339 or YYYY-MM-DD).
+    #[arg(long)]
+    from: Option<String>,
+    /// Up to (ns, RFC 3339 or YYYY-MM-DD).
+    #[arg(long)]
+    to: Option<String>,
+    /// Saturdays and Sundays are trading days (default: closed).
+    #[arg(long)]
+    weekends: bool,
+    /// Daily session for intraday bars, HH:MM-HH:MM in UTC (e.g. 14:30-21:00).
+    #[arg(long)]
+    session: Option<String>,
+    /// A closed day (YYYY-MM-DD), not a gap; repeat or comma-separate.
+    #[arg(long, value_delimiter = ',')]
+    holiday: Vec<String>,
+    /// Print the whole report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `md.quality.get`: the score, each rule's count and the bars concerned.
+pub async fn quality(args: QualityArgs) -> anyhow::Result<()> {
+    let client = connect(&args.connection).await?;
+    let req = QualityRequest {
+        symbol: Symbol::new(&args.symbol)?,
+        timeframe: Timeframe::parse(&args.timeframe)?,
+        from: args.from.as_deref().map(UnixNanos::parse).transpose()?,
+        to: args.to.as_deref().map(UnixNanos::parse).transpose()?,
+        calendar: Some(Calendar {
+            weekends: args.weekends,
+            session: args.session,
+            holidays: args.holiday,
+        }),
+        thresholds: None,
+    };
+    let report: QualityReport = request(
+        &client,
+        bus::subjects::md::QUALITY_GET,
+        &req,
+        RequestOptions::timeout(Duration::from_secs(60)),
+    )
+    .await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!(
+        "{} {}: score {} ({} bars, {} expected, {} possible holidays not scored)",
+        report.symbol,
+        report.timeframe,
+        report.score,
+        report.bars,
+        report.expected,
+        report.possible_holidays
+    );
+    for (name, part) in [
+        ("gaps", &report.gaps),
+        ("outliers", &report.outliers),
+        ("stale", &report.stale),
+        ("ohlc", &report.ohlc),
+        ("volume", &report.volume),
+    ] {
+        println!("{name:<9} {:>6}  score {}", part.count, part.score);
+        for f in &part.bars {
+            println!("  {}  {:<22} {}", f.ts.to_rfc3339(), f.kind, f.detail);
+        }
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 //!   service (or `--services a,b`), and the simulator; Ctrl-C drains and stops.
 //!   With `--edge NAME --hub nats-leaf://…` its server is a leaf node of the hub
 //!   with its own JetStream domain (`edge.rs`).
-//! - `trader import`, `trader quote`, `trader bars`, `trader services`,
+//! - `trader import`, `trader quote`, `trader bars`, `trader quality`, `trader services`,
 //!   `trader sweep`, `trader order`, `trader orders`, `trader account`,
 //!   `trader status`, `trader news import`, `trader sentiment`, `trader predict`: clients that talk to a running platform over NATS, for
 //!   people without the `nats` CLI.
@@ -63,6 +63,9 @@ enum Command {
     Quote(client_cmds::QuoteArgs),
     /// Print bars of a symbol.
     Bars(client_cmds::BarsArgs),
+    /// Score the quality of a stored series: gaps, outliers, stale prices,
+    /// OHLC and volume anomalies (md.quality.get).
+    Quality(client_cmds::QualityArgs),
     /// List running service instances ($SRV.PING / $SRV.INFO).
     Services(client_cmds::ServicesArgs),
     /// Backtest a strategy over a CSV file (here, with the platform's engine).
@@ -107,6 +110,7 @@ async fn main() -> std::process::ExitCode {
         Command::Import(args) => client_cmds::import(args).await,
         Command::Quote(args) => client_cmds::quote(args).await,
         Command::Bars(args) => client_cmds::bars(args).await,
+        Command::Quality(args) => client_cmds::quality(args).await,
         Command::Services(args) => client_cmds::services(args).await,
         Command::Backtest(args) => backtest_cmds::backtest(args),
         Command::Sweep(args) => backtest_cmds::sweep(args).await,

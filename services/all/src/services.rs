@@ -78,6 +78,9 @@ pub struct RunArgs {
     /// notify: Telegram bot and delivery (`--telegram-*`, `--notify-*`).
     #[command(flatten)]
     notify: notify_service::Flags,
+    /// The live market-data feed (off unless `--live-feed`).
+    #[command(flatten)]
+    live: market_data::live::LiveArgs,
 }
 
 pub(crate) fn selected(names: &[String]) -> anyhow::Result<Vec<&'static str>> {
@@ -105,6 +108,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     // Every layer below KV, checked before anything starts.
     let base =
         run_config::resolve_base(&args.profile, args.config_file.as_deref(), &args.settings)?;
+    args.live.config().map_err(anyhow::Error::msg)?;
     let data_dir = args
         .data_dir
         .clone()
@@ -385,6 +389,7 @@ fn market_data_config(
         ..Default::default()
     };
     config.stream.replicas = args.replicas;
+    config.live = args.live.config().map_err(anyhow::Error::msg)?;
     if enabled {
         let sim = &base.settings.sim;
         config.simulator = Some(market_data::SimulatorConfig {

@@ -86,6 +86,7 @@ pub fn parse(
         rejects: Vec::new(),
         first_ts: None,
         last_ts: None,
+        quality: None,
     };
     let mut bars = Vec::new();
     let mut seen = HashSet::new();

@@ -3,18 +3,24 @@
 //! - [`run`]: starts everything with a [`Config`]; returns after `shutdown` resolves
 //!   and the service has drained.
 //! - `handlers/`: one file per endpoint (`md.symbols.list`, `md.bars.get`,
-//!   `md.quote.get`, `md.import`).
+//!   `md.quote.get`, `md.import`, `md.quality.get`).
+//! - [`quality`]: the data-quality rules (pure), shared by `md.quality.get`,
+//!   the import report and the live feed's gap detection.
 //! - [`csv_import`]: CSV parsing and validation (pure).
 //! - [`simulator`]: the seeded GBM market (pure); `live_sim` runs it on the clock.
 //! - [`state`] and `projection`: the in-memory view of the MARKET stream, rebuilt
 //!   from the stream by every instance.
+//! - [`live`]: the live feed (Alpaca-style WebSocket trades and quotes → bars,
+//!   gaps backfilled over REST); off unless configured.
 //! - [`publisher`]: bar and quote events into MARKET with de-duplication ids.
 
 pub mod csv_import;
 mod handlers;
+pub mod live;
 mod live_sim;
 mod projection;
 pub mod publisher;
+pub mod quality;
 pub mod simulator;
 pub mod state;
 
@@ -55,6 +61,8 @@ pub struct Config {
     /// simulator's symbols, bar interval and seed change live (`trader run`
     /// sets it; `None`: fixed as given).
     pub config_profile: Option<String>,
+    /// Runs the live market-data feed when set.
+    pub live: Option<live::LiveFeedConfig>,
 }
 
 impl Default for Config {
@@ -67,6 +75,7 @@ impl Default for Config {
             catch_up_timeout: Duration::from_secs(5),
             lease_ttl: Duration::from_secs(6),
             config_profile: None,
+            live: None,
         }
     }
 }
@@ -165,6 +174,10 @@ async fn setup(config: Config, mut runner: Runner) -> Result<Runner, Error> {
     });
     let id = runner.start_service().await?.to_string();
     runner.serve(handlers::endpoints(ctx.clone())).await?;
+    if let Some(live) = config.live.clone() {
+        let stop = runner.stop_signal();
+        runner.spawn("live-feed", live::run(live, ctx.clone(), stop));
+    }
     if let Some(sim) = config.simulator.clone() {
         let leases = bus::lease::Leases::open(
             runner.js(),

@@ -36,6 +36,8 @@ struct Args {
     /// http://127.0.0.1:4318; `/v1/traces` is added); unset or `off`: no export.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
     otlp_endpoint: Option<String>,
+    #[command(flatten)]
+    live: market_data::live::LiveArgs,
 }
 
 #[tokio::main]
@@ -52,6 +54,7 @@ async fn main() -> anyhow::Result<()> {
     };
     config.stream.replicas = args.replicas;
     config.config_profile = args.config_profile;
+    config.live = args.live.config().map_err(anyhow::Error::msg)?;
     if !args.simulate.is_empty() {
         let symbols = args
             .simulate

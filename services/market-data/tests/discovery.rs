@@ -33,6 +33,7 @@ async fn ping_and_info_describe_the_endpoints_with_schemas() {
         BTreeSet::from([
             "md.bars.get",
             "md.import",
+            "md.quality.get",
             "md.quote.get",
             "md.symbols.list"
         ])

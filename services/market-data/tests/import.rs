@@ -17,6 +17,7 @@ fn import_req(symbol: &str, csv: String, mode: ImportMode) -> ImportRequest {
         mode,
         csv: Some(csv),
         path: None,
+        calendar: None,
     }
 }
 

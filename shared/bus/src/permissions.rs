@@ -195,6 +195,7 @@ pub const MARKET_DATA: Endpoints = Endpoints {
         subjects::md::BARS_GET,
         subjects::md::QUOTE_GET,
         subjects::md::IMPORT,
+        subjects::md::QUALITY_GET,
     ],
     internal: &[],
 };

@@ -17,6 +17,7 @@ pub mod md {
     pub const BARS_GET: &str = "md.bars.get";
     pub const QUOTE_GET: &str = "md.quote.get";
     pub const IMPORT: &str = "md.import";
+    pub const QUALITY_GET: &str = "md.quality.get";
 }
 
 /// strategy service (also serves `ind.compute`).
@@ -587,6 +588,7 @@ mod tests {
             md::BARS_GET,
             md::QUOTE_GET,
             md::IMPORT,
+            md::QUALITY_GET,
             strategy::KINDS,
             strategy::START,
             strategy::STOP,

@@ -34,6 +34,16 @@ pub async fn handle(
     let parsed = csv_import::parse(&text, &req.symbol, req.timeframe, req.mode)
         .map_err(|e| ServiceError::bad_request(e.to_string()))?;
     let mut report = parsed.report;
+    let calendar = req.calendar.clone().unwrap_or_default();
+    let assessed = crate::quality::assess(
+        &req.symbol,
+        req.timeframe,
+        &parsed.bars,
+        &calendar,
+        &Default::default(),
+    )
+    .map_err(|e| ServiceError::bad_request(e.to_string()))?;
+    report.quality = Some(crate::quality::summary(&assessed));
     if report.rejected > 0 && req.mode == ImportMode::Strict {
         let reasons: Vec<String> = report
             .rejects

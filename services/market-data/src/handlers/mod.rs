@@ -2,6 +2,7 @@
 
 mod bars_get;
 mod import;
+mod quality_get;
 mod quote_get;
 mod symbols_list;
 
@@ -39,6 +40,14 @@ pub(crate) fn endpoints(ctx: Arc<Ctx>) -> Endpoints {
             {
                 let c = ctx.clone();
                 move |rc, req| import::handle(c.clone(), rc, req)
+            },
+        )
+        .json(
+            md::QUALITY_GET,
+            "Quality score of a stored series: gaps, outliers, stale prices, OHLC and volume anomalies",
+            {
+                let c = ctx.clone();
+                move |rc, req| quality_get::handle(c.clone(), rc, req)
             },
         )
 }
