@@ -61,6 +61,7 @@ fn engine(bars: &[Bar]) -> backtest::BacktestReport {
             finalize_trades: false,
             sizing: Default::default(),
             sizing_at: Default::default(),
+            exits: None,
         },
     )
     .expect("valid backtest")
