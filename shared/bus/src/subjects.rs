@@ -247,8 +247,6 @@ pub mod regime {
     pub const GET: &str = "regime.get";
     pub const TRAIN: &str = "regime.train";
     pub const MODELS_LIST: &str = "regime.models.list";
-    pub const EVENT_TYPE_CHANGE: &str = "REGIME_CHANGE";
-    pub const EVENT_TYPE_MODEL_UPDATE: &str = "ML_MODEL_UPDATE";
 }
 
 /// `evt.regime.<symbol>.<timeframe>.<method>`: a symbol's regime label changed
