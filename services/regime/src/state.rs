@@ -38,6 +38,8 @@ pub struct Series {
     /// Bars since each method's model was trained.
     pub since_training: [u64; 2],
     pub last_bar_ts: Option<UnixNanos>,
+    /// Recent bars, oldest first (what an ensemble model learns from).
+    pub recent_bars: VecDeque<Bar>,
 }
 
 /// A label change decided on a bar.
@@ -83,6 +85,7 @@ impl Series {
             methods: Default::default(),
             since_training: [0; 2],
             last_bar_ts: None,
+            recent_bars: VecDeque::new(),
         }
     }
 
@@ -96,6 +99,10 @@ impl Series {
         self.last_bar_ts = Some(bar.ts);
         self.bars += 1;
         self.as_of = bar.ts;
+        self.recent_bars.push_back(bar.clone());
+        while self.recent_bars.len() > config.history.max(1) {
+            self.recent_bars.pop_front();
+        }
         let Some(f) = self.features.update(model::to_f64(bar.close)) else {
             return out;
         };

@@ -75,6 +75,55 @@ pub async fn train(
     Ok(info)
 }
 
+/// Learns, stores and announces a new version of `key`'s ensemble model.
+pub async fn train_ensemble(
+    ctx: &Arc<Ctx>,
+    key: &Key,
+    method: RegimeMethod,
+    correlation_id: &str,
+) -> Result<ModelInfo, ServiceError> {
+    let _one_at_a_time = ctx.training.lock().await;
+    let bars: Vec<model::Bar> = {
+        let all = ctx.series.lock();
+        let s = all.series.get(key).ok_or_else(|| {
+            ServiceError::not_found(format!("no bars of {} {} seen", key.0, key.1))
+        })?;
+        s.recent_bars.iter().cloned().collect()
+    };
+    let trained_to = bars.last().map_or(UnixNanos(0), |b| b.ts);
+    // The ensemble's default parameters, with this method and window.
+    let mut params = strategy::Params::resolve(
+        "ensemble",
+        &strategy::Ensemble::info().params,
+        &Default::default(),
+    )
+    .map(|p| strategy::EnsembleParams::from_params(&p))
+    .map_err(|e| ServiceError::internal(e.to_string()))?;
+    params.method = method;
+    params.window = ctx.config.window;
+    let model = tokio::task::spawn_blocking(move || strategy::EnsembleModel::train(&bars, &params))
+        .await
+        .map_err(|e| ServiceError::internal(format!("training task failed: {e}")))?
+        .map_err(|e| ServiceError::unavailable(format!("cannot train yet: {e}")))?;
+    let name = subjects::ensemble_model(&key.0, key.1);
+    let version = ctx.models.next_version(&name).await?;
+    let info = ModelInfo {
+        object: subjects::model_object(&name, version),
+        name: name.clone(),
+        version,
+        kind: "ensemble".to_string(),
+        symbol: key.0.clone(),
+        timeframe: key.1,
+        bars: model.trained_on as u64,
+        trained_to,
+        created_ts: UnixNanos::now(),
+    };
+    ctx.models.put(&info, &model).await?;
+    announce(ctx, &info, correlation_id).await;
+    tracing::info!(model = %name, version, "ensemble model trained and stored");
+    Ok(info)
+}
+
 /// `ML_MODEL_UPDATE` on `evt.model.<name>`.
 pub async fn announce(ctx: &Ctx, info: &ModelInfo, correlation_id: &str) {
     if let Err(e) = bus::events::publish(

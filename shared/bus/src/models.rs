@@ -164,3 +164,28 @@ impl ModelStore {
             .map_or(1, |m| m.version + 1))
     }
 }
+
+/// The model a strategy pins (an ensemble's `model_version`), loaded from the
+/// store: `ensemble-<symbol>-<timeframe>/<version>`. `None` when it pins none.
+pub async fn pinned(
+    js: &jetstream::Context,
+    kind: &str,
+    params: &serde_json::Map<String, serde_json::Value>,
+    symbol: &model::Symbol,
+    timeframe: model::Timeframe,
+) -> Result<Option<strategy::EnsembleModel>, ServiceError> {
+    let version = strategy::pinned_model(kind, params)
+        .map_err(|e| ServiceError::bad_request(e.to_string()))?;
+    let Some(version) = version else {
+        return Ok(None);
+    };
+    let name = subjects::ensemble_model(symbol, timeframe);
+    let store = ModelStore::get(js).await.map_err(|e| match e {
+        ModelError::Unavailable(m) => ServiceError::not_found(format!(
+            "model {name} version {version}: no model store ({m})"
+        )),
+        other => other.into(),
+    })?;
+    let (_, model) = store.load(&name, version).await?;
+    Ok(Some(model))
+}

@@ -64,7 +64,8 @@ pub struct EnsembleParams {
 }
 
 impl EnsembleParams {
-    pub(crate) fn from(p: &Params) -> Self {
+    /// From resolved `ensemble` parameters.
+    pub fn from_params(p: &Params) -> Self {
         EnsembleParams {
             lookback: p.int("lookback"),
             window: p.int("window"),

@@ -157,7 +157,7 @@ pub fn build_with_model(
         "ensemble" => Box::new(Ensemble::new(
             symbol,
             timeframe,
-            EnsembleParams::from(&p),
+            EnsembleParams::from_params(&p),
             model,
         )?),
         other => return Err(StrategyError::UnknownKind(other.to_string())),

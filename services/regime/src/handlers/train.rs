@@ -14,6 +14,7 @@ pub async fn handle(
     req: TrainRequest,
 ) -> Result<TrainResponse, ServiceError> {
     let key = (req.symbol, req.timeframe);
+    let ensemble_method = req.method.unwrap_or_default();
     let methods: Vec<_> = match req.method {
         Some(m) => vec![m],
         None => METHODS.to_vec(),
@@ -21,6 +22,10 @@ pub async fn handle(
     let mut models = Vec::new();
     for method in methods {
         models.push(training::train(&ctx, &key, method, &rc.correlation_id).await?);
+    }
+    if req.ensemble {
+        models
+            .push(training::train_ensemble(&ctx, &key, ensemble_method, &rc.correlation_id).await?);
     }
     Ok(TrainResponse { models })
 }

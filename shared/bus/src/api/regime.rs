@@ -71,6 +71,12 @@ pub struct TrainRequest {
     /// Only this method (default: both).
     #[serde(default)]
     pub method: Option<RegimeMethod>,
+    /// Also learn the `ensemble` strategy's model from the bars seen
+    /// (`ensemble-<symbol>-<timeframe>`: its regime model, with `method`
+    /// or `hmm`, and the members' weights per regime), for strategies that
+    /// pin it with `model_version`.
+    #[serde(default)]
+    pub ensemble: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
