@@ -2,7 +2,7 @@
 //! measured in the same run, on a private nats-server, and writes
 //! `results/<name>.json` and `results/<name>.md`.
 //!
-//! `cargo run --release -p load-tests -- request-reply | indicators | strategy-throughput | backtest | risk-check | bar-to-position | cluster-orders | edge-catch-up | gateway-rest | gateway-ws | notify | sentiment | predict`
+//! `cargo run --release -p load-tests -- request-reply | indicators | strategy-throughput | backtest | risk-check | bar-to-position | cluster-orders | edge-catch-up | gateway-rest | gateway-ws | notify | sentiment | predict | regime`
 //!
 //! `cargo run --release -p load-tests -- faults`: the fault and abuse suite
 //! (`load_tests::faults`), written to `FAULTS.md` at the repository top level.
