@@ -53,9 +53,7 @@ impl RollingFeatures {
         if !(close.is_finite() && close > 0.0) {
             return None;
         }
-        let Some(prev) = self.last_close.replace(close) else {
-            return None;
-        };
+        let prev = self.last_close.replace(close)?;
         let r = (close / prev).ln();
         self.returns.push_back(r);
         self.sum += r;

@@ -196,6 +196,8 @@ impl GaussianHmm {
             .collect()
     }
 
+    // The E and M steps read as Rabiner writes them: index loops over states.
+    #[allow(clippy::needless_range_loop)]
     /// Baum-Welch (EM) from this model: at most `max_iter` rounds, until the
     /// log-likelihood improves by less than `tol`. Returns the log-likelihood
     /// of the final model.
@@ -403,7 +405,7 @@ mod tests {
         let post = hmm.posteriors(&obs);
         // Brute force over all 16 paths.
         let b = |s: usize, x: f64| normal_pdf(x, [0.0, 2.0][s]);
-        let mut marg = vec![[0.0f64; 2]; 4];
+        let mut marg = [[0.0f64; 2]; 4];
         let mut total = 0.0;
         for path in 0..16u32 {
             let s: Vec<usize> = (0..4).map(|t| ((path >> t) & 1) as usize).collect();
