@@ -573,15 +573,16 @@ pub mod edge {
     /// `deny_imports`): events and market data (each side stores its own; the
     /// hub gets the edge's through sources, so a hub stream on `evt.order.>`
     /// must not also catch them through core interest), KV (`$KV.>`: leases,
-    /// limits and states are per domain), and every service's request
+    /// limits and states are per domain) and object stores (`$O.>`: models), and every service's request
     /// subjects (an edge trades with its own services only, and the hub's
     /// clients never land on an edge by queue-group chance). What crosses:
     /// `$JS.<domain>.API.>` and the sources' delivery, `$SRV.>` discovery,
     /// replies, and [`query`] subjects.
-    pub const LINK_DENY: [&str; 13] = [
+    pub const LINK_DENY: [&str; 15] = [
         "evt.>",
         "md.>",
         "$KV.>",
+        "$O.>",
         "job.>",
         "strategy.>",
         "ind.>",
@@ -592,6 +593,7 @@ pub mod edge {
         "backtest.>",
         "analytics.>",
         "notify.>",
+        "regime.>",
     ];
 
     /// The edge's streams the hub keeps a copy of, one hub stream each.
