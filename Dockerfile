@@ -10,7 +10,7 @@ COPY . .
 RUN cargo build --release --locked \
       -p trader -p market-data-service -p strategy-service -p risk-service \
       -p execution-service -p portfolio-service -p backtest-service -p analytics-service \
-      -p monitor-service -p gateway-service -p notify-service
+      -p monitor-service -p gateway-service -p notify-service -p regime-service
 
 # Same Debian release as the builder (glibc).
 FROM debian:bookworm-slim
@@ -22,6 +22,7 @@ COPY --from=build /src/target/release/trader /src/target/release/market-data \
      /src/target/release/monitor \
      /src/target/release/gateway \
      /src/target/release/notify \
+     /src/target/release/regime \
      /usr/local/bin/
 COPY testdata /srv/testdata
 ENV TRADER_DATA_DIR=/data

@@ -2,7 +2,7 @@
 //! measured in the same run, on a private nats-server, and writes
 //! `results/<name>.json` and `results/<name>.md`.
 //!
-//! `cargo run --release -p load-tests -- request-reply | indicators | strategy-throughput | backtest | risk-check | bar-to-position | cluster-orders | edge-catch-up | gateway-rest | gateway-ws | notify | sentiment | predict`
+//! `cargo run --release -p load-tests -- request-reply | indicators | strategy-throughput | backtest | risk-check | bar-to-position | cluster-orders | edge-catch-up | gateway-rest | gateway-ws | notify | sentiment | predict | regime`
 //!
 //! `cargo run --release -p load-tests -- faults`: the fault and abuse suite
 //! (`load_tests::faults`), written to `FAULTS.md` at the repository top level.
@@ -15,6 +15,7 @@ mod gateway_bench;
 mod indicators_bench;
 mod intel_bench;
 mod notify_bench;
+mod regime_bench;
 mod report;
 mod request_reply;
 mod risk_check;
@@ -65,6 +66,8 @@ enum Bench {
     Sentiment(intel_bench::SentimentArgs),
     /// orchestrator.predict p50/p99 on GOOG with every dependency up.
     Predict(intel_bench::PredictArgs),
+    /// Regime update per bar in ns (HMM, k-means, the ensemble), pure.
+    Regime(regime_bench::Args),
 }
 
 #[tokio::main]
@@ -106,5 +109,6 @@ async fn main() -> anyhow::Result<()> {
         Bench::Notify(args) => notify_bench::run(args, &out_dir).await,
         Bench::Sentiment(args) => intel_bench::sentiment(args, &out_dir).await,
         Bench::Predict(args) => intel_bench::predict(args, &out_dir).await,
+        Bench::Regime(args) => regime_bench::run(args, &out_dir),
     }
 }

@@ -25,6 +25,7 @@ pub const ALL_SERVICES: &[&str] = &[
     "notify",
     "sentiment",
     "orchestrator",
+    "regime",
 ];
 
 #[derive(clap::Args, Debug)]
@@ -277,6 +278,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                     .await
                     .map_err(anyhow::Error::from)
             }),
+            "regime" => {
+                let mut config = regime_service::Config::default();
+                config.stream.replicas = args.replicas;
+                tokio::spawn(async move {
+                    regime_service::run(config, client, shutdown)
+                        .await
+                        .map_err(anyhow::Error::from)
+                })
+            }
             other => bail!("service {other} is known but not wired into trader run"),
         };
         tasks.push((*name, task));

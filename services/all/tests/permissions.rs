@@ -573,3 +573,77 @@ async fn services_trade_end_to_end_under_their_own_users() {
     .await;
     refused.wait_for(subjects::gateway::KEYS_CREATE).await;
 }
+
+/// The regime service under its own user: it follows MARKET, owns the `models`
+/// object store (train, store, list) and publishes into REGIMES and MODELS;
+/// backtest, under its own user, reads a pinned model version back.
+#[tokio::test]
+async fn regime_and_pinned_models_work_under_their_own_users() {
+    let server = secure_server().await;
+    let seen = Violations::default();
+    let _market_data = run_as(&server, "market-data", &seen, |c, s| {
+        market_data::run(market_data::Config::default(), c, s.wait())
+    });
+    let _regime = run_as(&server, "regime", &seen, |c, s| {
+        let config = regime_service::Config {
+            train_after: 40,
+            ..Default::default()
+        };
+        regime_service::run(config, c, s.wait())
+    });
+    let _backtest = run_as(&server, "backtest", &seen, |c, s| {
+        backtest_service::run(backtest_service::Config::default(), c, s.wait())
+    });
+    let (client, refused) = login(&server, "client").await;
+    for (subject, body) in [
+        (subjects::md::SYMBOLS_LIST, ""),
+        (subjects::regime::MODELS_LIST, "{}"),
+        (subjects::backtest::JOB_GET, r#"{"job_id":"x"}"#),
+    ] {
+        testkit::wait_for_service(&client, subject, body).await;
+    }
+    let text = std::fs::read_to_string(testkit::paths::testdata("GOOG.csv")).unwrap();
+    let csv: Vec<&str> = text.lines().take(121).collect();
+    let report = call(
+        &client,
+        subjects::md::IMPORT,
+        json!({"symbol": "GOOG", "csv": csv.join("\n") + "\n"}),
+    )
+    .await;
+    assert_eq!(report["published"], 120);
+    let got = testkit::wait_until("regime of GOOG", Duration::from_secs(30), || async {
+        let r: Value = request(
+            &client,
+            subjects::regime::GET,
+            &json!({"symbol": "GOOG"}),
+            RequestOptions::timeout(Duration::from_secs(2)),
+        )
+        .await
+        .ok()?;
+        (r["bars"] == 120).then_some(r)
+    })
+    .await;
+    assert_eq!(got["model"]["version"], 1);
+    let trained = call(
+        &client,
+        subjects::regime::TRAIN,
+        json!({"symbol": "GOOG", "ensemble": true}),
+    )
+    .await;
+    assert_eq!(trained["models"].as_array().unwrap().len(), 3, "{trained}");
+    let listed = call(&client, subjects::regime::MODELS_LIST, json!({})).await;
+    assert_eq!(listed["models"].as_array().unwrap().len(), 5, "{listed}");
+    let pinned = call(
+        &client,
+        subjects::backtest::RUN,
+        json!({"strategy": {"kind": "ensemble", "params": {"model_version": 1}},
+               "data": {"symbol": "GOOG"}, "include_equity": false}),
+    )
+    .await;
+    assert!(pinned["stats"].is_object(), "{pinned}");
+    let js = jetstream::new(client.clone());
+    assert_eq!(stored(&js, subjects::streams::MODELS).await, 5);
+    assert!(stored(&js, subjects::streams::REGIMES).await >= 2);
+    assert!(seen.all().is_empty(), "{:?}", seen.all());
+    assert!(refused.all().is_empty(), "{:?}", refused.all());
+}

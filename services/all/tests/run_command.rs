@@ -231,6 +231,7 @@ async fn run_starts_everything_and_stops_cleanly_on_sigterm() {
             "notify",
             "orchestrator",
             "portfolio",
+            "regime",
             "risk",
             "sentiment",
             "strategy"

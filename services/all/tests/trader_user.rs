@@ -87,14 +87,14 @@ async fn trader_runs_every_service_as_user_trader() {
     })
     .await;
     // Every micro service of the process answers the monitor's discovery
-    // (one connection: 14 replies per $SRV request, all allowed).
+    // (one connection: 15 replies per $SRV request, all allowed).
     testkit::wait_until(
-        "14 micro services in monitor.status",
+        "15 micro services in monitor.status",
         Duration::from_secs(30),
         || async {
             let reply = client.request("monitor.status", "".into()).await.ok()?;
             let status: serde_json::Value = serde_json::from_slice(&reply.payload).ok()?;
-            (status["services"].as_array()?.len() == 14).then_some(())
+            (status["services"].as_array()?.len() == 15).then_some(())
         },
     )
     .await;

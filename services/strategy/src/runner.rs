@@ -27,17 +27,37 @@ use tokio::sync::watch;
 use crate::{Ctx, Error};
 use bus::BusError;
 
-/// Builds the strategy instance for each symbol.
+/// The model each symbol's strategy pins (an ensemble's `model_version`),
+/// loaded from the `models` object store.
+pub async fn load_models(
+    js: &async_nats::jetstream::Context,
+    record: &StrategyRecord,
+) -> Result<HashMap<Symbol, strategy::EnsembleModel>, bus::ServiceError> {
+    let mut out = HashMap::new();
+    for symbol in &record.symbols {
+        if let Some(m) =
+            bus::models::pinned(js, &record.kind, &record.params, symbol, record.timeframe).await?
+        {
+            out.insert(symbol.clone(), m);
+        }
+    }
+    Ok(out)
+}
+
+/// Builds the strategy instance for each symbol (with the models it pins,
+/// from [`load_models`]).
 pub fn build_all(
     record: &StrategyRecord,
+    models: &HashMap<Symbol, strategy::EnsembleModel>,
 ) -> Result<HashMap<Symbol, Box<dyn strategy::Strategy>>, String> {
     let mut out = HashMap::new();
     for symbol in &record.symbols {
-        let s = strategy::build(
+        let s = strategy::build_with_model(
             &record.kind,
             &record.params,
             symbol.clone(),
             record.timeframe,
+            models.get(symbol).cloned(),
         )
         .map_err(|e| e.to_string())?;
         out.insert(symbol.clone(), s);
@@ -67,7 +87,10 @@ pub async fn run(
         id: id.clone(),
         message,
     };
-    let mut strategies = build_all(&record).map_err(&fail)?;
+    let models = load_models(&ctx.js, &record)
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    let mut strategies = build_all(&record, &models).map_err(&fail)?;
     let filters: Vec<String> = record
         .symbols
         .iter()

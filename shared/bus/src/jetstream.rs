@@ -210,6 +210,33 @@ pub fn portfolio_stream(settings: &StreamSettings) -> stream::Config {
     )
 }
 
+/// REGIMES: regime changes (`evt.regime.<symbol>.<timeframe>.<method>`),
+/// de-duplicated by `Nats-Msg-Id` (several instances decide on the same bar).
+pub fn regimes_stream(settings: &StreamSettings) -> stream::Config {
+    limits_stream(
+        subjects::streams::REGIMES,
+        "regime changes (REGIME_CHANGE)",
+        &subjects::streams::REGIMES_SUBJECTS,
+        settings,
+        256 * 1024 * 1024,
+    )
+}
+
+/// MODELS: model versions announced (`evt.model.<name>`, ML_MODEL_UPDATE);
+/// kept forever, like the versions themselves in the `models` object store.
+pub fn models_stream(settings: &StreamSettings) -> stream::Config {
+    stream::Config {
+        max_age: Duration::ZERO,
+        ..limits_stream(
+            subjects::streams::MODELS,
+            "model versions announced (ML_MODEL_UPDATE)",
+            &subjects::streams::MODELS_SUBJECTS,
+            settings,
+            64 * 1024 * 1024,
+        )
+    }
+}
+
 /// Creates the stream, or brings an existing one to `config`; returns a handle.
 /// Retried with back-off until it works (see [`provision`]). A stream already
 /// there with the same settings is read, not written: in a cluster every write

@@ -20,6 +20,7 @@
 //!   across JetStream domains), edge names.
 //! - [`kv`]: a KV bucket mirrored in memory and watched live (the one watch helper).
 //! - [`live_config`]: the `config` bucket (settings per profile) and following it live.
+//! - [`models`]: versioned models in the `models` object store (load, store, list).
 //! - [`lease`]: expiring leases in KV, so each piece of work runs on exactly one instance.
 //! - [`connect`]: server lists and credentials; connecting with retries and reconnect logging.
 //! - [`retry`]: the one retry loop (back-off, logged, ends on a stop signal).
@@ -48,6 +49,7 @@ pub mod kv;
 pub mod lease;
 pub mod live_config;
 pub mod metrics;
+pub mod models;
 pub mod observe;
 pub mod otlp;
 pub mod permissions;

@@ -144,6 +144,21 @@ impl Permissions {
         self.reads(&kv_stream(bucket))
     }
 
+    /// Creates, reads and writes the object store `bucket` (stream `OBJ_<bucket>`,
+    /// subjects `$O.<bucket>.>`; a replaced object's old chunks are purged).
+    fn owns_object_store(self, bucket: &str) -> Self {
+        let stream = format!("OBJ_{bucket}");
+        self.publish([format!("{JS_API}.INFO"), format!("$O.{bucket}.>")])
+            .provisions(&stream)
+            .reads(&stream)
+            .purges(&stream)
+    }
+
+    /// Reads the object store `bucket` someone else owns.
+    fn reads_object_store(self, bucket: &str) -> Self {
+        self.reads(&format!("OBJ_{bucket}"))
+    }
+
     /// Reads `stream` without a consumer: its info and direct gets.
     fn inspects(self, stream: &str) -> Self {
         self.publish([
@@ -338,8 +353,18 @@ pub const ORCHESTRATOR: Endpoints = Endpoints {
     internal: &[],
 };
 
+pub const REGIME: Endpoints = Endpoints {
+    service: subjects::regime::SERVICE,
+    public: &[
+        subjects::regime::GET,
+        subjects::regime::TRAIN,
+        subjects::regime::MODELS_LIST,
+    ],
+    internal: &[],
+};
+
 /// Every service, in start order.
-pub const SERVICES: [Endpoints; 13] = [
+pub const SERVICES: [Endpoints; 14] = [
     CONFIG,
     MARKET_DATA,
     STRATEGY,
@@ -353,6 +378,7 @@ pub const SERVICES: [Endpoints; 13] = [
     NOTIFY,
     SENTIMENT,
     ORCHESTRATOR,
+    REGIME,
 ];
 
 fn serves_public(e: &Endpoints) -> Permissions {
@@ -374,6 +400,8 @@ pub fn market_data() -> Permissions {
 pub fn strategy() -> Permissions {
     serves_public(&STRATEGY)
         .requests(&[subjects::md::BARS_GET])
+        // Pinned model versions (an ensemble's `model_version`).
+        .reads_object_store(subjects::object_stores::MODELS)
         .provisions(streams::MARKET)
         .provisions(streams::SIGNALS)
         .reads(streams::MARKET)
@@ -446,6 +474,7 @@ pub fn portfolio() -> Permissions {
 pub fn backtest() -> Permissions {
     serves_public(&BACKTEST)
         .requests(&[subjects::md::BARS_GET])
+        .reads_object_store(subjects::object_stores::MODELS)
         .provisions(streams::JOBS)
         .provisions(streams::BACKTESTS)
         .reads(streams::JOBS)
@@ -592,7 +621,18 @@ pub fn orchestrator() -> Permissions {
 }
 
 /// Streams whose events anyone may read.
-const EVENT_STREAMS: [&str; 10] = [
+pub fn regime() -> Permissions {
+    serves_public(&REGIME)
+        .provisions(streams::MARKET)
+        .provisions(streams::REGIMES)
+        .provisions(streams::MODELS)
+        .reads(streams::MARKET)
+        .publishes(&streams::REGIMES_SUBJECTS)
+        .publishes(&streams::MODELS_SUBJECTS)
+        .owns_object_store(subjects::object_stores::MODELS)
+}
+
+const EVENT_STREAMS: [&str; 12] = [
     streams::MARKET,
     streams::QUOTES,
     streams::SIGNALS,
@@ -603,6 +643,8 @@ const EVENT_STREAMS: [&str; 10] = [
     streams::SYSTEM,
     streams::NOTIFY_DEAD,
     streams::NEWS,
+    streams::REGIMES,
+    streams::MODELS,
 ];
 
 /// People and tools (the CLI, `nats`, dashboards): every public endpoint,
@@ -648,6 +690,7 @@ fn all_services() -> Vec<(&'static str, Permissions)> {
         (NOTIFY.service, notify()),
         (SENTIMENT.service, sentiment()),
         (ORCHESTRATOR.service, orchestrator()),
+        (REGIME.service, regime()),
     ]
 }
 
@@ -812,10 +855,10 @@ mod tests {
         assert_eq!(trader().services, SERVICES.len() + 1);
         assert_eq!(client().services, 0);
         assert_eq!(execution().max_responses(), 3);
-        assert_eq!(trader().max_responses(), 27);
+        assert_eq!(trader().max_responses(), 29);
         assert_eq!(risk().max_responses(), 1);
         let conf = render_users_conf();
-        assert!(conf.contains("allow_responses: { max: 27 }"));
+        assert!(conf.contains("allow_responses: { max: 29 }"));
     }
 
     #[test]

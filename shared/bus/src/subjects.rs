@@ -242,10 +242,61 @@ pub mod orchestrator {
     pub const STATUS: &str = "orchestrator.status";
 }
 
-/// regime service (built elsewhere): the market regime of a symbol.
+/// regime service: market regimes per symbol, and the models behind them.
 pub mod regime {
     pub const SERVICE: &str = "regime";
     pub const GET: &str = "regime.get";
+    pub const TRAIN: &str = "regime.train";
+    pub const MODELS_LIST: &str = "regime.models.list";
+}
+
+/// `evt.regime.<symbol>.<timeframe>.<method>`: a symbol's regime label changed
+/// (event type REGIME_CHANGE).
+pub fn regime_change(symbol: &Symbol, timeframe: Timeframe, method: model::RegimeMethod) -> String {
+    format!("evt.regime.{symbol}.{timeframe}.{method}")
+}
+
+/// `Nats-Msg-Id` of a regime change: every instance deciding on the same bar
+/// publishes the same id.
+pub fn regime_change_msg_id(
+    symbol: &Symbol,
+    timeframe: Timeframe,
+    method: model::RegimeMethod,
+    ts: model::UnixNanos,
+) -> String {
+    format!("regime:{symbol}:{timeframe}:{method}:{}", ts.0)
+}
+
+/// `evt.model.<name>`: a new model version stored (event type ML_MODEL_UPDATE).
+pub fn model_update(name: &str) -> String {
+    format!("evt.model.{name}")
+}
+
+/// `Nats-Msg-Id` of a model update.
+pub fn model_update_msg_id(name: &str, version: u64) -> String {
+    format!("model:{name}:{version}")
+}
+
+/// Model name of a regime model: `regime-<method>-<symbol>-<timeframe>`
+/// (a subject token and an object-name prefix).
+pub fn regime_model(symbol: &Symbol, timeframe: Timeframe, method: model::RegimeMethod) -> String {
+    format!("regime-{method}-{symbol}-{timeframe}")
+}
+
+/// Model name of an ensemble's learned weights: `ensemble-<symbol>-<timeframe>`.
+pub fn ensemble_model(symbol: &Symbol, timeframe: Timeframe) -> String {
+    format!("ensemble-{symbol}-{timeframe}")
+}
+
+/// Object name of one model version in [`object_stores::MODELS`]: `<model>/<version>`.
+pub fn model_object(name: &str, version: u64) -> String {
+    format!("{name}/{version}")
+}
+
+/// JetStream object stores.
+pub mod object_stores {
+    /// Versioned models (`<model>/<version>`): HMM parameters, centroids, weights.
+    pub const MODELS: &str = "models";
 }
 
 /// Streams and what they hold.
@@ -295,6 +346,14 @@ pub mod streams {
     pub const NEWS: &str = "NEWS";
     pub const ALL_NEWS: &str = "evt.news.>";
     pub const NEWS_SUBJECTS: [&str; 1] = [ALL_NEWS];
+    /// Regime changes (`REGIME_CHANGE`).
+    pub const REGIMES: &str = "REGIMES";
+    pub const ALL_REGIME_CHANGES: &str = "evt.regime.>";
+    pub const REGIMES_SUBJECTS: [&str; 1] = [ALL_REGIME_CHANGES];
+    /// Model versions announced (`ML_MODEL_UPDATE`).
+    pub const MODELS: &str = "MODELS";
+    pub const ALL_MODEL_UPDATES: &str = "evt.model.>";
+    pub const MODELS_SUBJECTS: [&str; 1] = [ALL_MODEL_UPDATES];
     /// Every event of every `evt.` stream (what a client may subscribe to).
     pub const EVENTS: &str = "evt.>";
 }
@@ -515,15 +574,16 @@ pub mod edge {
     /// `deny_imports`): events and market data (each side stores its own; the
     /// hub gets the edge's through sources, so a hub stream on `evt.order.>`
     /// must not also catch them through core interest), KV (`$KV.>`: leases,
-    /// limits and states are per domain), and every service's request
+    /// limits and states are per domain) and object stores (`$O.>`: models), and every service's request
     /// subjects (an edge trades with its own services only, and the hub's
     /// clients never land on an edge by queue-group chance). What crosses:
     /// `$JS.<domain>.API.>` and the sources' delivery, `$SRV.>` discovery,
     /// replies, and [`query`] subjects.
-    pub const LINK_DENY: [&str; 13] = [
+    pub const LINK_DENY: [&str; 15] = [
         "evt.>",
         "md.>",
         "$KV.>",
+        "$O.>",
         "job.>",
         "strategy.>",
         "ind.>",
@@ -534,6 +594,7 @@ pub mod edge {
         "backtest.>",
         "analytics.>",
         "notify.>",
+        "regime.>",
     ];
 
     /// The edge's streams the hub keeps a copy of, one hub stream each.
@@ -643,6 +704,8 @@ mod tests {
             orchestrator::BATCH,
             orchestrator::STATUS,
             regime::GET,
+            regime::TRAIN,
+            regime::MODELS_LIST,
         ] {
             assert!(!req.starts_with("job."), "{req}");
             assert!(!req.starts_with("evt."), "{req}");

@@ -33,6 +33,10 @@ pub mod types {
     pub const MONITOR_ALERT: &str = "MONITOR_ALERT";
     /// A news item (`evt.news.<id>`), tagged with the symbols it is about.
     pub const NEWS_PUBLISHED: &str = "NEWS_PUBLISHED";
+    /// A symbol's market regime changed (`evt.regime.…`).
+    pub const REGIME_CHANGE: &str = "REGIME_CHANGE";
+    /// A new model version was stored (`evt.model.<name>`).
+    pub const ML_MODEL_UPDATE: &str = "ML_MODEL_UPDATE";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -6,6 +6,7 @@
 //! - [`bar`]: [`Bar`] (OHLCV, decimal prices) and its validation rules.
 //! - [`quote`]: [`Quote`], top of book plus last trade price.
 //! - [`signal`]: [`Signal`], what a strategy emits.
+//! - [`regime`]: [`Regime`] labels and the [`RegimeMethod`] that detects them.
 //! - [`event`]: [`Event`], the envelope every durable message travels in.
 //! - [`ids`]: message and correlation ids.
 //!
@@ -15,6 +16,7 @@ pub mod bar;
 pub mod event;
 pub mod ids;
 pub mod quote;
+pub mod regime;
 pub mod signal;
 pub mod symbol;
 pub mod time;
@@ -23,6 +25,7 @@ pub mod timeframe;
 pub use bar::{Bar, BarError};
 pub use event::Event;
 pub use quote::Quote;
+pub use regime::{Regime, RegimeMethod};
 pub use rust_decimal::Decimal;
 pub use signal::{Direction, Exits, Signal};
 pub use symbol::{Symbol, SymbolError};

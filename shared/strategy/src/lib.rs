@@ -8,15 +8,19 @@
 //! - [`cross`]: backtesting.py's `crossover(a, b)`, shared by the built-ins.
 //! - built-ins: [`SmaCross`], [`EmaCross`], [`RsiReversion`], [`MacdCross`],
 //!   [`BollingerBreakout`].
+//! - [`ensemble`]: [`Ensemble`], the built-ins weighted by their recent
+//!   performance in the current market regime; [`EnsembleModel`], its stored form.
 
 pub mod builtins;
 pub mod cross;
+pub mod ensemble;
 pub mod params;
 
 use model::{Bar, Signal, Symbol, Timeframe};
 use serde_json::{Map, Value};
 
 pub use builtins::{BollingerBreakout, EmaCross, MacdCross, RsiReversion, SmaCross};
+pub use ensemble::{Ensemble, EnsembleModel, EnsembleParams};
 pub use params::{ParamKind, ParamSpec, Params};
 
 /// A trading strategy.
@@ -32,7 +36,7 @@ pub trait Strategy: Send {
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StrategyError {
-    #[error("unknown strategy kind {0:?}; known: sma_cross, ema_cross, rsi_reversion, macd_cross, bollinger_breakout")]
+    #[error("unknown strategy kind {0:?}; known: sma_cross, ema_cross, rsi_reversion, macd_cross, bollinger_breakout, ensemble")]
     UnknownKind(String),
     #[error("unknown parameter {name:?} for {kind}; known: {known}")]
     UnknownParam {
@@ -60,6 +64,7 @@ pub fn catalog() -> Vec<StrategyInfo> {
         RsiReversion::info(),
         MacdCross::info(),
         BollingerBreakout::info(),
+        Ensemble::info(),
     ]
 }
 
@@ -82,12 +87,34 @@ pub fn resolve_params(
     Ok(resolved.to_json())
 }
 
+/// The stored model version a strategy pins, if any (an ensemble's
+/// `model_version`): load it and pass it to [`build_with_model`].
+pub fn pinned_model(kind: &str, params: &Map<String, Value>) -> Result<Option<u64>, StrategyError> {
+    if kind != "ensemble" {
+        return Ok(None);
+    }
+    let info = info_of(kind)?;
+    let p = Params::resolve(kind, &info.params, params)?;
+    Ok(Some(p.int("model_version") as u64).filter(|v| *v > 0))
+}
+
 /// Builds a built-in strategy by name for one symbol and timeframe.
 pub fn build(
     kind: &str,
     params: &Map<String, Value>,
     symbol: Symbol,
     timeframe: Timeframe,
+) -> Result<Box<dyn Strategy>, StrategyError> {
+    build_with_model(kind, params, symbol, timeframe, None)
+}
+
+/// [`build`] with the model the strategy pins ([`pinned_model`]), loaded.
+pub fn build_with_model(
+    kind: &str,
+    params: &Map<String, Value>,
+    symbol: Symbol,
+    timeframe: Timeframe,
+    model: Option<EnsembleModel>,
 ) -> Result<Box<dyn Strategy>, StrategyError> {
     let info = info_of(kind)?;
     let p = Params::resolve(kind, &info.params, params)?;
@@ -127,6 +154,12 @@ pub fn build(
             BollingerBreakout::new(symbol, timeframe, p.int("period"), p.float("nbdev"))
                 .map_err(invalid)?,
         ),
+        "ensemble" => Box::new(Ensemble::new(
+            symbol,
+            timeframe,
+            EnsembleParams::from_params(&p),
+            model,
+        )?),
         other => return Err(StrategyError::UnknownKind(other.to_string())),
     })
 }

@@ -371,7 +371,8 @@ fn catalog_is_consistent_for_optimisers() {
             "ema_cross",
             "rsi_reversion",
             "macd_cross",
-            "bollinger_breakout"
+            "bollinger_breakout",
+            "ensemble"
         ]
     );
     for info in &infos {

@@ -25,9 +25,18 @@ pub async fn handle(
         exits: req.exits.clone(),
     };
     let kind = req.strategy.kind.clone();
+    // A pinned model version (an ensemble's `model_version`), from the store.
+    let model =
+        bus::models::pinned(&ctx.js, &kind, &params, &bars[0].symbol, bars[0].timeframe).await?;
     let mut report = tokio::task::spawn_blocking(move || {
-        let mut s = strategy::build(&kind, &params, bars[0].symbol.clone(), bars[0].timeframe)
-            .map_err(|e| ServiceError::bad_request(e.to_string()))?;
+        let mut s = strategy::build_with_model(
+            &kind,
+            &params,
+            bars[0].symbol.clone(),
+            bars[0].timeframe,
+            model,
+        )
+        .map_err(|e| ServiceError::bad_request(e.to_string()))?;
         backtest::run(&bars, s.as_mut(), &config)
             .map_err(|e| ServiceError::bad_request(e.to_string()))
     })

@@ -73,7 +73,8 @@ pub async fn handle(
         created_ts: now,
         updated_ts: now,
     };
-    runner::build_all(&record).map_err(ServiceError::bad_request)?;
+    let models = runner::load_models(&ctx.js, &record).await?;
+    runner::build_all(&record, &models).map_err(ServiceError::bad_request)?;
     for symbol in &record.symbols {
         let subject = subjects::bar(symbol, record.timeframe);
         match ctx.market.direct_get_last_for_subject(subject).await {

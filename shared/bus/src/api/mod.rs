@@ -11,6 +11,7 @@ pub mod notify;
 pub mod orchestrator;
 pub mod orders;
 pub mod portfolio;
+pub mod regime;
 pub mod risk;
 pub mod sentiment;
 pub mod strategy;
